@@ -1,0 +1,107 @@
+"""`xiangzhi` command line (SPEC §9): thin — parse, call, print. Heavy imports stay inside commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A mistake the user can fix: printed as one clear line, exit code 2, never a traceback."""
+
+
+def _cmd_generate(a: argparse.Namespace) -> int:
+    from pipelines.generate import generate
+
+    summary = generate(scale=a.scale, seed=a.seed, out=Path(a.out), dirty=a.dirty)
+    print(summary)
+    return 0
+
+
+def _cmd_reference(a: argparse.Namespace) -> int:
+    from pipelines.generate.reference import write_reference
+
+    print(write_reference(county=a.county, out=Path(a.out)))
+    return 0
+
+
+def _cmd_ingest(a: argparse.Namespace) -> int:
+    from pipelines.load import ingest_cli
+
+    return ingest_cli([Path(p) for p in a.paths], quiet=a.quiet)
+
+
+def _cmd_report(a: argparse.Namespace) -> int:
+    from pipelines.report import build_pack
+
+    for p in build_pack(period=a.period, township=a.township, out=Path(a.out) if a.out else None):
+        print(p)
+    return 0
+
+
+def _cmd_dashboard(a: argparse.Namespace) -> int:
+    from dashboard.launch import run
+
+    return run(port=a.port, host=a.host)
+
+
+def _cmd_demo(a: argparse.Namespace) -> int:
+    from pipelines.demo import run_demo
+
+    return run_demo(port=a.port, open_dashboard=not a.no_dashboard)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xiangzhi", description="乡治 grassroots-governance analytics")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a synthetic county's exports (SPEC §3) with a manifest")
+    g.add_argument("--scale", choices=["small", "county", "province"], default="small")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--dirty", type=float, default=0.01, help="share of bad rows injected (default 0.01)")
+    g.set_defaults(func=_cmd_generate)
+
+    r = sub.add_parser("reference", help="admin-units file for a real county from the official division table")
+    r.add_argument("--county", required=True, help="6-digit county code, e.g. 360726")
+    r.add_argument("--out", required=True, help="CSV or XLSX file to write")
+    r.set_defaults(func=_cmd_reference)
+
+    i = sub.add_parser("ingest", help="load exports (files or folders; default: the inbox)")
+    i.add_argument("paths", nargs="*")
+    i.add_argument("--quiet", action="store_true", help="no progress bar")
+    i.set_defaults(func=_cmd_ingest)
+
+    rp = sub.add_parser("report", help="monthly meeting pack (PDF + XLSX)")
+    rp.add_argument("--period", required=True, help="YYYY-MM")
+    rp.add_argument("--township", help="9-digit township code (default: whole county)")
+    rp.add_argument("--out", help="output folder (default $XIANGZHI_HOME/reports)")
+    rp.set_defaults(func=_cmd_report)
+
+    d = sub.add_parser("dashboard", help="start the dashboard")
+    d.add_argument("--port", type=int, default=8501)
+    d.add_argument("--host", default="127.0.0.1")
+    d.set_defaults(func=_cmd_dashboard)
+
+    dm = sub.add_parser("demo", help="generate small data, ingest it and open the dashboard")
+    dm.add_argument("--port", type=int, default=8501)
+    dm.add_argument("--no-dashboard", action="store_true", help="stop after ingest")
+    dm.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"错误 / error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断 / interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""SQL models and the published-table contract (schema.yml)."""
