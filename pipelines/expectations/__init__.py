@@ -1,0 +1,166 @@
+"""Validation rules: one suite per source, declared once, run two ways.
+
+Each `Rule` is declared here (generic rules derived from pipelines/sources.py, source-specific ones
+in `suites.py`). A rule carries
+- its SPEC §3.6 reason code,
+- the Great Expectations expectation that checks it on a batch (results go to `validation_results`),
+- the SQL predicate that finds the offending rows, so they can be quarantined with a reason.
+GX cannot say *which* rows fail cheaply at scale, and some rules compare rows across batches
+(ID_CONFLICT), so the row-level verdicts come from SQL; a test checks that both agree row counts
+for every rule. Table-level and range checks that have no reason code are GX-only (`warn=True`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pipelines.sources import (
+    BOOL, DATE, DATETIME, ENUM, FLOAT, GEOMETRY, INT, POINTS, REASON_CODES, SOURCES, Source,
+)
+
+PARSE_REASON = {DATE: "BAD_DATE", DATETIME: "BAD_DATE", INT: "BAD_NUMBER", FLOAT: "BAD_NUMBER",
+                POINTS: "BAD_NUMBER", GEOMETRY: "BAD_NUMBER", ENUM: "BAD_ENUM", BOOL: "BAD_ENUM"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    reason: str | None  # SPEC §3.6 reason code; None for a warning-only check (GX result, no quarantine)
+    name: str  # human description, shown in validation_results and the data-quality page
+    violation: str | None  # SQL predicate over the checked view chk_<kind>: true where the row breaks the rule
+    detail: str | None  # SQL text expression describing the fault, for quarantine.reason_detail
+    gx: Callable[[dict], object] | None  # refs → a GX Expectation (None: SQL only, e.g. cross-batch)
+
+    @property
+    def order(self) -> int:
+        return REASON_CODES.index(self.reason) if self.reason else len(REASON_CODES)
+
+
+def sql_to_pandas(cond: str) -> str:
+    """The simple SQL conditions of sources.required_when as a pandas query (GX row_condition)."""
+    c = re.sub(r"\bin \(([^)]*)\)", r"in [\1]", cond)
+    c = c.replace("<>", "!=")
+    c = re.sub(r"(?<![<>!=])=(?!=)", "==", c)
+    return c
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _gx():
+    import great_expectations.expectations as gxe
+
+    return gxe
+
+
+def generic_rules(src: Source) -> list[Rule]:
+    """Required fields and parse faults, straight from the sources table."""
+    rules: list[Rule] = []
+    for f in src.fields:
+        col, bad = f'"{f.name}"', f'"{f.name}__bad"'
+        if f.required or f.required_when:
+            cond = f"{col} is null and {bad} is null"
+            pd_cond = f"{f.name}__bad.isnull()"
+            label = f"{f.header} 必填"
+            if f.required_when:
+                cond += f" and coalesce({f.required_when}, false)"
+                pd_cond += f" & ({sql_to_pandas(f.required_when)})"
+                label += f"（当 {f.required_when}）"
+            rules.append(Rule(
+                "MISSING_REQUIRED", label, cond, _q(f"{f.header}为空 / {f.name} is empty"),
+                lambda refs, n=f.name, rc=pd_cond: _gx().ExpectColumnValuesToNotBeNull(
+                    column=n, row_condition=rc, condition_parser="pandas"),
+            ))
+        if f.type in PARSE_REASON:
+            reason = PARSE_REASON[f.type]
+            rules.append(Rule(
+                reason, f"{f.header} 可解析", f"{bad} is not null",
+                f"{_q(f.header + '无法识别: ')} || {bad}",
+                lambda refs, n=f.name: _gx().ExpectColumnValuesToBeNull(column=f"{n}__bad"),
+            ))
+    return rules
+
+
+def rules_for(kind: str) -> list[Rule]:
+    from pipelines.expectations.suites import SPECIFIC
+
+    src = SOURCES[kind]
+    rules = generic_rules(src) + SPECIFIC.get(kind, [])
+    return sorted(rules, key=lambda r: r.order)
+
+
+def quarantine_rules(kind: str) -> list[Rule]:
+    return [r for r in rules_for(kind) if r.reason and r.violation]
+
+
+# --- running the GX suites -------------------------------------------------------------------
+
+_CONTEXT = None
+
+
+def _context():
+    """One ephemeral GX context per process; no analytics, no progress bars (offline, quiet CLI)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        ctx = gx.get_context(mode="ephemeral")
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        _CONTEXT = ctx
+    return _CONTEXT
+
+
+def run_suite(kind: str, frame, refs: dict) -> list[dict]:
+    """Validate one batch of one source (a pandas frame of chk_<kind> rows) in ONE GX run.
+
+    Returns [{suite, expectation, rule, reason, success, unexpected_count}].
+    """
+    import great_expectations as gx
+
+    ctx = _context()
+    suite_name = f"xiangzhi_{kind}"
+    rules = [r for r in rules_for(kind) if r.gx is not None]
+    suite = gx.ExpectationSuite(name=suite_name)
+    for r in rules:
+        exp = r.gx(refs)
+        exp.meta = {"rule": r.name, "reason": r.reason}
+        suite.add_expectation(exp)
+    try:
+        ctx.suites.delete(suite_name)
+    except Exception:  # noqa: BLE001 - absent on first run
+        pass
+    suite = ctx.suites.add(suite)
+    ds_name = f"batch_{kind}"
+    try:
+        ds = ctx.data_sources.get(ds_name)
+    except (KeyError, ValueError):
+        ds = ctx.data_sources.add_pandas(ds_name)
+    try:
+        asset = ds.get_asset("rows")
+    except LookupError:
+        asset = ds.add_dataframe_asset("rows")
+    try:
+        bd = asset.get_batch_definition("whole")
+    except (KeyError, ValueError):
+        bd = asset.add_batch_definition_whole_dataframe("whole")
+    result = bd.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format="SUMMARY")
+    out = []
+    for er in result.results:
+        cfg = er.expectation_config
+        meta = cfg.meta or {}
+        kwargs = {k: v for k, v in cfg.kwargs.items() if k in ("column", "column_A", "column_B")}
+        out.append({
+            "suite": suite_name,
+            "expectation": f"{cfg.type}({', '.join(f'{k}={v}' for k, v in kwargs.items())})",
+            "rule": meta.get("rule"),
+            "reason": meta.get("reason"),
+            "success": bool(er.success),
+            "unexpected_count": int((er.result or {}).get("unexpected_count") or 0),
+            "error": (er.exception_info or {}).get("exception_message") if not er.success else None,
+        })
+    return out
