@@ -1,0 +1,157 @@
+"""CSV (and tab-separated .txt) exports: encoding sniffed, title lines above the header, polars parsing.
+
+Row numbers are physical line numbers, as a user sees them in a text editor or Excel's row count.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.readers.common import (
+    ReadResult,
+    build_sheet,
+    cell_names,
+    find_header,
+    no_header_reason,
+    reject,
+    resolve_export_time,
+)
+
+# GB18030 is decoded in chunks of about this size, cut at newlines (FIELD_NOTES: a newline byte
+# never occurs inside a GB18030 multibyte character, so cutting there is safe).
+CHUNK_BYTES = 16 * 1024 * 1024
+# A file is rejected as undecodable when more than this share of its non-ASCII characters are bad.
+MAX_BAD_SHARE = 0.10
+_DELIMITERS = (",", "\t", ";", "|")
+_ASCII = bytes(range(128))
+
+
+def _count_bad(text: str) -> int:
+    return text.count("\ufffd")
+
+
+def decode_to_utf8(data: bytes) -> tuple[bytes, str, int]:
+    """(UTF-8 bytes without BOM, detected encoding, number of undecodable sequences).
+
+    UTF-8 with BOM by its BOM; else strict UTF-8; else whichever of UTF-8 and GB18030 leaves fewer
+    bytes undecodable (a UTF-8 file with one corrupt byte stays UTF-8; GBK exports become GB18030).
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        body = data[3:]
+        try:
+            body.decode("utf-8")
+            return body, "utf-8-sig", 0
+        except UnicodeDecodeError:
+            text = body.decode("utf-8", errors="replace")
+            return text.encode("utf-8"), "utf-8-sig", _count_bad(text)
+    try:
+        data.decode("utf-8")
+        return data, "utf-8", 0
+    except UnicodeDecodeError:
+        pass
+    utf8_bad = _count_bad(data.decode("utf-8", errors="replace"))
+    parts: list[bytes] = []
+    gb_bad = 0
+    pos = 0
+    while pos < len(data):
+        end = data.find(b"\n", min(pos + CHUNK_BYTES, len(data)))
+        end = len(data) if end < 0 else end + 1
+        text = data[pos:end].decode("gb18030", errors="replace")
+        gb_bad += _count_bad(text)
+        parts.append(text.encode("utf-8"))
+        pos = end
+    if utf8_bad < gb_bad:
+        text = data.decode("utf-8", errors="replace")
+        return text.encode("utf-8"), "utf-8", utf8_bad
+    return b"".join(parts), "gb18030", gb_bad
+
+
+def _split_line(line: str, delimiter: str) -> list[str | None]:
+    try:
+        cells = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        cells = line.split(delimiter)
+    return [c if c != "" else None for c in cells]
+
+
+def read_csv(path: Path) -> ReadResult:
+    data = path.read_bytes()
+    if b"\x00" in data:
+        return reject(
+            path,
+            "文件含二进制内容或为 UTF-16 编码，不能作为 CSV 读取（应为 UTF-8 或 GBK/GB18030 文本）"
+            "/ binary or UTF-16 content, not a CSV (expected UTF-8 or GBK/GB18030 text)",
+        )
+    u8, encoding, bad = decode_to_utf8(data)
+    notes: list[str] = []
+    if bad:
+        non_ascii = len(data.translate(None, _ASCII))
+        if bad > MAX_BAD_SHARE * max(1, non_ascii // 2):
+            return reject(
+                path,
+                f"文件大部分内容无法解码（{bad} 处无法识别的字节；应为 UTF-8 或 GBK/GB18030 编码的文本）"
+                f"/ mostly undecodable ({bad} bad byte sequences; expected UTF-8 or GBK/GB18030 text)",
+                encoding=encoding,
+            )
+        notes.append(f"{bad} 处字节无法按 {encoding} 解码，已替换为 � / {bad} undecodable byte sequence(s) replaced")
+    del data
+    if not u8.strip():
+        return reject(path, "文件为空 / empty file", encoding=encoding)
+
+    # Header: the first of the top lines in which a known source is recognised.
+    top = u8.split(b"\n", 30)[:30]
+    lines = [t.decode("utf-8", errors="replace").rstrip("\r") for t in top]
+    found = None
+    delimiter = ","
+    for d in _DELIMITERS:
+        split = [_split_line(line, d) for line in lines]
+        hit = find_header(split)
+        if hit is not None and (found is None or hit[0] < found[0]):
+            found, delimiter, cells = hit, d, split
+    if found is None:
+        return reject(path, no_header_reason(), encoding=encoding, notes=notes)
+    h, source = found
+    header = [c if c is not None else "" for c in cells[h]]
+    offset = sum(len(t) + 1 for t in top[: h + 1])
+    body_bytes = u8[offset:] if offset <= len(u8) else b""
+    del u8
+
+    # Width: the header's, or wider when data lines near the top carry more cells.
+    width = max([len(header)] + [len(c) for c in cells[h + 1:]])
+    names = cell_names(width)
+    synthetic = (delimiter.join(names) + "\n").encode("utf-8")
+    body = pl.read_csv(
+        synthetic + body_bytes,
+        separator=delimiter,
+        infer_schema=False,
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+        quote_char='"',
+    )
+    # Physical line of each record: header line + 1 + index, plus newlines inside quoted cells above it.
+    physical = body_bytes.count(b"\n") + (0 if not body_bytes or body_bytes.endswith(b"\n") else 1)
+    start = h + 2
+    if body.height == physical:
+        row_numbers = pl.int_range(start, start + body.height, dtype=pl.Int64, eager=True)
+    else:
+        inner = body.select(
+            pl.sum_horizontal([pl.col(c).str.count_matches("\n").fill_null(0) for c in names]).alias("n")
+        ).get_column("n")
+        before = inner.cum_sum().shift(1, fill_value=0)
+        row_numbers = pl.int_range(start, start + body.height, dtype=pl.Int64, eager=True) + before
+        notes.append("部分单元格内含换行 / some quoted cells contain line breaks")
+    export_time, export_from = resolve_export_time(path, cells[:h])
+    sheet = build_sheet(
+        name=None,
+        source=source,
+        header=header,
+        body=body,
+        row_numbers=row_numbers,
+        title_count=h,
+        export_time=export_time,
+        export_time_from=export_from,
+    )
+    return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes)
