@@ -1,0 +1,878 @@
+"""The one read gateway to the published warehouse (SPEC §4, §7).
+
+Everything downstream of publish — dashboard pages, the meeting pack, notebooks — reads through this
+module. Its rules:
+
+- it opens only the published copy (``config.paths().published``), read-only, a cursor per query
+  (one DuckDB connection shared by threads fails with "connection is busy");
+- every value is bound as a parameter; the few identifiers that vary come from allow-lists;
+- every public query function takes a :class:`Scope` first and filters by it in SQL, so a township
+  account never sees another township's rows, whatever the UI sends. Codes passed in (township,
+  village, unit) are checked against the scope too and raise :class:`ScopeError`.
+
+Query functions return pandas frames: their consumers (Streamlit, plotly, pydeck, xlsxwriter) are
+pandas-native. The connection argument is optional: by default a connection to the current
+published file is opened and kept until the file is replaced (new inode/mtime), so a newly published
+copy is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipelines import config
+
+# ---------------------------------------------------------------------------------------------
+# Scope
+
+
+ROLES: dict[str, int] = {"county": 6, "township": 9, "village": 12}
+# Code length → administrative level (SPEC §2: grid = village code + 3 digits).
+LEVEL_BY_LENGTH: dict[int, str] = {6: "county", 9: "township", 12: "village", 15: "grid"}
+
+# Pipeline bookkeeping tables carry no division code: they are shown to county accounts only.
+COUNTY_ONLY = frozenset({"load_batches", "load_files", "quarantine_by_reason", "validation_results"})
+
+
+class ScopeError(PermissionError):
+    """A code outside the signed-in scope was asked for."""
+
+
+class NoData(Exception):
+    """No published warehouse yet (run `xiangzhi ingest`)."""
+
+
+class Unavailable(Exception):
+    """The published copy could not be opened (e.g. it is being swapped): retry shortly."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a signed-in user may see: a role and a division-code prefix (county 6, township 9,
+    village 12 digits). A row belongs to the scope when its division code starts with the prefix."""
+
+    role: str
+    code: str
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}; expected one of {sorted(ROLES)}")
+        if not (isinstance(self.code, str) and self.code.isdigit() and len(self.code) == ROLES[self.role]):
+            raise ValueError(f"{self.role} scope needs a {ROLES[self.role]}-digit code, got {self.code!r}")
+
+    def allows(self, code: str | None) -> bool:
+        return bool(code) and str(code).startswith(self.code)
+
+    def check(self, code: str | None) -> str:
+        """Return the code if it is inside the scope, else raise ScopeError."""
+        if not self.allows(code):
+            raise ScopeError(f"{code!r} 不在当前账号的权限范围内 / outside scope {self.code}")
+        return str(code)
+
+
+@dataclass(frozen=True)
+class Unit:
+    level: str  # county / township / village
+    code: str
+    name: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Connections
+
+
+def published_path() -> Path:
+    return config.paths().published
+
+
+def stamp(path: Path | str | None = None) -> tuple[str, int, int, int] | None:
+    """Identity of the published file (path, inode, mtime, size); None when it does not exist.
+
+    Publishing writes a new file and renames it over, so a new copy always changes the inode."""
+    p = Path(path) if path else published_path()
+    try:
+        s = os.stat(p)
+    except FileNotFoundError:
+        return None
+    return (str(p), s.st_ino, s.st_mtime_ns, s.st_size)
+
+
+def connect(path: Path | str | None = None, retries: int = 3) -> duckdb.DuckDBPyConnection:
+    """Open the published copy read-only. NoData when absent, Unavailable when it cannot be opened
+    (a swap in progress), after a few short retries."""
+    p = Path(path) if path else published_path()
+    last: Exception | None = None
+    for attempt in range(retries):
+        if not p.exists():
+            if attempt == retries - 1:
+                raise NoData(str(p))
+        else:
+            try:
+                return duckdb.connect(str(p), read_only=True)
+            except (duckdb.Error, OSError) as e:  # lock held or half-written file
+                last = e
+        time.sleep(0.2)
+    if not p.exists():
+        raise NoData(str(p))
+    raise Unavailable(f"{p}: {last}")
+
+
+_lock = threading.Lock()
+_default: dict[str, Any] = {"stamp": None, "con": None}
+
+
+def default_connection() -> duckdb.DuckDBPyConnection:
+    """A connection to the current published file, reopened when the file is replaced.
+
+    DuckDB keeps one database instance per path in a process: while any connection to the old
+    file is open, connecting to the same path returns the *old* data. So the old connection is
+    closed (which closes its cursors) before the new one is opened; a query caught in between fails
+    with a ConnectionException and is retried once by ``_q``. This is also why the dashboard does
+    not keep connections in st.cache_resource: it cannot close the old entry before creating the new."""
+    s = stamp()
+    if s is None:
+        _close_default()
+        raise NoData(str(published_path()))
+    with _lock:
+        if _default["stamp"] != s or _default["con"] is None:
+            _close_default_locked()
+            _default["con"] = connect(s[0])
+            _default["stamp"] = s
+        return _default["con"]
+
+
+def _close_default() -> None:
+    with _lock:
+        _close_default_locked()
+
+
+def _close_default_locked() -> None:
+    old = _default["con"]
+    _default["con"], _default["stamp"] = None, None
+    if old is not None:
+        old.close()
+
+
+def _q(con: duckdb.DuckDBPyConnection | None, sql: str, params: dict | None = None) -> pd.DataFrame:
+    for attempt in (0, 1):
+        try:
+            cur = (con or default_connection()).cursor()
+            try:
+                return cur.execute(sql, params or {}).df()
+            finally:
+                cur.close()
+        except duckdb.ConnectionException:
+            # the published copy was swapped under this query: reopen once (default connection only)
+            if con is not None or attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------------------------------------
+# Indicator catalogue (owned by pipelines/catalogue.py; never hard-code a target here)
+
+
+def catalogue():
+    """The indicator catalogue (pipelines/catalogue.py): names, targets, directions, weights."""
+    from pipelines.catalogue import load_catalogue
+
+    return load_catalogue()
+
+
+def indicators() -> list:
+    """Catalogue indicators in catalogue order."""
+    return list(catalogue().indicators)
+
+
+def _is_quarter_end(period: str | None) -> bool:
+    return period is not None and int(period[5:7]) % 3 == 0
+
+
+def light(value: float | None, ind, low_n: bool = False, period: str | None = None) -> str:
+    """Traffic light against the catalogue target: green at target, amber within 10 % of it (by
+    attainment), red below; grey for low n or no value; 'none' without a target (or for a
+    quarter-end target outside a quarter's last month)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or low_n:
+        return "grey"
+    if ind.target_at == "quarter_end" and period is not None and not _is_quarter_end(period):
+        return "none"
+    a = ind.attainment(value)
+    if a is None:
+        return "none"
+    return "green" if a >= 1.0 else "amber" if a >= 0.9 else "red"
+
+
+# ---------------------------------------------------------------------------------------------
+# Units (sidebar choices) — validated against the scope here, not only in the UI
+
+
+def periods(scope: Scope, *, con=None) -> list[str]:
+    """Months present in the published indicators for the scope, ascending."""
+    df = _q(
+        con,
+        "select distinct period from indicator_values where starts_with(unit_code, $s) order by period",
+        {"s": scope.code},
+    )
+    return df["period"].tolist()
+
+
+def townships(scope: Scope, *, con=None) -> pd.DataFrame:
+    return _q(
+        con,
+        """select township_code, name, county_code, households, population, lon, lat
+           from dim_township where starts_with(township_code, $s) order by township_code""",
+        {"s": scope.code},
+    )
+
+
+def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Villages in scope (optionally of one township), with their township's name."""
+    if township_code:
+        scope.check(township_code)
+    return _q(
+        con,
+        """select v.village_code, v.name, v.township_code, t.name as township_name,
+                  v.households, v.population, v.lon, v.lat
+           from dim_village v left join dim_township t using (township_code)
+           where starts_with(v.village_code, $s) and ($t is null or v.township_code = $t)
+           order by v.village_code""",
+        {"s": scope.code, "t": township_code},
+    )
+
+
+def resolve_unit(
+    scope: Scope, township_code: str | None = None, village_code: str | None = None, *, con=None
+) -> Unit:
+    """The unit the pages look at: the village if chosen, else the township, else the scope's own
+    unit. Choices outside the scope raise ScopeError (URL or session edits cannot widen it)."""
+    if village_code:
+        scope.check(village_code)
+        if township_code and not village_code.startswith(township_code):
+            raise ScopeError(f"{village_code} is not in township {township_code}")
+        code, table, col = village_code, "dim_village", "village_code"
+    elif township_code:
+        scope.check(township_code)
+        code, table, col = township_code, "dim_township", "township_code"
+    else:
+        code = scope.code
+        table, col = {6: ("dim_county", "county_code"), 9: ("dim_township", "township_code"),
+                      12: ("dim_village", "village_code")}[len(code)]
+    # table/col come from the fixed mapping above, never from input.
+    df = _q(con, f'select name from "{table}" where "{col}" = $c', {"c": code})
+    if df.empty:
+        raise ScopeError(f"unknown unit {code}")
+    return Unit(level=LEVEL_BY_LENGTH[len(code)], code=code, name=str(df["name"].iloc[0]))
+
+
+def unit_names(scope: Scope, *, con=None) -> pd.DataFrame:
+    """code → name for every unit in scope (townships, villages, grids)."""
+    return _q(
+        con,
+        """select township_code as unit_code, name, 'township' as level from dim_township
+             where starts_with(township_code, $s)
+           union all select village_code, name, 'village' from dim_village where starts_with(village_code, $s)
+           union all select grid_code, grid_name, 'grid' from dim_grid where starts_with(grid_code, $s)
+           order by unit_code""",
+        {"s": scope.code},
+    )
+
+
+def first_units(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """The first county, its first township and that township's first village (codes and names),
+    used to create the demo accounts. Not scoped: it is called by the account writer, not a user."""
+    cur = con.cursor()
+    try:
+        c = cur.execute("select county_code, name from dim_county order by county_code limit 1").fetchone()
+        if c is None:
+            c = cur.execute(
+                "select county_code, county_code from dim_village order by county_code limit 1"
+            ).fetchone()
+        t = cur.execute(
+            "select township_code, name from dim_township where county_code = ? order by township_code limit 1",
+            [c[0]],
+        ).fetchone()
+        v = cur.execute(
+            "select village_code, name from dim_village where township_code = ? order by village_code limit 1",
+            [t[0]],
+        ).fetchone()
+    finally:
+        cur.close()
+    return {
+        "county": {"code": c[0], "name": c[1]},
+        "township": {"code": t[0], "name": t[1]},
+        "village": {"code": v[0], "name": v[1]},
+    }
+
+
+def _unit(scope: Scope, unit_code: str | None) -> str:
+    return scope.check(unit_code) if unit_code else scope.code
+
+
+def _prev_period(period: str, months: int = 1) -> str:
+    y, m = int(period[:4]), int(period[5:7])
+    idx = y * 12 + (m - 1) - months
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 总览 Overview
+
+
+def kpis(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """One row per catalogue indicator for the unit and month: value, numerator, denominator, low n,
+    target, last month's value and the traffic light."""
+    code = _unit(scope, unit_code)
+    df = _q(
+        con,
+        """select c.unit_code, c.unit_level, c.indicator_id, c.numerator, c.denominator, c.value, c.low_n,
+                  p.value as prev_value
+           from indicator_values c
+           left join indicator_values p
+             on p.unit_code = c.unit_code and p.indicator_id = c.indicator_id and p.period = $prev
+           where c.period = $p and c.unit_code = $u and starts_with(c.unit_code, $s)""",
+        {"p": period, "prev": _prev_period(period), "u": code, "s": scope.code},
+    )
+    return _with_catalogue(df, period=period)
+
+
+def _with_catalogue(df: pd.DataFrame, value_col: str = "value", period: str | None = None) -> pd.DataFrame:
+    """Attach names, targets, directions and lights from the catalogue; keep catalogue order."""
+    cat = indicators()
+    order = {ind.id: i for i, ind in enumerate(cat)}
+    by_id = {ind.id: ind for ind in cat}
+    df = df[df["indicator_id"].isin(by_id)].copy()
+    df["order"] = df["indicator_id"].map(order)
+    for col in ("name_zh", "name_en", "kind", "unit", "direction", "target", "target_at", "group", "weight"):
+        df[col] = df["indicator_id"].map(lambda i, c=col: getattr(by_id[i], c))
+    low = df["low_n"] if "low_n" in df else pd.Series(False, index=df.index)
+    per = df["period"] if "period" in df else pd.Series(period, index=df.index)
+    df["light"] = [
+        light(_num(v), by_id[i], bool(n) if n is not None and n == n else False, p)
+        for v, i, n, p in zip(df[value_col], df["indicator_id"], low, per, strict=True)
+    ]
+    df["attainment"] = [by_id[i].attainment(_num(v)) for v, i in zip(df[value_col], df["indicator_id"], strict=True)]
+    return df.sort_values([c for c in ("order", "unit_code", "period") if c in df]).reset_index(drop=True)
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def board_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Villages on the black board (vetoed ones included) in the month."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select s.village_code, v.name, s.township_code, t.name as township_name, s.score, s.rank,
+                  s.board, s.veto
+           from village_scores s
+           join dim_village v using (village_code)
+           left join dim_township t on t.township_code = s.township_code
+           where s.period = $p and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
+             and (s.board = 'black' or s.veto)
+           order by s.rank nulls last, s.village_code""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+
+
+def low_n_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Village indicators with a denominator below 5 (greyed, left out of the score)."""
+    code = _unit(scope, unit_code)
+    df = _q(
+        con,
+        """select i.unit_code as village_code, v.name, i.indicator_id, i.numerator, i.denominator
+           from indicator_values i join dim_village v on v.village_code = i.unit_code
+           where i.period = $p and i.unit_level = 'village' and i.low_n
+             and starts_with(i.unit_code, $u) and starts_with(i.unit_code, $s)
+           order by i.unit_code, i.indicator_id""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+    names = {i.id: i for i in indicators()}  # catalogue names for the alert text
+    df["name_zh"] = df["indicator_id"].map(lambda i: names[i].name_zh if i in names else i)
+    df["name_en"] = df["indicator_id"].map(lambda i: names[i].name_en if i in names else i)
+    return df
+
+
+def inactive_grids(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Grids with no visit and no event in the month (grid_active_rate numerator 0)."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select g.grid_code, g.grid_name, g.village_code, v.name as village_name, g.grid_head
+           from indicator_values i
+           join dim_grid g on g.grid_code = i.unit_code
+           left join dim_village v on v.village_code = g.village_code
+           where i.period = $p and i.unit_level = 'grid' and i.indicator_id = 'grid_active_rate'
+             and coalesce(i.numerator, 0) = 0
+             and starts_with(i.unit_code, $u) and starts_with(i.unit_code, $s)
+           order by g.grid_code""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+
+
+def month_counts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Records that happened in the month for the unit: visits, events, disputes, points records."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select $u as unit_code,
+             (select count(*) from fct_visit where strftime(visited_at, '%Y-%m') = $p
+                and starts_with(grid_code, $u) and starts_with(grid_code, $s)) as visits,
+             (select count(*) from fct_event where strftime(reported_at, '%Y-%m') = $p
+                and starts_with(grid_code, $u) and starts_with(grid_code, $s)) as events,
+             (select count(*) from fct_dispute where strftime(registered_on, '%Y-%m') = $p
+                and starts_with(village_code, $u) and starts_with(village_code, $s)) as disputes,
+             (select count(*) from fct_points where strftime(occurred_on, '%Y-%m') = $p
+                and starts_with(village_code, $u) and starts_with(village_code, $s)) as points_records""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 地图 Map
+
+
+def grid_values(
+    scope: Scope, period: str, indicator_id: str, unit_code: str | None = None, *, con=None
+) -> pd.DataFrame:
+    """Grids with geometry and the chosen indicator's value: the grid's own value where the
+    indicator exists at grid level, else its village's value (``value_level`` says which)."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select g.grid_code, g.grid_name, g.village_code, v.name as village_name, g.township_code,
+                  g.households, g.population, g.grid_head, g.worker_count, g.geometry,
+                  g.centroid_lon, g.centroid_lat,
+                  coalesce(gi.value, vi.value) as value,
+                  coalesce(gi.low_n, vi.low_n, false) as low_n,
+                  case when gi.unit_code is not null then 'grid' else 'village' end as value_level
+           from dim_grid g
+           left join dim_village v on v.village_code = g.village_code
+           left join indicator_values gi
+             on gi.unit_code = g.grid_code and gi.period = $p and gi.indicator_id = $i
+           left join indicator_values vi
+             on vi.unit_code = g.village_code and vi.period = $p and vi.indicator_id = $i
+           where starts_with(g.grid_code, $u) and starts_with(g.grid_code, $s)
+           order by g.grid_code""",
+        {"p": period, "i": indicator_id, "u": code, "s": scope.code},
+    )
+
+
+_BOUNDARY_SQL = {  # allow-list: level → (code column, name source)
+    "village": ("g.village_code", "dim_village", "village_code"),
+    "township": ("g.township_code", "dim_township", "township_code"),
+}
+_geo_cache: dict[tuple, pd.DataFrame] = {}
+
+
+def boundaries(scope: Scope, level: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Village or township outlines dissolved from their grids with shapely (the warehouse has no
+    boundary polygons of its own), simplified for the screen. Columns: code, name, geometry
+    (GeoJSON text), lon, lat (a point inside the outline, for labels)."""
+    if level not in _BOUNDARY_SQL:
+        raise ValueError(f"level must be one of {sorted(_BOUNDARY_SQL)}")
+    code = _unit(scope, unit_code)
+    col, table, key = _BOUNDARY_SQL[level]
+    s = stamp()
+    cache_key = (s, level, code, scope.code) if con is None else None
+    if cache_key and cache_key in _geo_cache:
+        return _geo_cache[cache_key].copy()
+    rows = _q(
+        con,
+        f"""select {col} as code, n.name, g.geometry
+            from dim_grid g left join "{table}" n on n.{key} = {col}
+            where starts_with(g.grid_code, $u) and starts_with(g.grid_code, $s) and g.geometry is not null
+            order by code""",
+        {"u": code, "s": scope.code},
+    )
+    out = _dissolve(rows)
+    if cache_key:
+        if len(_geo_cache) > 32:
+            _geo_cache.clear()
+        _geo_cache[cache_key] = out
+    return out.copy()
+
+
+def _dissolve(rows: pd.DataFrame) -> pd.DataFrame:
+    from shapely import geometry as sg
+    from shapely.ops import unary_union
+
+    recs = []
+    for (code, name), grp in rows.groupby(["code", "name"], dropna=False, sort=True):
+        shapes = []
+        for text in grp["geometry"]:
+            try:
+                shp = sg.shape(json.loads(text))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue
+            if not shp.is_valid:
+                shp = shp.buffer(0)
+            shapes.append(shp)
+        if not shapes:
+            continue
+        # A tiny buffer closes slivers between neighbouring grids so the outline has no inner seams.
+        merged = unary_union([s.buffer(1e-6) for s in shapes]).buffer(-1e-6)
+        merged = merged.simplify(0.0005, preserve_topology=True)
+        pt = merged.representative_point()
+        recs.append(
+            {"code": code, "name": name, "geometry": json.dumps(sg.mapping(merged)), "lon": pt.x, "lat": pt.y}
+        )
+    return pd.DataFrame(recs, columns=["code", "name", "geometry", "lon", "lat"])
+
+
+def event_points(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Events reported in the month with a display position: events carry no coordinates, so each
+    is placed at a fixed pseudo-random spot near its grid's centroid (a schematic, not a location)."""
+    code = _unit(scope, unit_code)
+    df = _q(
+        con,
+        """select e.event_id, e.grid_code, e.village_code, e.township_code, g.grid_name, e.category,
+                  e.status, e.handling_level, e.reported_at,
+                  g.centroid_lon, g.centroid_lat, sqrt(greatest(g.households, 1)) as spread,
+                  (hash(e.event_id) % 10007) / 10007.0 as u, (hash(e.event_id || '#') % 10007) / 10007.0 as w
+           from fct_event e join dim_grid g on g.grid_code = e.grid_code
+           where strftime(e.reported_at, '%Y-%m') = $p
+             and starts_with(e.grid_code, $u) and starts_with(e.grid_code, $s)
+           order by e.event_id""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+    # ~0.0004° per sqrt(household): a 100-household grid spreads its points over ~400 m.
+    r = df["spread"].astype(float) * 0.0004
+    df["lon"] = df["centroid_lon"] + (df["u"] - 0.5) * r
+    df["lat"] = df["centroid_lat"] + (df["w"] - 0.5) * r
+    return df.drop(columns=["u", "w", "spread"])
+
+
+def dispute_sites(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Dispute cases registered in the month, counted by village, at the village's coordinates
+    (or the mean of its grid centroids when the reference has none)."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """with d as (
+               select village_code, count(*) as disputes, count(*) filter (where is_petition) as petitions,
+                      mode(dispute_type) as top_type
+               from fct_dispute
+               where strftime(registered_on, '%Y-%m') = $p
+                 and starts_with(village_code, $u) and starts_with(village_code, $s)
+               group by village_code),
+           c as (select village_code, avg(centroid_lon) as glon, avg(centroid_lat) as glat
+                 from dim_grid where starts_with(grid_code, $u) and starts_with(grid_code, $s)
+                 group by village_code)
+           select d.village_code, v.name, v.township_code, d.disputes, d.petitions, d.top_type,
+                  coalesce(v.lon, c.glon) as lon, coalesce(v.lat, c.glat) as lat
+           from d join dim_village v using (village_code) left join c using (village_code)
+           order by d.village_code""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 趋势 Trends
+
+
+def indicator_trend(
+    scope: Scope, indicator_id: str, unit_code: str | None = None, *, con=None
+) -> pd.DataFrame:
+    """The indicator over every month for the unit, with last month's value (环比) and the value
+    twelve months earlier (同比)."""
+    code = _unit(scope, unit_code)
+    df = _q(
+        con,
+        """select c.period, c.unit_code, c.unit_level, c.indicator_id, c.numerator, c.denominator,
+                  c.value, c.low_n, m.value as mom_base, y.value as yoy_base
+           from indicator_values c
+           left join indicator_values m on m.unit_code = c.unit_code and m.indicator_id = c.indicator_id
+             and m.period = strftime(strptime(c.period || '-01', '%Y-%m-%d') - interval 1 month, '%Y-%m')
+           left join indicator_values y on y.unit_code = c.unit_code and y.indicator_id = c.indicator_id
+             and y.period = strftime(strptime(c.period || '-01', '%Y-%m-%d') - interval 12 month, '%Y-%m')
+           where c.unit_code = $u and c.indicator_id = $i and starts_with(c.unit_code, $s)
+           order by c.period""",
+        {"u": code, "i": indicator_id, "s": scope.code},
+    )
+    df["mom"] = df["value"] - df["mom_base"]
+    df["yoy"] = df["value"] - df["yoy_base"]
+    return _with_catalogue(df)
+
+
+def event_categories(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Events by month of 上报时间 and category, for the unit."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select strftime(reported_at, '%Y-%m') as period, $u as unit_code, category, count(*) as events
+           from fct_event where starts_with(grid_code, $u) and starts_with(grid_code, $s)
+           group by all order by period, category""",
+        {"u": code, "s": scope.code},
+    )
+
+
+def dispute_types(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Dispute cases by month of 登记日期 and type, for the unit."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select strftime(registered_on, '%Y-%m') as period, $u as unit_code, dispute_type,
+                  count(*) as disputes, count(*) filter (where result = '调解成功') as mediated
+           from fct_dispute where starts_with(village_code, $u) and starts_with(village_code, $s)
+           group by all order by period, dispute_type""",
+        {"u": code, "s": scope.code},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 排名 Rankings
+
+
+def league_table(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """The village league table for the month (county-wide ranks), villages of the unit only."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select s.rank, s.village_code, v.name, s.township_code, t.name as township_name, s.score,
+                  s.prev_rank, s.rank_change, s.board, s.veto
+           from village_scores s
+           join dim_village v using (village_code)
+           left join dim_township t on t.township_code = s.township_code
+           where s.period = $p and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
+           order by s.rank nulls last, s.village_code""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+
+
+def village_indicators(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Every village's indicator values in the month (long), with lights, for the league table."""
+    code = _unit(scope, unit_code)
+    df = _q(
+        con,
+        """select i.unit_code as village_code, i.period, i.unit_code, i.indicator_id, i.numerator,
+                  i.denominator, i.value, i.low_n
+           from indicator_values i
+           where i.period = $p and i.unit_level = 'village'
+             and starts_with(i.unit_code, $u) and starts_with(i.unit_code, $s)""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+    return _with_catalogue(df)
+
+
+def village_history(scope: Scope, village_code: str, *, con=None) -> pd.DataFrame:
+    """A village's score, rank, board and veto over every month."""
+    scope.check(village_code)
+    return _q(
+        con,
+        """select period, village_code, score, rank, prev_rank, rank_change, board, veto
+           from village_scores where village_code = $v and starts_with(village_code, $s)
+           order by period""",
+        {"v": village_code, "s": scope.code},
+    )
+
+
+def scorecard(scope: Scope, village_code: str, period: str, *, con=None) -> pd.DataFrame:
+    """Why a village scores what it does: per indicator numerator, denominator, value, target,
+    attainment, weight and contribution (pipelines.explain.explain_village, scope-checked here)."""
+    scope.check(village_code)
+    from pipelines.explain import explain_village
+
+    cur = (con or default_connection()).cursor()
+    try:
+        res = explain_village(cur, village_code, period)
+    finally:
+        cur.close()
+    if hasattr(res, "to_pandas"):
+        res = res.to_pandas()
+    df = pd.DataFrame(res)
+    if "village_code" not in df.columns:
+        df.insert(0, "village_code", village_code)
+    if not df.empty and not df["village_code"].map(scope.allows).all():
+        raise ScopeError("explain returned rows outside the scope")
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# 积分 Points
+
+
+def household_points(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Each registry household's confirmed (已确认) points dated in the month (0 when none)."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select h.household_key, h.village_code, h.is_key,
+                  coalesce(sum(p.points), 0) as points, count(p.record_id) as records
+           from dim_household h
+           left join fct_points p on p.household_key = h.household_key and p.review_status = '已确认'
+             and strftime(p.occurred_on, '%Y-%m') = $p
+           where starts_with(h.village_code, $u) and starts_with(h.village_code, $s)
+           group by all order by h.household_key""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+
+
+def points_by_category(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Confirmed points in the month by category, gains and deductions apart."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select $u as unit_code, category,
+                  sum(points) filter (where points > 0) as gained,
+                  -sum(points) filter (where points < 0) as deducted,
+                  count(*) as records
+           from fct_points where review_status = '已确认' and strftime(occurred_on, '%Y-%m') = $p
+             and starts_with(village_code, $u) and starts_with(village_code, $s)
+           group by category order by gained desc nulls last""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+
+
+def village_participation(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Points participation rate and points per household by village for the month."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select v.village_code, v.name,
+                  max(i.value) filter (where i.indicator_id = 'points_participation_rate') as participation,
+                  max(i.low_n) filter (where i.indicator_id = 'points_participation_rate') as low_n,
+                  max(i.value) filter (where i.indicator_id = 'points_per_household') as points_per_household
+           from dim_village v left join indicator_values i
+             on i.unit_code = v.village_code and i.period = $p
+           where starts_with(v.village_code, $u) and starts_with(v.village_code, $s)
+           group by all order by v.village_code""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+
+
+def star_households(scope: Scope, year: int, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Star households 星级文明户 per village for the year: counts of 5, 4 and 3 stars."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select s.village_code, v.name, count(*) as households,
+                  count(*) filter (where stars = 5) as stars5,
+                  count(*) filter (where stars = 4) as stars4,
+                  count(*) filter (where stars = 3) as stars3,
+                  sum(total_points) as total_points
+           from household_stars s join dim_village v using (village_code)
+           where s.year = $y and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
+           group by all order by s.village_code""",
+        {"y": int(year), "u": code, "s": scope.code},
+    )
+
+
+def redemptions(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Redemptions by month and item for the unit."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select strftime(redeemed_on, '%Y-%m') as period, $u as unit_code, item,
+                  count(*) as redemptions, sum(points_spent) as points_spent
+           from fct_redemption where starts_with(village_code, $u) and starts_with(village_code, $s)
+           group by all order by period, item""",
+        {"u": code, "s": scope.code},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 数据质量 Data quality
+
+
+def _county_only(scope: Scope, sql: str, params: dict, con) -> pd.DataFrame:
+    """Load bookkeeping has no division code: county accounts see it, others get an empty frame."""
+    df = _q(con, sql, params)
+    return df if scope.role == "county" else df.iloc[0:0]
+
+
+def load_batches(scope: Scope, *, con=None) -> pd.DataFrame:
+    return _county_only(
+        scope,
+        """select b.batch_id, b.started_at, b.finished_at, b.status,
+                  count(f.file_name) as files, sum(f.rows_read) as rows_read, sum(f.rows_loaded) as rows_loaded,
+                  sum(f.rows_quarantined) as rows_quarantined
+           from load_batches b left join load_files f using (batch_id)
+           group by all order by b.started_at desc""",
+        {},
+        con,
+    )
+
+
+def load_files(scope: Scope, batch_id: str | None = None, *, con=None) -> pd.DataFrame:
+    return _county_only(
+        scope,
+        """select batch_id, file_name, source_kind, rows_read, rows_loaded, rows_quarantined,
+                  rows_duplicate, rows_non_data, status, reason
+           from load_files where $b is null or batch_id = $b order by batch_id desc, file_name""",
+        {"b": batch_id},
+        con,
+    )
+
+
+def quarantine_by_reason(scope: Scope, batch_id: str | None = None, *, con=None) -> pd.DataFrame:
+    return _county_only(
+        scope,
+        """select source_kind, reason_code, count(*) as rows, any_value(reason_detail) as example
+           from quarantine where $b is null or batch_id = $b
+           group by all order by rows desc, source_kind, reason_code""",
+        {"b": batch_id},
+        con,
+    )
+
+
+def validation_results(scope: Scope, batch_id: str | None = None, *, con=None) -> pd.DataFrame:
+    return _county_only(
+        scope,
+        """select batch_id, suite, expectation, success, unexpected_count
+           from validation_results where $b is null or batch_id = $b
+           order by success, suite, expectation""",
+        {"b": batch_id},
+        con,
+    )
+
+
+def reporting_by_grid(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Reporting completeness and timeliness by grid for the month: visits, events, whether the grid
+    was active, key-household visit rate, and the share of records entered in time (catalogue's
+    entry_timeliness_days, SPEC §5: 3 calendar days)."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """with recs as (
+               select grid_code, 'visit' as kind, visited_at as occurred, entered_at from fct_visit
+               where strftime(visited_at, '%Y-%m') = $p and starts_with(grid_code, $u) and starts_with(grid_code, $s)
+               union all
+               select grid_code, 'event', reported_at, entered_at from fct_event
+               where strftime(reported_at, '%Y-%m') = $p and starts_with(grid_code, $u) and starts_with(grid_code, $s)),
+           r as (select grid_code,
+                        count(*) filter (where kind = 'visit') as visits,
+                        count(*) filter (where kind = 'event') as events,
+                        count(*) filter (where date_diff('day', occurred::date, entered_at::date) <= $days) as timely,
+                        count(*) as records
+                 from recs group by grid_code)
+           select g.grid_code, g.grid_name, g.village_code, v.name as village_name, g.grid_head,
+                  coalesce(r.visits, 0) as visits, coalesce(r.events, 0) as events,
+                  coalesce(r.records, 0) > 0 as active,
+                  k.value as key_visit_rate, k.low_n as key_visit_low_n,
+                  case when r.records > 0 then r.timely / r.records end as timely_rate
+           from dim_grid g
+           left join dim_village v on v.village_code = g.village_code
+           left join r on r.grid_code = g.grid_code
+           left join indicator_values k on k.unit_code = g.grid_code and k.period = $p
+             and k.indicator_id = 'key_visit_rate'
+           where starts_with(g.grid_code, $u) and starts_with(g.grid_code, $s)
+           order by active, timely_rate nulls first, g.grid_code""",
+        {"p": period, "u": code, "s": scope.code, "days": catalogue().settings.entry_timeliness_days},
+    )
