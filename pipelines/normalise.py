@@ -322,6 +322,9 @@ def normalise_result(result, key: bytes) -> pl.DataFrame:
 
 _VILLAGE_SUFFIXES = ("社区居委会", "村民委员会", "村委会", "居委会", "社区", "村")
 _TOWNSHIP_SUFFIXES = ("街道办事处", "人民政府", "街道", "乡", "镇")
+# One key for both levels, so that one function serves name resolution on both sides (the loader
+# keys townships and villages alike); levels are kept apart by the caller, not by the key.
+_ALL_SUFFIXES = _VILLAGE_SUFFIXES + _TOWNSHIP_SUFFIXES
 
 
 def _suffix_rx(suffixes: tuple[str, ...]) -> str:
@@ -337,13 +340,15 @@ def _strip_suffixes(name: str | None, suffixes: tuple[str, ...]) -> str | None:
 
 
 def village_key(name: str | None) -> str | None:
-    """Comparable village name: NFKC, no spaces, 村民委员会/村委会/居委会/社区居委会/村/社区 stripped."""
-    return _strip_suffixes(name, _VILLAGE_SUFFIXES)
+    """Comparable village or township name: NFKC, no spaces, the run of suffixes 村民委员会/村委会/
+    居委会/社区居委会/村/社区 and 人民政府/乡/镇/街道办事处/街道 stripped (张家村村委会 → 张家,
+    东山乡人民政府 → 东山); a name that is nothing but suffixes is kept whole."""
+    return _strip_suffixes(name, _ALL_SUFFIXES)
 
 
 def township_key(name: str | None) -> str | None:
-    """Comparable township name: NFKC, no spaces, 人民政府/街道办事处/街道/乡/镇 stripped."""
-    return _strip_suffixes(name, _TOWNSHIP_SUFFIXES)
+    """Same as village_key (one key serves both levels); named for readability at call sites."""
+    return _strip_suffixes(name, _ALL_SUFFIXES)
 
 
 def _suffix_expr(e: pl.Expr, suffixes: tuple[str, ...]) -> pl.Expr:
@@ -355,9 +360,7 @@ def _suffix_expr(e: pl.Expr, suffixes: tuple[str, ...]) -> pl.Expr:
 
 def village_key_expr(e: pl.Expr) -> pl.Expr:
     """Vectorised village_key (same result for the same text)."""
-    return _suffix_expr(e, _VILLAGE_SUFFIXES)
+    return _suffix_expr(e, _ALL_SUFFIXES)
 
 
-def township_key_expr(e: pl.Expr) -> pl.Expr:
-    """Vectorised township_key."""
-    return _suffix_expr(e, _TOWNSHIP_SUFFIXES)
+township_key_expr = village_key_expr

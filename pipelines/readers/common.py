@@ -151,8 +151,7 @@ def parse_stated_time(text: str) -> datetime | None:
                 found = datetime(y, mo, d, int(m["H"]), int(m["M"]), int(m["S"] or 0))
             except ValueError:
                 found = None
-        if found is not None:
-            return found
+        return found  # a stated date that does not exist is no export time at all
     m = _YEAR_MONTH.search(t)
     if m:
         return _end_of_month(int(m["y"]), int(m["m"]))
