@@ -1,0 +1,314 @@
+"""Frames → plotly figures, pydeck decks and display tables. No data access here, no Streamlit calls.
+
+Everything renders offline: plotly.js and deck.gl are bundled with Streamlit; the map has no basemap
+(``map_provider=None``): our own grid, village and township outlines are the map.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+
+from dashboard.i18n import LIGHT_HEX, fmt_count, fmt_value, ind_name, is_share, t
+
+FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+PALETTE = ["#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#8d6e63", "#546e7a", "#f9a825"]
+
+
+def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
+    fig.update_layout(
+        title=title, height=height, font={"family": FONT, "size": 13}, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}, hovermode="x unified",
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# plotly
+
+
+def trend_figure(df: pd.DataFrame, ind) -> go.Figure:
+    """Indicator over months with its target line (catalogue target)."""
+    share = is_share(ind.unit)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=df["period"], y=df["value"], mode="lines+markers", name=ind_name(ind),
+        line={"color": PALETTE[0], "width": 3},
+        hovertemplate="%{x}: %{y" + (":.1%" if share else ":,.2f") + "}<extra></extra>",
+    ))
+    if ind.target is not None:
+        fig.add_trace(go.Scatter(
+            x=df["period"], y=[ind.target] * len(df), mode="lines", name=f"{t('target')} {fmt_value(ind.target, ind.unit)}",
+            line={"color": LIGHT_HEX["red"], "dash": "dash", "width": 2}, hoverinfo="skip",
+        ))
+    fig.update_yaxes(tickformat=".0%" if share else ",", rangemode="tozero")
+    fig.update_xaxes(type="category")
+    return _layout(fig, ind_name(ind))
+
+
+def change_figure(df: pd.DataFrame, ind) -> go.Figure:
+    """环比 and 同比 changes per month as grouped bars (percentage points for shares)."""
+    share = is_share(ind.unit)
+    k = 100 if share else 1
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=df["period"], y=df["mom"] * k, name=t("mom"), marker_color=PALETTE[0]))
+    fig.add_trace(go.Bar(x=df["period"], y=df["yoy"] * k, name=t("yoy"), marker_color=PALETTE[1]))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(ticksuffix=t("pp") if share else "", zeroline=True)
+    return _layout(fig, f"{t('mom')} / {t('yoy')}", height=300)
+
+
+def stacked_bars(df: pd.DataFrame, x: str, y: str, colour: str, title: str, colour_label: str) -> go.Figure:
+    fig = go.Figure()
+    for i, (key, grp) in enumerate(df.groupby(colour, sort=True)):
+        fig.add_trace(go.Bar(x=grp[x], y=grp[y], name=str(key), marker_color=PALETTE[i % len(PALETTE)],
+                             hovertemplate=f"{colour_label} {key}: " + "%{y}<extra></extra>"))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category", title=t("month"))
+    fig.update_yaxes(title=t("count"))
+    return _layout(fig, title)
+
+
+def histogram(values: pd.Series, title: str, x_title: str) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=values, marker_color=PALETTE[0], nbinsx=min(30, max(5, values.nunique()))))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=t("households"))
+    fig.update_layout(hovermode="closest", bargap=0.05)
+    return _layout(fig, title)
+
+
+def bar_by_village(df: pd.DataFrame, x: str, y: str, title: str, share: bool = False, target: float | None = None,
+                   colour: str = PALETTE[0]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=df[x], y=df[y], marker_color=colour,
+                           text=[("—" if pd.isna(v) else (f"{v:.0%}" if share else f"{v:,.0f}")) for v in df[y]],
+                           textposition="outside"))
+    if target is not None:
+        fig.add_hline(y=target, line_dash="dash", line_color=LIGHT_HEX["red"],
+                      annotation_text=f"{t('target')} {target:.0%}" if share else f"{t('target')} {target}")
+    fig.update_yaxes(tickformat=".0%" if share else ",", rangemode="tozero")
+    fig.update_layout(hovermode="closest")
+    return _layout(fig, title)
+
+
+def stars_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    fig = go.Figure()
+    for col, colour in (("stars5", "#c62828"), ("stars4", "#ef6c00"), ("stars3", "#f9a825")):
+        fig.add_trace(go.Bar(x=df["name"], y=df[col], name=t(col), marker_color=colour))
+    fig.update_layout(barmode="stack", hovermode="closest")
+    fig.update_yaxes(title=t("households"))
+    return _layout(fig, title)
+
+
+def history_figure(df: pd.DataFrame) -> go.Figure:
+    """Score (left axis) and county rank (right axis, 1 at the top) over months."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=df["period"], y=df["score"], name=t("score"), mode="lines+markers",
+                             line={"color": PALETTE[0], "width": 3}))
+    fig.add_trace(go.Scatter(x=df["period"], y=df["rank"], name=t("rank"), mode="lines+markers", yaxis="y2",
+                             line={"color": PALETTE[1], "dash": "dot"}))
+    fig.update_layout(
+        yaxis={"title": t("score"), "range": [0, 100]},
+        yaxis2={"title": t("rank"), "overlaying": "y", "side": "right", "autorange": "reversed", "showgrid": False},
+    )
+    fig.update_xaxes(type="category")
+    return _layout(fig, t("history"), height=320)
+
+
+# ---------------------------------------------------------------------------------------------
+# tables
+
+
+def league_display(league: pd.DataFrame, vi: pd.DataFrame, indicators: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The league table for display (Chinese headers) and a same-shaped frame of cell colours for
+    the per-indicator traffic lights."""
+    show = pd.DataFrame({
+        t("rank"): league["rank"].astype("Int64"),
+        t("name"): league["name"],
+        t("township"): league["township_name"],
+        t("score"): league["score"].round(1),
+        t("change"): [_change(c, p) for c, p in zip(league["rank_change"], league["prev_rank"], strict=True)],
+        t("board"): league["board"].map({"red": t("board_red"), "black": t("board_black")}).fillna(""),
+        t("veto"): league["veto"].map(lambda v: t("yes") if bool(v) else ""),
+    })
+    colours = pd.DataFrame("", index=show.index, columns=show.columns)
+    colours[t("board")] = league["board"].map({"red": "color: #c62828; font-weight: bold",
+                                               "black": "color: #212121; font-weight: bold"}).fillna("")
+    weighted = [i for i in indicators if i.weight > 0]
+    cells = vi.set_index(["village_code", "indicator_id"]) if len(vi) else None
+    for ind in weighted:
+        col = ind_name(ind)
+        vals, cols = [], []
+        for v in league["village_code"]:
+            if cells is not None and (v, ind.id) in cells.index:
+                row = cells.loc[(v, ind.id)]
+                vals.append(("● " + fmt_value(row["value"], ind.unit)) + (f" ({t('low_n_note')})" if row["low_n"] else ""))
+                cols.append(f"color: {LIGHT_HEX[row['light']]}")
+            else:
+                vals.append("—")
+                cols.append(f"color: {LIGHT_HEX['grey']}")
+        show[col] = vals
+        colours[col] = cols
+    return show, colours
+
+
+def _change(change, prev) -> str:
+    if pd.isna(prev) or pd.isna(change):
+        return t("new_entry")
+    c = int(change)
+    return f"↑{c}" if c > 0 else (f"↓{-c}" if c < 0 else "—")
+
+
+def style(show: pd.DataFrame, colours: pd.DataFrame):
+    return show.style.apply(lambda _df: colours, axis=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# pydeck
+
+
+def _ramp(direction: str | None) -> list[tuple[int, int, int]]:
+    """Bad → good colours: red to green for higher-better, reversed for lower-better, blues otherwise."""
+    red_green = [(198, 40, 40), (239, 143, 0), (253, 216, 53), (139, 195, 74), (46, 125, 50)]
+    if direction == "higher":
+        return red_green
+    if direction == "lower":
+        return red_green[::-1]
+    return [(227, 242, 253), (144, 202, 249), (66, 165, 245), (21, 101, 192), (13, 71, 161)]
+
+
+def colour_bins(values: pd.Series, direction: str | None, n: int = 5) -> tuple[list[float], list[tuple]]:
+    """Equal-width bins over the shown values: edges and one colour per bin."""
+    v = values.dropna().astype(float)
+    ramp = _ramp(direction)
+    if v.empty:
+        return [], ramp
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo < 1e-9:
+        return [lo, hi], [ramp[-1] if direction == "higher" else ramp[len(ramp) // 2]]
+    edges = [lo + (hi - lo) * i / n for i in range(n + 1)]
+    return edges, ramp
+
+
+def _bin_colour(v, edges, ramp) -> list[int]:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or not edges:
+        return [189, 189, 189, 140]
+    if len(ramp) == 1:
+        return [*ramp[0], 190]
+    i = min(len(ramp) - 1, max(0, int((float(v) - edges[0]) / (edges[-1] - edges[0]) * len(ramp))))
+    return [*ramp[i], 190]
+
+
+def legend_html(edges: list[float], ramp: list[tuple], ind) -> str:
+    items = []
+    if len(edges) >= 2 and len(ramp) > 1:
+        for i, c in enumerate(ramp):
+            items.append((c, f"{fmt_value(edges[i], ind.unit)} – {fmt_value(edges[i + 1], ind.unit)}"))
+    elif edges:
+        items.append((ramp[0], fmt_value(edges[0], ind.unit)))
+    items.append(((189, 189, 189), t("legend_nodata")))
+    spans = "".join(
+        f'<span style="display:inline-block;margin-right:14px;white-space:nowrap">'
+        f'<span style="display:inline-block;width:14px;height:14px;background:rgb{c};border:1px solid #888;'
+        f'vertical-align:middle;margin-right:4px"></span>{label}</span>'
+        for c, label in items
+    )
+    return f'<div style="font-size:13px;line-height:1.9"><b>{t("legend")}（{ind_name(ind)}）</b>：{spans}</div>'
+
+
+def _view(grids: pd.DataFrame) -> pdk.ViewState:
+    lon0, lon1, lat0, lat1 = 180.0, -180.0, 90.0, -90.0
+    for text in grids["geometry"].dropna():
+        for x, y in _coords(json.loads(text)):
+            lon0, lon1, lat0, lat1 = min(lon0, x), max(lon1, x), min(lat0, y), max(lat1, y)
+    if lon0 > lon1:
+        lon0 = lon1 = float(grids["centroid_lon"].mean())
+        lat0 = lat1 = float(grids["centroid_lat"].mean())
+    span = max(lon1 - lon0, (lat1 - lat0) * 1.3, 1e-3)
+    zoom = max(3.0, min(16.0, math.log2(900 * 360 / (256 * span)) - 0.3))
+    return pdk.ViewState(longitude=(lon0 + lon1) / 2, latitude=(lat0 + lat1) / 2, zoom=zoom, pitch=0)
+
+
+def _coords(geom: dict):
+    c = geom.get("coordinates", [])
+    if geom.get("type") == "Polygon":
+        rings = c
+    elif geom.get("type") == "MultiPolygon":
+        rings = [r for poly in c for r in poly]
+    else:
+        rings = []
+    for ring in rings:
+        yield from ring
+
+
+def _features(df: pd.DataFrame, props) -> dict:
+    feats = []
+    for row in df.itertuples(index=False):
+        p = props(row)
+        feats.append({"type": "Feature", "geometry": json.loads(row.geometry), "properties": p, "tip": p.get("tip", "")})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.DataFrame,
+             events: pd.DataFrame, disputes: pd.DataFrame, show: dict[str, bool]) -> tuple[pdk.Deck, str]:
+    """The offline map: grids coloured by ``ind``, village and township outlines, events (points and
+    hexagon density), disputes by village, Chinese labels. Returns the deck and its legend HTML."""
+    grids = grids[grids["geometry"].notna()].copy()
+    edges, ramp = colour_bins(grids.loc[~grids["low_n"].astype(bool), "value"], ind.direction)
+
+    def grid_props(r):
+        shown = None if r.low_n else r.value
+        value = fmt_value(shown, ind.unit) + (f"（{t('low_n_note')}）" if r.low_n else "")
+        tip = (f"<b>{t('tip_grid')}：{r.grid_name}</b><br/>{t('tip_village')}：{r.village_name}<br/>"
+               f"{t('tip_head')}：{r.grid_head or '—'}<br/>{t('tip_households')}：{fmt_count(r.households)}<br/>"
+               f"{ind_name(ind)}：{value}")
+        return {"fill": _bin_colour(shown, edges, ramp), "tip": tip}
+
+    layers = [
+        pdk.Layer("GeoJsonLayer", _features(grids, grid_props), id="grids", pickable=True, stroked=True, filled=True,
+                  get_fill_color="properties.fill", get_line_color=[255, 255, 255, 230], line_width_min_pixels=1),
+    ]
+    if len(villages):
+        layers.append(pdk.Layer("GeoJsonLayer", _features(villages, lambda r: {}), id="villages", stroked=True,
+                                filled=False, get_line_color=[69, 90, 100, 255], line_width_min_pixels=2))
+    if len(townships):
+        layers.append(pdk.Layer("GeoJsonLayer", _features(townships, lambda r: {}), id="townships", stroked=True,
+                                filled=False, get_line_color=[33, 33, 33, 255], line_width_min_pixels=4))
+    if show.get("density") and len(events):
+        layers.append(pdk.Layer("HexagonLayer", events[["lon", "lat"]], id="density", get_position=["lon", "lat"],
+                                radius=120, extruded=False, opacity=0.45, pickable=False, coverage=0.9))
+    if show.get("events") and len(events):
+        ev = events[["lon", "lat", "event_id", "category", "status", "grid_name"]].copy()
+        ev["tip"] = [
+            f"<b>{t('tip_event')} {e}</b><br/>{t('tip_category')}：{c}<br/>{t('tip_status')}：{s}<br/>{t('tip_grid')}：{g}"
+            for e, c, s, g in zip(ev["event_id"], ev["category"], ev["status"], ev["grid_name"], strict=True)
+        ]
+        layers.append(pdk.Layer("ScatterplotLayer", ev, id="events", get_position=["lon", "lat"], get_radius=25,
+                                radius_min_pixels=2, radius_max_pixels=6, get_fill_color=[21, 101, 192, 200],
+                                pickable=True))
+    if show.get("disputes") and len(disputes):
+        d = disputes.dropna(subset=["lon", "lat"]).copy()
+        d["tip"] = [
+            f"<b>{n}</b><br/>{t('tip_disputes')}：{int(k)}<br/>{t('tip_petitions')}：{int(p)}<br/>{t('tip_top_type')}：{ty}"
+            for n, k, p, ty in zip(d["name"], d["disputes"], d["petitions"], d["top_type"], strict=True)
+        ]
+        d["radius"] = d["disputes"].astype(float).map(lambda k: 120 * math.sqrt(k))
+        d["fill"] = [[198, 40, 40, 210] if p else [239, 108, 0, 190] for p in d["petitions"]]
+        layers.append(pdk.Layer("ScatterplotLayer", d[["lon", "lat", "radius", "fill", "tip"]], id="disputes",
+                                get_position=["lon", "lat"], get_radius="radius", get_fill_color="fill",
+                                radius_min_pixels=5, stroked=True, get_line_color=[255, 255, 255], line_width_min_pixels=1,
+                                pickable=True))
+    if show.get("labels") and len(villages):
+        layers.append(pdk.Layer("TextLayer", villages[["lon", "lat", "name"]], id="labels", get_position=["lon", "lat"],
+                                get_text="name", get_size=14, get_color=[33, 33, 33, 255], font_family=FONT,
+                                character_set='"auto"', get_text_anchor='"middle"', get_alignment_baseline='"center"',
+                                outline_width=2, outline_color=[255, 255, 255, 255], font_settings={"sdf": True}))
+    deck = pdk.Deck(
+        layers=layers, initial_view_state=_view(grids), map_provider=None, map_style=None,
+        tooltip={"html": "{tip}", "style": {"fontFamily": FONT, "fontSize": "13px", "backgroundColor": "#263238",
+                                            "color": "white"}},
+    )
+    return deck, legend_html(edges, ramp, ind)

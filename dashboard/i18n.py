@@ -1,0 +1,244 @@
+"""The dashboard's words, Chinese (default) and English, in one place; and number formats.
+
+``t(key, **kw)`` looks the key up in the language held in ``st.session_state["lang"]``. Indicator
+names come from the indicator catalogue, not from here.
+"""
+
+from __future__ import annotations
+
+import math
+
+LANGS = {"zh": "中文", "en": "English"}
+
+TEXT: dict[str, dict[str, str]] = {
+    # app, sign-in, sidebar
+    "app_title": {"zh": "乡治 · 基层治理数据看板", "en": "Xiangzhi · grassroots governance dashboard"},
+    "sign_in": {"zh": "登录", "en": "Sign in"},
+    "sign_in_title": {"zh": "乡治 基层治理数据看板 — 请登录", "en": "Xiangzhi dashboard — please sign in"},
+    "username": {"zh": "用户名", "en": "Username"},
+    "password": {"zh": "密码", "en": "Password"},
+    "bad_login": {"zh": "用户名或密码错误", "en": "Wrong username or password"},
+    "no_users": {"zh": "尚未配置账号：{detail}", "en": "No accounts configured: {detail}"},
+    "sign_out": {"zh": "退出登录", "en": "Sign out"},
+    "signed_in_as": {"zh": "当前账号：{name}", "en": "Signed in: {name}"},
+    "role_county": {"zh": "县级", "en": "county"},
+    "role_township": {"zh": "乡镇级", "en": "township"},
+    "role_village": {"zh": "村级", "en": "village"},
+    "language": {"zh": "语言 Language", "en": "Language 语言"},
+    "period": {"zh": "月份", "en": "Month"},
+    "township": {"zh": "乡镇", "en": "Township"},
+    "village": {"zh": "村（社区）", "en": "Village"},
+    "all": {"zh": "全部", "en": "All"},
+    "no_data": {
+        "zh": "暂无数据，请先运行 xiangzhi ingest 导入数据。",
+        "en": "No data yet: run `xiangzhi ingest` first.",
+    },
+    "swapping": {
+        "zh": "数据正在更新（发布新版本中），请稍候几秒后刷新页面。",
+        "en": "The data is being updated (a new copy is being published); refresh in a few seconds.",
+    },
+    "forbidden": {
+        "zh": "所选单位不在您的权限范围内，已恢复为您的默认范围。",
+        "en": "The selected unit is outside your access; reset to your own scope.",
+    },
+    "pack_missing": {"zh": "月度考评页面尚未安装。", "en": "The monthly pack page is not installed yet."},
+    # page titles
+    "page_overview": {"zh": "总览", "en": "Overview"},
+    "page_map": {"zh": "地图", "en": "Map"},
+    "page_trends": {"zh": "趋势", "en": "Trends"},
+    "page_rankings": {"zh": "排名", "en": "Rankings"},
+    "page_points": {"zh": "积分", "en": "Points"},
+    "page_quality": {"zh": "数据质量", "en": "Data quality"},
+    "page_pack": {"zh": "月度考评", "en": "Monthly pack"},
+    # overview
+    "overview_title": {"zh": "{unit} · {period} 总览", "en": "{unit} · {period} overview"},
+    "target": {"zh": "目标", "en": "Target"},
+    "no_target": {"zh": "无目标", "en": "no target"},
+    "light_green": {"zh": "达标", "en": "on target"},
+    "light_amber": {"zh": "接近目标", "en": "near target"},
+    "light_red": {"zh": "未达标", "en": "below target"},
+    "light_grey": {"zh": "样本不足/无数据", "en": "low n / no data"},
+    "light_none": {"zh": "仅供参考", "en": "for reference"},
+    "vs_last_month": {"zh": "较上月", "en": "vs last month"},
+    "pp": {"zh": "个百分点", "en": " pp"},
+    "alerts": {"zh": "预警", "en": "Alerts"},
+    "alert_black": {"zh": "黑榜村（含一票否决）：{n} 个", "en": "Villages on the black board (incl. veto): {n}"},
+    "alert_inactive": {"zh": "本月无走访、无事件的网格：{n} 个", "en": "Grids with no visit and no event this month: {n}"},
+    "alert_low_n": {"zh": "样本不足（分母小于5）的村级指标：{n} 项，已置灰且不计入总分",
+                    "en": "Village indicators with low n (denominator < 5): {n}, greyed and left out of the score"},
+    "no_alerts": {"zh": "本月无预警。", "en": "No alerts this month."},
+    "no_events_month": {"zh": "本月该范围内没有上报事件，事件类指标为空（不是0%）。",
+                        "en": "No events were reported here this month: event rates are empty (not 0 %)."},
+    "month_counts": {"zh": "本月记录：走访巡查 {visits} 条 · 事件 {events} 件 · 纠纷 {disputes} 件 · 积分记录 {points} 条",
+                     "en": "This month: {visits} visits · {events} events · {disputes} disputes · {points} points records"},
+    "low_n_note": {"zh": "样本不足", "en": "low n"},
+    # map
+    "map_title": {"zh": "{unit} · {period} 网格地图", "en": "{unit} · {period} grid map"},
+    "map_indicator": {"zh": "网格着色指标", "en": "Colour grids by"},
+    "map_layers": {"zh": "图层", "en": "Layers"},
+    "layer_events": {"zh": "事件点位", "en": "Event points"},
+    "layer_density": {"zh": "事件密度（六边形）", "en": "Event density (hexagons)"},
+    "layer_disputes": {"zh": "纠纷数（按村）", "en": "Disputes by village"},
+    "layer_labels": {"zh": "村名标注", "en": "Village labels"},
+    "map_note": {"zh": "示意图：边界由网格拼合，事件位置为网格内示意位置，非实际坐标；不含底图。",
+                 "en": "Schematic: outlines are merged from grids; event positions are schematic spots within "
+                       "their grid, not real coordinates; no basemap."},
+    "legend": {"zh": "图例", "en": "Legend"},
+    "legend_nodata": {"zh": "无数据/样本不足", "en": "no data / low n"},
+    "village_value_note": {"zh": "该指标无网格级数值，网格按所属村的数值着色。",
+                           "en": "This indicator has no grid-level value: grids take their village's value."},
+    "no_geometry": {"zh": "没有网格边界数据，无法绘制地图。", "en": "No grid geometry: the map cannot be drawn."},
+    "tip_grid": {"zh": "网格", "en": "Grid"},
+    "tip_village": {"zh": "所属村", "en": "Village"},
+    "tip_head": {"zh": "网格长", "en": "Grid head"},
+    "tip_households": {"zh": "户数", "en": "Households"},
+    "tip_event": {"zh": "事件", "en": "Event"},
+    "tip_category": {"zh": "类别", "en": "Category"},
+    "tip_status": {"zh": "状态", "en": "Status"},
+    "tip_disputes": {"zh": "本月纠纷", "en": "Disputes this month"},
+    "tip_petitions": {"zh": "越级上访", "en": "Petitions"},
+    "tip_top_type": {"zh": "主要类型", "en": "Main type"},
+    # trends
+    "trends_title": {"zh": "{unit} · 趋势", "en": "{unit} · trends"},
+    "trend_indicator": {"zh": "指标", "en": "Indicator"},
+    "value": {"zh": "数值", "en": "Value"},
+    "mom": {"zh": "环比", "en": "Month on month"},
+    "yoy": {"zh": "同比", "en": "Year on year"},
+    "no_yoy": {"zh": "无去年同期数据", "en": "no value a year earlier"},
+    "events_by_category": {"zh": "事件类别（按月）", "en": "Events by category and month"},
+    "disputes_by_type": {"zh": "纠纷类型（按月）", "en": "Disputes by type and month"},
+    "month": {"zh": "月份", "en": "Month"},
+    "count": {"zh": "数量", "en": "Count"},
+    "category": {"zh": "类别", "en": "Category"},
+    "dispute_type": {"zh": "纠纷类型", "en": "Dispute type"},
+    "no_rows": {"zh": "该范围内没有记录。", "en": "No records in this scope."},
+    # rankings
+    "rankings_title": {"zh": "{unit} · {period} 村（社区）排名", "en": "{unit} · {period} village ranking"},
+    "rank": {"zh": "排名", "en": "Rank"},
+    "name": {"zh": "村（社区）", "en": "Village"},
+    "score": {"zh": "综合得分", "en": "Score"},
+    "change": {"zh": "名次变化", "en": "Change"},
+    "board": {"zh": "红黑榜", "en": "Board"},
+    "veto": {"zh": "一票否决", "en": "Veto"},
+    "board_red": {"zh": "红榜", "en": "Red"},
+    "board_black": {"zh": "黑榜", "en": "Black"},
+    "yes": {"zh": "是", "en": "yes"},
+    "new_entry": {"zh": "新", "en": "new"},
+    "ranks_note": {"zh": "名次为全县排名；灰色为样本不足，不计入总分。",
+                   "en": "Ranks are county-wide; grey = low n, left out of the score."},
+    "drilldown": {"zh": "村（社区）评分明细", "en": "Village scorecard"},
+    "pick_village": {"zh": "选择村（社区）", "en": "Village"},
+    "scorecard_missing": {"zh": "评分明细模块尚未就绪。", "en": "The score breakdown is not available yet."},
+    "history": {"zh": "得分与排名走势", "en": "Score and rank history"},
+    "no_scores": {"zh": "本月没有村级评分。", "en": "No village scores this month."},
+    "indicator": {"zh": "指标", "en": "Indicator"},
+    "numerator": {"zh": "分子", "en": "Numerator"},
+    "denominator": {"zh": "分母", "en": "Denominator"},
+    "attainment": {"zh": "达成度", "en": "Attainment"},
+    "weight": {"zh": "权重", "en": "Weight"},
+    "contribution": {"zh": "得分贡献", "en": "Contribution"},
+    # points
+    "points_title": {"zh": "{unit} · {period} 积分治理", "en": "{unit} · {period} points"},
+    "points_distribution": {"zh": "户月度积分分布（已确认）", "en": "Confirmed points per household this month"},
+    "households": {"zh": "户数", "en": "Households"},
+    "points": {"zh": "积分", "en": "Points"},
+    "participation": {"zh": "各村积分参与率", "en": "Participation by village"},
+    "stars": {"zh": "{year}年 星级文明户", "en": "{year} star households"},
+    "stars5": {"zh": "五星", "en": "5 stars"},
+    "stars4": {"zh": "四星", "en": "4 stars"},
+    "stars3": {"zh": "三星", "en": "3 stars"},
+    "redemptions": {"zh": "积分兑换（按月）", "en": "Redemptions by month"},
+    "points_spent": {"zh": "消耗积分", "en": "Points spent"},
+    "item": {"zh": "兑换物品", "en": "Item"},
+    "by_category": {"zh": "积分类别", "en": "By category"},
+    "gained": {"zh": "加分", "en": "Gained"},
+    "deducted": {"zh": "扣分", "en": "Deducted"},
+    "zero_share": {"zh": "本月无已确认积分的户占 {share}", "en": "{share} of households had no confirmed points"},
+    # data quality
+    "quality_title": {"zh": "数据质量", "en": "Data quality"},
+    "batches": {"zh": "导入批次", "en": "Load batches"},
+    "files": {"zh": "文件明细", "en": "Files"},
+    "quarantine": {"zh": "隔离记录（按原因）", "en": "Quarantined rows by reason"},
+    "validation": {"zh": "校验结果", "en": "Validation results"},
+    "reporting": {"zh": "{period} 各网格上报完整性与及时性", "en": "{period} reporting completeness and timeliness by grid"},
+    "county_only": {"zh": "导入批次、文件与隔离明细仅对县级账号开放。",
+                    "en": "Batches, files and quarantine details are shown to county accounts only."},
+    "active": {"zh": "活跃", "en": "Active"},
+    "timely": {"zh": "录入及时率", "en": "Timely entry"},
+    "visits": {"zh": "走访巡查", "en": "Visits"},
+    "events": {"zh": "事件", "en": "Events"},
+    "grid_name": {"zh": "网格", "en": "Grid"},
+    "grids_inactive": {"zh": "不活跃网格 {n} / {total}", "en": "Inactive grids {n} / {total}"},
+    "failed_checks": {"zh": "未通过的校验 {n} 项", "en": "{n} failed checks"},
+}
+
+LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}
+LIGHT_HEX = {"green": "#2e7d32", "amber": "#ef8f00", "red": "#c62828", "grey": "#9e9e9e", "none": "#5c6bc0"}
+
+
+def lang() -> str:
+    try:
+        import streamlit as st
+
+        return st.session_state.get("lang", "zh")
+    except Exception:  # outside a Streamlit run (tests, the pack)
+        return "zh"
+
+
+def t(key: str, lang_: str | None = None, **kw) -> str:
+    entry = TEXT[key]
+    text = entry.get(lang_ or lang()) or entry["zh"]
+    return text.format(**kw) if kw else text
+
+
+def ind_name(ind, lang_: str | None = None) -> str:
+    """An indicator's name from the catalogue in the current language."""
+    return ind.name_en if (lang_ or lang()) == "en" else ind.name_zh
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def fmt_count(v, lang_: str | None = None) -> str:
+    """Counts: 12,345 in English; 1.23万 from ten thousand up in Chinese."""
+    if _missing(v):
+        return "—"
+    v = float(v)
+    if (lang_ or lang()) == "zh" and abs(v) >= 10000:
+        return f"{v / 10000:.2f}万"
+    return f"{v:,.0f}" if v == int(v) else f"{v:,.1f}"
+
+
+def is_share(unit: str | None) -> bool:
+    return unit == "比率"
+
+
+def fmt_value(v, unit: str | None, lang_: str | None = None) -> str:
+    """A catalogue indicator's value in its unit: shares as percentages, counts, hours, per-1000."""
+    if _missing(v):
+        return "—"
+    lg = lang_ or lang()
+    if is_share(unit):
+        return f"{float(v) * 100:.1f}%"
+    if unit == "小时":
+        return f"{float(v):.1f} 小时" if lg == "zh" else f"{float(v):.1f} h"
+    if unit == "件":
+        return fmt_count(v, lg) + (" 件" if lg == "zh" else "")
+    if unit in ("件/千人", "分/户"):
+        return f"{float(v):.2f}" + (f" {unit}" if lg == "zh" else "")
+    return fmt_count(v, lg)
+
+
+def fmt_delta(d, unit: str | None, lang_: str | None = None) -> str | None:
+    """Change since last month: percentage points for shares, plain difference otherwise."""
+    if _missing(d):
+        return None
+    lg = lang_ or lang()
+    if is_share(unit):
+        return f"{float(d) * 100:+.1f}{t('pp', lg)}"
+    return f"{float(d):+,.1f}" if float(d) != int(float(d)) else f"{float(d):+,.0f}"
+
+
+def fmt_pct(v) -> str:
+    return "—" if _missing(v) else f"{float(v) * 100:.1f}%"

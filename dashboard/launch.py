@@ -1,0 +1,43 @@
+"""Start the dashboard: `xiangzhi dashboard [--port N] [--host H]` calls :func:`run`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pipelines import config
+
+APP = Path(__file__).resolve().with_name("app.py")
+
+
+def command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(port),
+        "--server.address", host,
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        # nothing may reach the internet at run time (SPEC §1)
+        "--server.fileWatcherType", "none",
+    ]
+
+
+def run(port: int = 8501, host: str = "127.0.0.1") -> int:
+    """Run Streamlit in the foreground until interrupted; returns its exit code."""
+    print(f"乡治 仪表盘 / dashboard: http://{host}:{port}  (Ctrl+C 退出 / to stop)", flush=True)
+    env = dict(os.environ)
+    # Streamlit runs in dashboard/ (to read its .streamlit/config.toml): pin the data home first,
+    # since the default ./data is relative to where the user typed the command.
+    env["XIANGZHI_HOME"] = str(config.home())
+    proc = subprocess.Popen(command(port, host), cwd=str(APP.parent), env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return 130

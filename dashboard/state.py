@@ -1,0 +1,75 @@
+"""What every page needs: the signed-in context (scope, period, unit) and cached warehouse calls.
+
+Pages do ``c = current()`` and ``run(wh.some_query, c.period, c.unit.code)``: ``run`` adds the
+signed-in scope and caches small results in ``st.cache_data`` keyed on the published file's identity
+(inode, mtime), so a newly published copy is picked up on the next run. ``guard()`` turns the
+warehouse's "no data" / "being swapped" / "outside scope" errors into a clear message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import duckdb
+import streamlit as st
+
+from dashboard.i18n import t
+from pipelines import warehouse as wh
+
+
+@dataclass(frozen=True)
+class Ctx:
+    username: str
+    display_name: str
+    scope: wh.Scope
+    periods: tuple[str, ...]
+    period: str
+    township_code: str | None
+    village_code: str | None
+    unit: wh.Unit
+
+    @property
+    def year(self) -> int:
+        return int(self.period[:4])
+
+
+def current() -> Ctx:
+    ctx = st.session_state.get("_ctx")
+    if ctx is None:  # a page run without app.py (should not happen through navigation)
+        st.stop()
+    return ctx
+
+
+@st.cache_data(max_entries=512, ttl=3600, show_spinner=False)
+def _cached(stamp: tuple, name: str, scope: wh.Scope, args: tuple, kwargs: tuple):
+    # `stamp` is only part of the key: a new published file (new inode/mtime) misses the cache.
+    fn = getattr(wh, name)
+    return fn(scope, *args, **dict(kwargs))
+
+
+def run(fn: Callable, *args, **kwargs):
+    """Call a warehouse query with the signed-in scope, cached per published copy."""
+    if getattr(fn, "__module__", None) != wh.__name__:
+        raise ValueError(f"{fn!r} is not a warehouse query")
+    s = wh.stamp()
+    if s is None:
+        raise wh.NoData(str(wh.published_path()))
+    return _cached(s, fn.__name__, current().scope, tuple(args), tuple(sorted(kwargs.items())))
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Show a clear message instead of a traceback for the expected failures, then stop the page."""
+    try:
+        yield
+    except wh.NoData:
+        st.info(t("no_data"))
+        st.stop()
+    except (wh.Unavailable, duckdb.ConnectionException, duckdb.IOException):
+        st.warning(t("swapping"))
+        st.stop()
+    except wh.ScopeError:
+        st.error(t("forbidden"))
+        st.stop()

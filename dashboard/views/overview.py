@@ -1,0 +1,70 @@
+"""总览 Overview: KPI cards against target and last month (traffic lights), and the month's alerts."""
+
+import streamlit as st
+
+from dashboard.i18n import LIGHT_COLOURS, fmt_count, fmt_delta, fmt_value, ind_name, t
+from dashboard.state import current, guard, run
+from pipelines import warehouse as wh
+
+c = current()
+st.title(t("overview_title", unit=c.unit.name, period=c.period))
+
+with guard():
+    kpis = run(wh.kpis, c.period, c.unit.code)
+    counts = run(wh.month_counts, c.period, c.unit.code).iloc[0]
+    black = run(wh.board_alerts, c.period, c.unit.code)
+    inactive = run(wh.inactive_grids, c.period, c.unit.code)
+    low_n = run(wh.low_n_alerts, c.period, c.unit.code)
+    cat = wh.catalogue()
+
+st.caption(t("month_counts", visits=fmt_count(counts["visits"]), events=fmt_count(counts["events"]),
+             disputes=fmt_count(counts["disputes"]), points=fmt_count(counts["points_records"])))
+if int(counts["events"]) == 0:
+    st.info(t("no_events_month"))
+
+by_id = {ind.id: ind for ind in cat.indicators}
+for group in cat.groups:
+    rows = kpis[kpis["group"] == group.id]
+    if rows.empty:
+        continue
+    st.subheader(group.name_en if st.session_state.get("lang") == "en" else group.name_zh)
+    cols = st.columns(4)
+    for i, row in enumerate(rows.itertuples(index=False)):
+        ind = by_id[row.indicator_id]
+        with cols[i % 4].container(border=True):
+            st.metric(
+                ind_name(ind),
+                fmt_value(row.value, ind.unit),
+                delta=fmt_delta(row.value - row.prev_value if row.prev_value == row.prev_value else None, ind.unit),
+                delta_color="inverse" if ind.direction == "lower" else ("off" if ind.direction == "none" else "normal"),
+                help=ind.definition_en if st.session_state.get("lang") == "en" else ind.definition_zh,
+            )
+            target = fmt_value(ind.target, ind.unit) if ind.target is not None else t("no_target")
+            st.markdown(
+                f":{LIGHT_COLOURS[row.light]}[●] {t('light_' + row.light)} · {t('target')} {target}"
+                + (f" · {t('vs_last_month')} {fmt_value(row.prev_value, ind.unit)}" if row.prev_value == row.prev_value else "")
+            )
+
+st.subheader(t("alerts"))
+if black.empty and inactive.empty and low_n.empty:
+    st.success(t("no_alerts"))
+if len(black):
+    st.error(t("alert_black", n=len(black)) + "：" + "、".join(
+        f"{n}（{t('veto')}）" if v else n for n, v in zip(black["name"], black["veto"], strict=True)))
+if len(inactive):
+    with st.expander(t("alert_inactive", n=len(inactive)), expanded=len(inactive) <= 10):
+        st.dataframe(
+            inactive.rename(columns={"grid_code": "网格编码", "grid_name": t("grid_name"),
+                                     "village_name": t("tip_village"), "grid_head": t("tip_head")})
+            [["网格编码", t("grid_name"), t("tip_village"), t("tip_head")]],
+            hide_index=True, width="stretch",
+        )
+if len(low_n):
+    with st.expander(t("alert_low_n", n=len(low_n))):
+        names = low_n["name_en"] if st.session_state.get("lang") == "en" else low_n["name_zh"]
+        st.dataframe(
+            low_n.assign(indicator=names)[["name", "indicator", "numerator", "denominator"]].rename(
+                columns={"name": t("name"), "indicator": t("indicator"), "numerator": t("numerator"),
+                         "denominator": t("denominator")}),
+            hide_index=True, width="stretch",
+        )

@@ -1,0 +1,67 @@
+"""排名 Rankings: the village league table with boards, veto and per-indicator lights; a village
+drill-down with its scorecard (why it scores what it does) and its score/rank history."""
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts
+from dashboard.i18n import fmt_value, t
+from dashboard.state import current, guard, run
+from pipelines import warehouse as wh
+
+c = current()
+st.title(t("rankings_title", unit=c.unit.name, period=c.period))
+
+with guard():
+    league = run(wh.league_table, c.period, c.unit.code)
+    vi = run(wh.village_indicators, c.period, c.unit.code)
+    inds = wh.indicators()
+
+if league.empty:
+    st.info(t("no_scores"))
+    st.stop()
+
+show, colours = charts.league_display(league, vi, inds)
+st.dataframe(charts.style(show, colours), hide_index=True, width="stretch", height=min(38 * (len(show) + 1), 640))
+st.caption(t("ranks_note"))
+
+st.subheader(t("drilldown"))
+names = dict(zip(league["village_code"], league["name"], strict=True))
+default = c.village_code if c.village_code in names else next(iter(names))
+village = st.selectbox(t("pick_village"), list(names), index=list(names).index(default),
+                       format_func=names.get, key="drill_village")
+left, right = st.columns([3, 2])
+with guard():
+    history = run(wh.village_history, village)
+    try:
+        card = run(wh.scorecard, village, c.period)
+    except (ImportError, duckdb.CatalogException):  # a published copy without the explain mart
+        card = None
+with left:
+    if card is None or card.empty:
+        st.info(t("scorecard_missing"))
+    else:
+        by_id = {i.id: i for i in inds}
+        lang_en = st.session_state.get("lang") == "en"
+        table = pd.DataFrame({
+            t("indicator"): card["name_en" if lang_en else "name_zh"],
+            t("numerator"): card["numerator"],
+            t("denominator"): card["denominator"],
+            t("value"): [fmt_value(v, by_id[i].unit) if i in by_id else v
+                         for v, i in zip(card["value"], card["indicator_id"], strict=True)],
+            t("target"): [fmt_value(v, by_id[i].unit) if i in by_id else v
+                          for v, i in zip(card["target"], card["indicator_id"], strict=True)],
+            t("attainment"): card["attainment"].map(lambda a: "—" if pd.isna(a) else f"{a:.0%}"),
+            t("weight"): card["weight"],
+            t("contribution"): card["contribution"].round(2),
+        })
+        if "why_not_counted" in card:
+            table[t("low_n_note")] = card["why_not_counted"].map(
+                {"low_n": t("low_n_note"), "no_value": "—"}).fillna("")
+        st.dataframe(table, hide_index=True, width="stretch")
+        score = league.set_index("village_code").loc[village, "score"]
+        st.markdown(f"**{t('score')}：{score:.1f}** = Σ {t('contribution')}")
+with right:
+    if len(history):
+        st.plotly_chart(charts.history_figure(history), width="stretch", config={"displaylogo": False})
