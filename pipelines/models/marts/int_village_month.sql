@@ -1,0 +1,223 @@
+-- Grain: one row per village × month of int_calendar, with every numerator and denominator the
+-- village-level rates and counts need (medians: int_median_values). Visits and events count in the
+-- village of their grid, points and redemptions in the village of their household, disputes in
+-- their own village (SPEC §5). Point sums are exact decimals so that roll-ups and ties are exact.
+with
+
+calendar as (
+    select month_start, period from int_calendar
+),
+
+settings as (
+    select value::integer as timeliness_days from cfg_setting where key = 'entry_timeliness_days'
+),
+
+villages as (
+    select village_code, township_code, county_code, coalesce(population, 0) as population
+    from dim_village
+),
+
+grid_months as (
+    select
+        village_code,
+        month_start,
+        sum(active_grids) as active_grids,
+        sum(grids) as grids,
+        sum(key_visited) as key_visited,
+        sum(key_households) as key_households,
+        sum(ordinary_visited_qtd) as ordinary_visited_qtd,
+        sum(ordinary_households) as ordinary_households,
+        sum(events_reported) as events_reported,
+    from int_grid_month
+    group by all
+),
+
+events as (
+    select
+        dim_grid.village_code,
+        fct_event.status in ('已办结', '已回访') as is_closed,
+        date_trunc('month', fct_event.reported_at)::date as reported_month,
+        case
+            when fct_event.status in ('已办结', '已回访')
+                then date_trunc('month', fct_event.closed_at)::date
+        end as closed_month,
+        coalesce(fct_event.closed_at <= fct_event.deadline, false) as on_time,
+        fct_event.handling_level,
+        fct_event.satisfaction,
+    from fct_event
+    inner join dim_grid using (grid_code)
+),
+
+events_by_report as (
+    select
+        village_code,
+        reported_month as month_start,
+        count(*) filter (where is_closed) as events_closed_now,
+    from events
+    group by all
+),
+
+events_by_closure as (
+    select
+        village_code,
+        closed_month as month_start,
+        count(*) as events_closed,
+        count(*) filter (where on_time) as events_closed_on_time,
+        count(*) filter (where handling_level = '网格') as events_closed_in_grid,
+        count(*) filter (where handling_level in ('网格', '村')) as events_closed_in_village,
+        count(*) filter (where satisfaction in ('满意', '基本满意', '不满意')) as events_with_callback,
+        count(*) filter (where satisfaction in ('满意', '基本满意')) as events_satisfied,
+    from events
+    where closed_month is not null
+    group by all
+),
+
+disputes_by_registration as (
+    select
+        village_code,
+        date_trunc('month', registered_on)::date as month_start,
+        count(*) as disputes_registered,
+        count(*) filter (where is_petition) as petitions,
+    from fct_dispute
+    group by all
+),
+
+disputes_by_conclusion as (
+    select
+        village_code,
+        date_trunc('month', concluded_on)::date as month_start,
+        count(*) as disputes_concluded,
+        count(*) filter (where result = '调解成功') as disputes_succeeded,
+    from fct_dispute
+    where result in ('调解成功', '调解不成功', '移交') and concluded_on is not null
+    group by all
+),
+
+household_counts as (
+    select village_code, count(*) as households from dim_household group by all
+),
+
+confirmed_points as (
+    select
+        dim_household.village_code,
+        date_trunc('month', fct_points.occurred_on)::date as month_start,
+        count(distinct fct_points.household_key) as participating_households,
+        sum(fct_points.points::decimal(18, 6)) as confirmed_points,
+        coalesce(sum(fct_points.points::decimal(18, 6)) filter (where fct_points.points > 0), 0)
+            as positive_confirmed_points,
+    from fct_points
+    inner join dim_household using (household_key)
+    where fct_points.review_status = '已确认'
+    group by all
+),
+
+redemptions as (
+    select
+        dim_household.village_code,
+        date_trunc('month', fct_redemption.redeemed_on)::date as month_start,
+        sum(fct_redemption.points_spent::decimal(18, 6)) as redeemed_points,
+    from fct_redemption
+    inner join dim_household using (household_key)
+    group by all
+),
+
+-- Entry lag in calendar days (date difference), by the month the record happened.
+entries as (
+    select
+        dim_grid.village_code,
+        date_trunc('month', fct_visit.visited_at)::date as month_start,
+        date_diff('day', fct_visit.visited_at::date, fct_visit.entered_at::date) as lag_days,
+    from fct_visit
+    inner join dim_grid using (grid_code)
+    union all
+    select
+        dim_grid.village_code,
+        date_trunc('month', fct_event.reported_at)::date as month_start,
+        date_diff('day', fct_event.reported_at::date, fct_event.entered_at::date) as lag_days,
+    from fct_event
+    inner join dim_grid using (grid_code)
+    union all
+    select
+        dim_household.village_code,
+        date_trunc('month', fct_points.occurred_on)::date as month_start,
+        date_diff('day', fct_points.occurred_on, fct_points.entered_on) as lag_days,
+    from fct_points
+    inner join dim_household using (household_key)
+),
+
+entry_timeliness as (
+    select
+        entries.village_code,
+        entries.month_start,
+        count(*) as entry_records,
+        count(*) filter (where entries.lag_days <= settings.timeliness_days) as entry_timely,
+    from entries
+    cross join settings
+    group by all
+),
+
+village_months as (
+    select villages.*, calendar.month_start, calendar.period
+    from villages
+    cross join calendar
+)
+
+select
+    village_months.village_code,
+    village_months.township_code,
+    village_months.county_code,
+    village_months.month_start,
+    village_months.period,
+    coalesce(grid_months.active_grids, 0) as active_grids,
+    coalesce(grid_months.grids, 0) as grids,
+    coalesce(grid_months.key_visited, 0) as key_visited,
+    coalesce(grid_months.key_households, 0) as key_households,
+    coalesce(grid_months.ordinary_visited_qtd, 0) as ordinary_visited_qtd,
+    coalesce(grid_months.ordinary_households, 0) as ordinary_households,
+    coalesce(grid_months.events_reported, 0) as events_reported,
+    coalesce(events_by_report.events_closed_now, 0) as events_closed_now,
+    coalesce(events_by_closure.events_closed, 0) as events_closed,
+    coalesce(events_by_closure.events_closed_on_time, 0) as events_closed_on_time,
+    coalesce(events_by_closure.events_closed_in_grid, 0) as events_closed_in_grid,
+    coalesce(events_by_closure.events_closed_in_village, 0) as events_closed_in_village,
+    coalesce(events_by_closure.events_with_callback, 0) as events_with_callback,
+    coalesce(events_by_closure.events_satisfied, 0) as events_satisfied,
+    coalesce(disputes_by_registration.disputes_registered, 0) as disputes_registered,
+    coalesce(disputes_by_registration.petitions, 0) as petitions,
+    coalesce(disputes_by_conclusion.disputes_concluded, 0) as disputes_concluded,
+    coalesce(disputes_by_conclusion.disputes_succeeded, 0) as disputes_succeeded,
+    village_months.population,
+    coalesce(household_counts.households, 0) as households,
+    coalesce(confirmed_points.participating_households, 0) as participating_households,
+    coalesce(confirmed_points.confirmed_points, 0) as confirmed_points,
+    coalesce(confirmed_points.positive_confirmed_points, 0) as positive_confirmed_points,
+    coalesce(redemptions.redeemed_points, 0) as redeemed_points,
+    coalesce(entry_timeliness.entry_records, 0) as entry_records,
+    coalesce(entry_timeliness.entry_timely, 0) as entry_timely,
+from village_months
+left join grid_months
+    on grid_months.village_code = village_months.village_code
+    and grid_months.month_start = village_months.month_start
+left join events_by_report
+    on events_by_report.village_code = village_months.village_code
+    and events_by_report.month_start = village_months.month_start
+left join events_by_closure
+    on events_by_closure.village_code = village_months.village_code
+    and events_by_closure.month_start = village_months.month_start
+left join disputes_by_registration
+    on disputes_by_registration.village_code = village_months.village_code
+    and disputes_by_registration.month_start = village_months.month_start
+left join disputes_by_conclusion
+    on disputes_by_conclusion.village_code = village_months.village_code
+    and disputes_by_conclusion.month_start = village_months.month_start
+left join household_counts
+    on household_counts.village_code = village_months.village_code
+left join confirmed_points
+    on confirmed_points.village_code = village_months.village_code
+    and confirmed_points.month_start = village_months.month_start
+left join redemptions
+    on redemptions.village_code = village_months.village_code
+    and redemptions.month_start = village_months.month_start
+left join entry_timeliness
+    on entry_timeliness.village_code = village_months.village_code
+    and entry_timeliness.month_start = village_months.month_start
