@@ -197,6 +197,9 @@ class _Validator:
             mark = e.problem_mark or e.context_mark
             line = mark.line + 1 if mark else 1
             what = e.problem or e.context or "syntax error"
+            if e.context and e.context_mark and e.problem_mark and e.context_mark.line != e.problem_mark.line:
+                start = e.context_mark.line + 1
+                what += f" ({e.context}, 始于第{start}行 / started at line {start})"
             raise CatalogueError(f"{self.path}, 第{line}行 / line {line}: YAML语法错误 / YAML syntax error: {what}") from None
         except yaml.YAMLError as e:
             raise CatalogueError(f"{self.path}: YAML语法错误 / YAML syntax error: {e}") from None
@@ -373,7 +376,7 @@ class _Validator:
         if tolerance is not None and (not _is_number(tolerance) or tolerance <= 0):
             self.fail(at("tolerance"), f"{iid}: 容差应为正数 / tolerance must be a positive number, got {tolerance!r}")
         if direction == "lower" and target is not None and tolerance is None:
-            self.fail(at("direction"), f"{iid}: 越低越好的指标需要容差 / a lower-is-better indicator with a target needs a tolerance")
+            self.fail(at("tolerance") or inode, f"{iid}: 越低越好的指标需要容差 / a lower-is-better indicator with a target needs a tolerance")
 
         if weight > 0:
             if target is None or direction == "none":

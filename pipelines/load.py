@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 import uuid
@@ -240,7 +241,7 @@ def disposition_sql(kind: str) -> str:
     faults as (
         select _file_id, _sheet_no, _row, {idf}, _seq, _export_time, _file_name, {all_fields},
                hash({all_fields}) as _values,
-               list_filter([{fault_items}], x -> x is not null) as _faults
+               list_filter([{fault_items}], lambda x: x is not null) as _faults
         from checked
     ),
     clean as (
@@ -266,7 +267,7 @@ def disposition_sql(kind: str) -> str:
         end as status,
         case when len(f._faults) > 0 then f._faults[1].code
              when j._conflict then '{ID_CONFLICT.reason}' end as reason_code,
-        case when len(f._faults) > 0 then array_to_string(list_transform(f._faults, x -> x.code || ': ' || x.detail), '; ')
+        case when len(f._faults) > 0 then array_to_string(list_transform(f._faults, lambda x: x.code || ': ' || x.detail), '; ')
              when j._conflict then '{ID_CONFLICT.reason}: ' || j._conflict_detail end as reason_detail,
     from faults as f
     left join judged as j using (_file_id, _sheet_no, _row)
@@ -277,7 +278,7 @@ def disposition_sql(kind: str) -> str:
 def _current_sql(kind: str) -> str:
     src = SOURCES[kind]
     order = ", ".join(f"{c} desc" for c in _order_by(src).split(", "))
-    loaded = (f"select s.* from stg_{kind} as s join disp_{kind} as d using (_file_id, _sheet_no, _row) "
+    loaded = (f"select s.* from chk_{kind} as s join disp_{kind} as d using (_file_id, _sheet_no, _row) "
               "where d.status = 'loaded'")
     return (f"create or replace table loaded_{kind} as {loaded};\n"
             f"create or replace table cur_{kind} as select * from loaded_{kind} "
@@ -506,6 +507,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         con.execute("update reg_batches set finished_at = ?, status = 'loaded' where batch_id = ?",
                     [datetime.now().replace(microsecond=0), batch_id])
         publish_tables(con)
+        _pause_for_tests()
         con.execute("commit")
         outcomes += _outcomes(con, batch_id)
         con.execute("checkpoint")
@@ -521,6 +523,15 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
 
     published = publish(p.warehouse, p.published)
     return IngestReport(batch_id, outcomes, time.perf_counter() - t0, published, mart_rows)
+
+
+def _pause_for_tests() -> None:
+    """XIANGZHI_PAUSE_BEFORE_COMMIT=seconds holds the finished-but-uncommitted batch, so tests can kill
+    the process at the worst moment and check nothing changed."""
+    seconds = float(os.environ.get("XIANGZHI_PAUSE_BEFORE_COMMIT", "0") or 0)
+    if seconds:
+        print("PAUSED_BEFORE_COMMIT", flush=True)
+        time.sleep(seconds)
 
 
 def _build_marts(con) -> dict[str, int]:

@@ -16,7 +16,8 @@ from pipelines.models.contract import tables
 
 
 def published_table_names(con) -> list[str]:
-    present = {r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+    present = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = 'wh'").fetchall()}
     # Contract tables, plus the catalogue tables the marts were computed from (cfg_*).
     names = [t for t in tables() if t in present]
     names += sorted(t for t in present if t.startswith("cfg_"))
@@ -28,12 +29,13 @@ def publish(warehouse: Path, published: Path) -> Path:
     tmp = published.with_name(published.name + f".tmp-{os.getpid()}")
     for stale in (tmp, Path(str(tmp) + ".wal")):
         stale.unlink(missing_ok=True)
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(tmp))
     try:
-        con.execute(f"attach '{tmp}' as pub")  # path is ours, not user input
+        con.execute(f"attach '{warehouse}' as wh (read_only)")  # our own path, not user input
         for name in published_table_names(con):
-            con.execute(f'create table pub."{name}" as select * from main."{name}"')
-        con.execute("detach pub")
+            con.execute(f'create table main."{name}" as select * from wh."{name}"')
+        con.execute("detach wh")
+        con.execute("checkpoint")
     finally:
         con.close()
     fd = os.open(tmp, os.O_RDONLY)

@@ -38,12 +38,19 @@ class Rule:
         return REASON_CODES.index(self.reason) if self.reason else len(REASON_CODES)
 
 
-def sql_to_pandas(cond: str) -> str:
-    """The simple SQL conditions of sources.required_when as a pandas query (GX row_condition)."""
-    c = re.sub(r"\bin \(([^)]*)\)", r"in [\1]", cond)
-    c = c.replace("<>", "!=")
-    c = re.sub(r"(?<![<>!=])=(?!=)", "==", c)
-    return c
+def sql_condition(cond: str):
+    """The simple SQL conditions of sources.required_when (col = 'v', col <> 'v', col in ('a', 'b'))
+    as a GX row Condition, so the suite and the SQL check say the same thing."""
+    from great_expectations.expectations.row_conditions import Column
+
+    m = re.fullmatch(r"\s*(\w+)\s+in\s+\((.*)\)\s*", cond)
+    if m:
+        return Column(m.group(1)).is_in(re.findall(r"'([^']*)'", m.group(2)))
+    m = re.fullmatch(r"\s*(\w+)\s*(<>|=)\s*'([^']*)'\s*", cond)
+    if m:
+        col = Column(m.group(1))
+        return (col != m.group(3)) if m.group(2) == "<>" else (col == m.group(3))
+    raise ValueError(f"unsupported required_when condition: {cond!r}")
 
 
 def _q(text: str) -> str:
@@ -56,6 +63,14 @@ def _gx():
     return gxe
 
 
+def _required_condition(name: str, when: str | None):
+    # Only rows whose cell was empty: an unreadable value is a parse fault, not a missing one.
+    from great_expectations.expectations.row_conditions import Column
+
+    cond = Column(f"{name}__bad").is_null()
+    return cond & sql_condition(when) if when else cond
+
+
 def generic_rules(src: Source) -> list[Rule]:
     """Required fields and parse faults, straight from the sources table."""
     rules: list[Rule] = []
@@ -63,16 +78,14 @@ def generic_rules(src: Source) -> list[Rule]:
         col, bad = f'"{f.name}"', f'"{f.name}__bad"'
         if f.required or f.required_when:
             cond = f"{col} is null and {bad} is null"
-            pd_cond = f"{f.name}__bad.isnull()"
             label = f"{f.header} 必填"
             if f.required_when:
                 cond += f" and coalesce({f.required_when}, false)"
-                pd_cond += f" & ({sql_to_pandas(f.required_when)})"
                 label += f"（当 {f.required_when}）"
             rules.append(Rule(
                 "MISSING_REQUIRED", label, cond, _q(f"{f.header}为空 / {f.name} is empty"),
-                lambda refs, n=f.name, rc=pd_cond: _gx().ExpectColumnValuesToNotBeNull(
-                    column=n, row_condition=rc, condition_parser="pandas"),
+                lambda refs, n=f.name, when=f.required_when: _gx().ExpectColumnValuesToNotBeNull(
+                    column=n, row_condition=_required_condition(n, when)),
             ))
         if f.type in PARSE_REASON:
             reason = PARSE_REASON[f.type]

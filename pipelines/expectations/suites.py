@@ -10,6 +10,12 @@ from __future__ import annotations
 from pipelines.expectations import Rule, _gx, _q
 
 
+def _not_null(column: str):
+    from great_expectations.expectations.row_conditions import Column
+
+    return Column(column).is_not_null()
+
+
 def _unknown(reason: str, column: str, helper: str, ref_key: str, header: str, gx_column: str | None = None) -> Rule:
     # Households are checked on their keyed hash (the warehouse never holds the registry's ids in clear).
     return Rule(
@@ -86,8 +92,8 @@ SPECIFIC: dict[str, list[Rule]] = {
              '"village_name" is not null and "_village_matches" = 0',
              "'村名不在区划中: ' || coalesce(\"township_name\" || ' ', '') || \"village_name\"",
              lambda refs: _gx().ExpectColumnValuesToNotBeInSet(
-                 column="_village_matches", value_set=[0], row_condition="village_name.notnull()",
-                 condition_parser="pandas")),
+                 column="_village_matches", value_set=[0],
+                 row_condition=_not_null("village_name"))),
         Rule("AMBIGUOUS_VILLAGE", "村名在范围内唯一",
              '"_village_matches" > 1',
              "'村名对应多个村: ' || \"village_name\" || '（' || cast(\"_village_matches\" as varchar) || ' 个）'",

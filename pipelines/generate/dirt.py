@@ -1,0 +1,237 @@
+"""Bad rows, one reason each (SPEC §3.6).
+
+Every injector changes exactly one thing in one clean row (or adds one row), chosen so that the injected
+reason is the FIRST applicable one in the precedence order: the row has no earlier fault, and the
+change cannot create one (a bad enum is never put on a field that decides a conditional requirement;
+a time moved into the future cannot break the lifecycle order; an ID conflict reuses an id whose
+earlier observation was clean and loaded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from pipelines.generate import render
+from pipelines.generate.activity import DAY, days_in
+from pipelines.generate.world import World
+from pipelines.generate.writers import BAD, Table
+from pipelines.sources import REASON_CODES
+
+BAD_NUMBERS = ("待定", "五", "约3", "不详", "5分左右")
+BAD_ENUMS = {
+    "visit_type": "座谈",
+    "category": "交通事故",
+    "source": "微信群",
+    "handling_level": "组",
+    "satisfaction": "一般",
+    "dispute_type": "债务纠纷",
+    "mediation_org": "派出所",
+    "is_petition": "不详",
+    "review_status": "已作废",
+    "key_type": "特困户",
+}
+ENUM_KEYS = {"visit_type": "visit_type", "category": "event_category", "source": "event_source",
+             "handling_level": "handling_level", "satisfaction": "satisfaction", "dispute_type": "dispute_type",
+             "mediation_org": "mediation_org", "review_status": "review_status", "key_type": "key_type"}
+UNKNOWN_VILLAGE_STEMS = ("黄泥塘", "狮子岩", "鸡公岭", "牛角湾", "蛤蟆石", "乌龟潭")
+for _k, _v in BAD_ENUMS.items():  # a "bad" enum value that the readers would accept is a generator bug
+    assert _k == "is_petition" or not render.is_enum_value(ENUM_KEYS[_k], _v), _v
+
+
+def fmt_time(sec: int, st: render.Style, date_only: bool) -> str:
+    t = dt.datetime.fromtimestamp(int(sec), dt.UTC).replace(tzinfo=None)
+    if st.fmt == "xlsx" and st.xlsx_dates != "text":
+        return t.strftime(render.ISO_D if date_only else render.ISO_DT)
+    fmts = render.DATE_FORMATS if date_only else render.DATETIME_FORMATS
+    f = fmts[st.d_format if date_only else st.dt_format]
+    return t.strftime(f.replace("%-m", str(t.month)).replace("%-d", str(t.day)).replace("%-H", str(t.hour)))
+
+
+def bad_date(rng: np.random.Generator, sec: int, st: render.Style, date_only: bool) -> str:
+    """A date that cannot be read or does not exist, in the file's own format (2025-06-31, 2025年2月30日)."""
+    t = dt.datetime.fromtimestamp(int(sec), dt.UTC)
+    if rng.random() < 0.25:
+        return str(rng.choice(["待补录", "abc", "2025-13-05", "/"]))
+    base = dt.datetime(t.year, t.month, 28, 10, 0)
+    text = fmt_time(int(base.replace(tzinfo=dt.UTC).timestamp()), st, date_only)
+    return text.replace("28", str(days_in(t.year, t.month) + 1), 1)
+
+
+@dataclass
+class FileCtx:
+    """What an injector may look at for one file (or sheet)."""
+
+    world: World
+    rng: np.random.Generator
+    st: render.Style
+    export: int  # epoch seconds
+    table: Table
+    typed: pl.DataFrame  # same row order as table.rows
+    prev_ids: set[str] = field(default_factory=set)  # ids accepted from an earlier export (clean)
+    prev_rows: pl.DataFrame | None = None  # non-snapshot: clean rendered rows of the previous file
+    unknown_counter: list[int] = field(default_factory=lambda: [0])
+
+    def pick(self, mask: np.ndarray | None = None) -> int | None:
+        idx = self.table.free(mask)
+        if len(idx) == 0:
+            return None
+        return int(idx[int(self.rng.integers(len(idx)))])
+
+    def col(self, name: str) -> np.ndarray:
+        return self.typed[name].to_numpy()
+
+    def n_unknown(self) -> int:
+        self.unknown_counter[0] += 1
+        return self.unknown_counter[0]
+
+
+Injector = Callable[[FileCtx], bool]
+
+
+def missing(fields: list[tuple[str, str | None]]) -> Injector:
+    """Empty one required field; (field, condition column) where the condition column must be truthy."""
+    def f(c: FileCtx) -> bool:
+        name, cond = fields[int(c.rng.integers(len(fields)))]
+        mask = c.col(cond).astype(bool) if cond else None
+        if mask is not None:
+            mask = mask & c.typed[name].is_not_null().to_numpy() if name in c.typed.columns else mask
+        i = c.pick(mask)
+        if i is None:
+            return False
+        c.table.mutate(i, {name: None}, "MISSING_REQUIRED", name)
+        return True
+    return f
+
+
+def bad_date_in(fields: list[tuple[str, str, bool]]) -> Injector:
+    """fields: (rendered column, typed seconds column, date_only)."""
+    def f(c: FileCtx) -> bool:
+        name, tcol, date_only = fields[int(c.rng.integers(len(fields)))]
+        vals = c.col(tcol)
+        ok = ~np.isnan(vals.astype(float)) & (vals.astype(float) > 0)
+        i = c.pick(ok)
+        if i is None:
+            return False
+        c.table.mutate(i, {name: bad_date(c.rng, int(vals[i]), c.st, date_only)}, "BAD_DATE", name)
+        return True
+    return f
+
+
+def bad_number(fields: list[str]) -> Injector:
+    def f(c: FileCtx) -> bool:
+        name = fields[int(c.rng.integers(len(fields)))]
+        i = c.pick(c.table.rows[name].is_not_null().to_numpy())
+        if i is None:
+            return False
+        c.table.mutate(i, {name: str(c.rng.choice(BAD_NUMBERS))}, "BAD_NUMBER", name)
+        return True
+    return f
+
+
+def bad_enum(fields: list[str], cond: str | None = None) -> Injector:
+    def f(c: FileCtx) -> bool:
+        name = fields[int(c.rng.integers(len(fields)))]
+        mask = c.table.rows[name].is_not_null().to_numpy()
+        if cond:
+            mask = mask & c.col(cond).astype(bool)
+        i = c.pick(mask)
+        if i is None:
+            return False
+        c.table.mutate(i, {name: BAD_ENUMS[name]}, "BAD_ENUM", name)
+        return True
+    return f
+
+
+def unknown_grid(c: FileCtx) -> bool:
+    i = c.pick()
+    if i is None:
+        return False
+    g = int(c.col("grid")[i])
+    code = c.world.v_code[int(c.world.g_village[g])] + f"{900 + c.n_unknown() % 99:03d}"
+    c.table.mutate(i, {"grid_code": code}, "UNKNOWN_GRID", "grid_code")
+    return True
+
+
+def unknown_household(cond: str | None = None) -> Injector:
+    def f(c: FileCtx) -> bool:
+        i = c.pick(c.col(cond).astype(bool) if cond else None)
+        if i is None:
+            return False
+        hid = str(c.col("household_id")[i])
+        c.table.mutate(i, {"household_id": hid[:12] + f"{9000 + c.n_unknown() % 999:04d}"},
+                       "UNKNOWN_HOUSEHOLD", "household_id")
+        return True
+    return f
+
+
+def unknown_village_code(c: FileCtx) -> bool:
+    i = c.pick()
+    if i is None:
+        return False
+    v = int(c.col("village")[i])
+    code = c.world.v_code[v][:9] + f"{950 + c.n_unknown() % 49:03d}"
+    c.table.mutate(i, {"village_code": code}, "UNKNOWN_VILLAGE", "village_code")
+    return True
+
+
+def future(fields: list[tuple[str, bool]], cond: str | None = None) -> Injector:
+    """Move an occurrence/entry time past the export time; (column, date_only)."""
+    def f(c: FileCtx) -> bool:
+        name, date_only = fields[int(c.rng.integers(len(fields)))]
+        i = c.pick(c.col(cond).astype(bool) if cond else None)
+        if i is None:
+            return False
+        day0 = (c.export // DAY + int(c.rng.integers(2, 6))) * DAY
+        c.table.mutate(i, {name: fmt_time(day0 + 10 * 3600, c.st, date_only)}, "FUTURE_DATE", name)
+        return True
+    return f
+
+
+def id_conflict_snapshot(id_col: str, field_name: str, alternatives: Callable[[FileCtx, int], str]) -> Injector:
+    """A record accepted from an earlier export comes back with a different never-changing field."""
+    def f(c: FileCtx) -> bool:
+        if not c.prev_ids:
+            return False
+        ids = c.typed[id_col].to_numpy()
+        mask = np.fromiter((x in c.prev_ids for x in ids), bool, len(ids))
+        i = c.pick(mask)
+        if i is None:
+            return False
+        c.table.mutate(i, {field_name: alternatives(c, i)}, "ID_CONFLICT", field_name)
+        return True
+    return f
+
+
+def id_conflict_repeat(field_name: str, change: Callable[[FileCtx, dict], str]) -> Injector:
+    """Non-snapshot sources: a record of the previous file reappears with one field changed."""
+    def f(c: FileCtx) -> bool:
+        if c.prev_rows is None or c.prev_rows.height == 0:
+            return False
+        row = c.prev_rows.row(int(c.rng.integers(c.prev_rows.height)), named=True)
+        c.prev_rows = c.prev_rows.filter(pl.col(c.prev_rows.columns[0]) != row[c.prev_rows.columns[0]])
+        row = dict(row)
+        row[field_name] = change(c, row)
+        c.table.add(row, BAD, "ID_CONFLICT", field_name)
+        return True
+    return f
+
+
+def inject(c: FileCtx, injectors: dict[str, Injector], n_bad: int, pending: list[str]) -> list[str]:
+    """Inject about n_bad bad rows, reasons never yet used first, then round-robin. Returns the reasons used."""
+    order = [r for r in REASON_CODES if r in injectors]
+    todo = [r for r in pending if r in injectors]
+    k = 0
+    used = []
+    attempts = 0
+    while (len(used) < n_bad or todo) and attempts < n_bad + 3 * len(order):
+        attempts += 1
+        r = todo.pop(0) if todo else order[(k + int(c.rng.integers(len(order)))) % len(order)]
+        k += 1
+        if injectors[r](c):
+            used.append(r)
+    return used

@@ -1,0 +1,220 @@
+"""Laying rows out like real exports and writing them: CSV (any encoding), XLSX, JSON Lines, GeoJSON.
+
+A `Table` collects one file's (or sheet's) rendered rows plus what is done to them: cells made bad,
+exact duplicates, extra rows, blank rows, a 合计 row. `Table.build` fixes the final order, so the
+writers can report, for every bad row, the row number a reader will see (SPEC §3.6 numbering).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import xlsxwriter
+
+DATA, DUP, BAD, BLANK, TOTAL = 0, 1, 2, 3, 4
+FIXED_CREATED = dt.datetime(2025, 1, 1, 8, 0, 0)  # workbook metadata: fixed for byte-identical output
+_EPOCH_1900 = dt.datetime(1899, 12, 30)
+_NUM = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+class Table:
+    """One sheet's rows (all text, canonical column names) and the edits that make it an export."""
+
+    def __init__(self, rows: pl.DataFrame):
+        self.rows = rows
+        self.n = rows.height
+        self.used = np.zeros(self.n, dtype=bool)  # rows already made bad or duplicated
+        self._muts: dict[str, tuple[list[int], list[str | None]]] = {}
+        self._bad: dict[int, tuple[str, str]] = {}
+        self._dups: list[int] = []
+        self._extra: list[tuple[dict, int, str | None, str | None]] = []
+
+    def free(self, mask: np.ndarray | None = None) -> np.ndarray:
+        m = ~self.used if mask is None else (mask & ~self.used)
+        return np.flatnonzero(m)
+
+    def mutate(self, i: int, changes: dict[str, str | None], reason: str, field_name: str) -> None:
+        for col, val in changes.items():
+            idx, vals = self._muts.setdefault(col, ([], []))
+            idx.append(int(i))
+            vals.append(val)
+        self._bad[int(i)] = (reason, field_name)
+        self.used[i] = True
+
+    def duplicate(self, i: int) -> None:
+        self._dups.append(int(i))
+        self.used[i] = True
+
+    def add(self, row: dict[str, str | None], kind: int, reason: str | None = None, field_name: str | None = None) -> None:
+        """An extra row: a bad one, or a duplicate of a row accepted from an earlier file."""
+        self._extra.append((row, kind, reason, field_name))
+
+    def build(self, rng: np.random.Generator, blanks: int = 0, total: dict[str, str] | None = None) -> Built:
+        rows = self.rows
+        for col, (idx, vals) in self._muts.items():
+            rows = rows.with_columns(rows[col].scatter(idx, pl.Series(vals, dtype=pl.Utf8)))
+        cols = rows.columns
+        parts = [rows]
+        keys = [np.arange(self.n, dtype=float)]
+        kinds = [np.full(self.n, DATA, dtype=np.int8)]
+        reasons: list[list] = [[None] * self.n]
+        for i, (r, f) in self._bad.items():
+            kinds[0][i] = BAD
+            reasons[0][i] = (r, f)
+        if self._dups:
+            d = np.array(self._dups)
+            parts.append(rows[d])
+            keys.append(d + rng.uniform(0.01, 6.0, len(d)))  # an exact copy shortly after the original
+            kinds.append(np.full(len(d), DUP, dtype=np.int8))
+            reasons.append([None] * len(d))
+        if self._extra:
+            parts.append(pl.DataFrame([{c: r.get(c) for c in cols} for r, _, _, _ in self._extra],
+                                      schema={c: pl.Utf8 for c in cols}))
+            keys.append(rng.uniform(0, max(self.n, 1), len(self._extra)))
+            kinds.append(np.array([k for _, k, _, _ in self._extra], dtype=np.int8))
+            reasons.append([(r, f) if k == BAD else None for _, k, r, f in self._extra])
+        if blanks and self.n > 2:
+            parts.append(pl.DataFrame({c: [None] * blanks for c in cols}, schema={c: pl.Utf8 for c in cols}))
+            keys.append(rng.uniform(0.5, self.n - 0.5, blanks))
+            kinds.append(np.full(blanks, BLANK, dtype=np.int8))
+            reasons.append([None] * blanks)
+        frame = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+        key = np.concatenate(keys)
+        order = np.argsort(key, kind="stable")
+        frame = frame[order]
+        kind = np.concatenate(kinds)[order]
+        flat = [x for part in reasons for x in part]
+        bad = [(int(p), *flat[o]) for p, o in enumerate(order.tolist()) if flat[o] is not None]
+        if total is not None:
+            frame = pl.concat([frame, pl.DataFrame([{c: total.get(c) for c in cols}], schema={c: pl.Utf8 for c in cols})])
+            kind = np.r_[kind, TOTAL].astype(np.int8)
+        return Built(frame=frame, kinds=kind, bad=bad)
+
+
+@dataclass
+class Built:
+    frame: pl.DataFrame
+    kinds: np.ndarray
+    bad: list[tuple[int, str, str]]  # (position in frame, reason, field)
+
+
+@dataclass
+class Sheet:
+    name: str | None
+    titles: list[str]
+    headers: list[str]
+    built: Built
+    export_time: dt.datetime | None
+    export_time_from: str | None
+    date_cols: dict[str, str] = field(default_factory=dict)  # column → "dt" | "d" (workbook typed cells)
+    num_cols: set[str] = field(default_factory=set)
+    xlsx_dates: str = "text"
+    title_commas: bool = False  # CSV: pad title lines with commas, as Excel's "save as CSV" does
+    quirks: set[str] = field(default_factory=set)
+
+    @property
+    def first_data_row(self) -> int:
+        """1-based row (line) number of the frame's first row (titles, then the header, then data)."""
+        return len(self.titles) + 2
+
+    def stats(self) -> dict:
+        k = self.built.kinds
+        return {
+            "rows_read": len(self.titles) + len(k),
+            "non_data": len(self.titles) + int(((k == BLANK) | (k == TOTAL)).sum()),
+            "duplicates": int((k == DUP).sum()),
+            "bad": int((k == BAD).sum()),
+        }
+
+
+def _csv_body(frame: pl.DataFrame, crlf: bool) -> str:
+    return frame.write_csv(include_header=False, null_value="", line_terminator="\r\n" if crlf else "\n")
+
+
+def write_csv(path: Path, sheet: Sheet, encoding: str, crlf: bool = False) -> None:
+    """encoding: utf-8, utf-8-sig (BOM), gbk or gb18030 (gbk files are written with the gb18030 codec:
+    identical bytes for GBK characters)."""
+    nl = "\r\n" if crlf else "\n"
+    ncol = len(sheet.headers)
+    head = "".join(t + ("," * (ncol - 1) if sheet.title_commas else "") + nl for t in sheet.titles)
+    head += ",".join(sheet.headers) + nl
+    text = head + _csv_body(sheet.built.frame, crlf)
+    codec = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "gbk": "gb18030", "gb18030": "gb18030"}[encoding]
+    path.write_bytes(text.encode(codec))
+
+
+def write_jsonl(path: Path, sheet: Sheet) -> None:
+    frame = sheet.built.frame
+    frame = frame.rename(dict(zip(frame.columns, sheet.headers, strict=True)))
+    path.write_bytes(frame.write_ndjson().encode("utf-8"))
+
+
+def _serial(t: dt.datetime) -> float:
+    d = t - _EPOCH_1900
+    return d.days + d.seconds / 86400.0
+
+
+def _parse_iso(s: str, date_only: bool) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(s, "%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def write_xlsx(path: Path, sheets: list[Sheet], constant_memory: bool = True) -> None:
+    wb = xlsxwriter.Workbook(str(path), {
+        "constant_memory": constant_memory, "strings_to_numbers": False, "strings_to_formulas": False,
+        "strings_to_urls": False,
+    })
+    wb.set_properties({"created": FIXED_CREATED, "author": "乡治 xiangzhi 合成数据", "company": ""})
+    title_fmt = wb.add_format({"bold": True, "font_size": 14, "align": "center"})
+    head_fmt = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2"})
+    dt_fmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    d_fmt = wb.add_format({"num_format": "yyyy/m/d"})
+    for sh in sheets:
+        ws = wb.add_worksheet(sh.name)
+        ncol = len(sh.headers)
+        r = 0
+        for i, t in enumerate(sh.titles):
+            if i == 0 and ncol > 1:
+                ws.merge_range(r, 0, r, ncol - 1, t, title_fmt)
+            else:
+                ws.write_string(r, 0, t)
+            r += 1
+        for c, h in enumerate(sh.headers):
+            ws.write_string(r, c, h, head_fmt)
+        r += 1
+        cols = sh.built.frame.columns
+        kinds_date = [sh.date_cols.get(c) for c in cols]
+        is_num = [c in sh.num_cols for c in cols]
+        for row in sh.built.frame.iter_rows():
+            for c, v in enumerate(row):
+                if v is None or v == "":
+                    continue
+                dk = kinds_date[c]
+                if dk is not None and sh.xlsx_dates != "text":
+                    t = _parse_iso(v, dk == "d")
+                    if t is not None:
+                        if sh.xlsx_dates == "cell":
+                            ws.write_datetime(r, c, t, d_fmt if dk == "d" else dt_fmt)
+                        else:  # a bare Excel serial number, as when a date column lost its format
+                            ws.write_number(r, c, _serial(t))
+                        continue
+                if is_num[c] and _NUM.match(v):
+                    ws.write_number(r, c, float(v) if "." in v else int(v))
+                else:
+                    ws.write_string(r, c, v)
+            r += 1
+        if not constant_memory:
+            ws.set_column(0, ncol - 1, 16)
+    wb.close()
+
+
+def write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=False) + "\n", encoding="utf-8")
