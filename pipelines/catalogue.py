@@ -301,9 +301,10 @@ class _Validator:
         out: list[Indicator] = []
         seen: set[str] = set()
         for inode, item in zip(node.value, items, strict=True):
+            iid = item.get("id") if isinstance(item, dict) else None
+            if isinstance(iid, str) and iid in seen:
+                self.fail(self.child(inode, "id"), f"重复的指标 / duplicate indicator id '{iid}'")
             ind = self.indicator(inode, item, group_ids)
-            if ind.id in seen:
-                self.fail(self.child(inode, "id"), f"重复的指标 / duplicate indicator id '{ind.id}'")
             seen.add(ind.id)
             out.append(ind)
         missing = [i for i in INDICATOR_KINDS if i not in seen]
@@ -327,7 +328,7 @@ class _Validator:
             return self.child(inode, key)
 
         iid = item["id"]
-        if iid not in INDICATOR_KINDS:
+        if not isinstance(iid, str) or iid not in INDICATOR_KINDS:
             self.fail(at("id"), f"未知指标 / unknown indicator id '{iid}' (known: {', '.join(INDICATOR_KINDS)})")
         for key in ("name_zh", "name_en", "definition_zh", "definition_en", "unit"):
             if not isinstance(item[key], str) or not item[key].strip():
