@@ -155,7 +155,7 @@ TEXT: dict[str, dict[str, str]] = {
     "deducted": {"zh": "扣分", "en": "Deducted"},
     "zero_share": {"zh": "本月无已确认积分的户占 {share}", "en": "{share} of households had no confirmed points"},
     # data quality
-    "quality_title": {"zh": "数据质量", "en": "Data quality"},
+    "quality_title": {"zh": "{unit} · 数据质量", "en": "{unit} · data quality"},
     "batches": {"zh": "导入批次", "en": "Load batches"},
     "files": {"zh": "文件明细", "en": "Files"},
     "quarantine": {"zh": "隔离记录（按原因）", "en": "Quarantined rows by reason"},
@@ -242,3 +242,33 @@ def fmt_delta(d, unit: str | None, lang_: str | None = None) -> str | None:
 
 def fmt_pct(v) -> str:
     return "—" if _missing(v) else f"{float(v) * 100:.1f}%"
+
+
+COLUMNS: dict[str, tuple[str, str]] = {
+    "batch_id": ("批次", "Batch"),
+    "started_at": ("开始时间", "Started"),
+    "finished_at": ("结束时间", "Finished"),
+    "status": ("状态", "Status"),
+    "files": ("文件数", "Files"),
+    "file_name": ("文件名", "File"),
+    "source_kind": ("数据类型", "Source"),
+    "rows_read": ("读取行数", "Rows read"),
+    "rows_loaded": ("入库", "Loaded"),
+    "rows_quarantined": ("隔离", "Quarantined"),
+    "rows_duplicate": ("重复", "Duplicates"),
+    "rows_non_data": ("非数据行", "Non-data rows"),
+    "reason": ("原因", "Reason"),
+    "reason_code": ("原因代码", "Reason code"),
+    "rows": ("行数", "Rows"),
+    "example": ("示例", "Example"),
+    "suite": ("校验套件", "Suite"),
+    "expectation": ("校验规则", "Expectation"),
+    "success": ("通过", "Passed"),
+    "unexpected_count": ("不符合行数", "Unexpected rows"),
+}
+
+
+def relabel(df):
+    """Column names for display in the current language (unknown names are kept)."""
+    i = 1 if lang() == "en" else 0
+    return df.rename(columns={k: v[i] for k, v in COLUMNS.items()})

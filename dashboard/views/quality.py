@@ -1,0 +1,60 @@
+"""数据质量 Data quality: batches, per-file counts, quarantined rows by reason, validation results
+(county accounts), and reporting completeness and timeliness by grid (every account, scoped)."""
+
+import streamlit as st
+
+from dashboard.i18n import fmt_pct, relabel, t
+from dashboard.state import current, guard, run
+from pipelines import warehouse as wh
+
+c = current()
+st.title(t("quality_title", unit=c.unit.name))
+
+with guard():
+    grid = run(wh.reporting_by_grid, c.period, c.unit.code)
+    if c.scope.role == "county":
+        batches = run(wh.load_batches)
+        files = run(wh.load_files)
+        reasons = run(wh.quarantine_by_reason)
+        checks = run(wh.validation_results)
+
+st.subheader(t("reporting", period=c.period))
+inactive = int((~grid["active"].astype(bool)).sum()) if len(grid) else 0
+a, b, d = st.columns(3)
+a.metric(t("grids_inactive", n=inactive, total=len(grid)), fmt_pct(1 - inactive / len(grid)) if len(grid) else "—")
+total = grid["visits"].sum() + grid["events"].sum()
+timely = (grid["timely_rate"].fillna(0) * (grid["visits"] + grid["events"])).sum()
+b.metric(t("timely"), fmt_pct(timely / total) if total else "—")
+d.metric(t("visits") + " / " + t("events"), f"{int(grid['visits'].sum())} / {int(grid['events'].sum())}")
+st.dataframe(
+    grid.assign(active=grid["active"].map(lambda v: t("yes") if v else "✗"))[
+        ["grid_code", "grid_name", "village_name", "grid_head", "visits", "events", "active", "key_visit_rate",
+         "timely_rate"]
+    ].rename(columns={"grid_code": "网格编码", "grid_name": t("grid_name"), "village_name": t("tip_village"),
+                      "grid_head": t("tip_head"), "visits": t("visits"), "events": t("events"),
+                      "active": t("active"), "key_visit_rate": wh.catalogue()["key_visit_rate"].name_zh,
+                      "timely_rate": t("timely")}),
+    hide_index=True, width="stretch", height=360,
+    column_config={
+        wh.catalogue()["key_visit_rate"].name_zh: st.column_config.NumberColumn(format="percent"),
+        t("timely"): st.column_config.NumberColumn(format="percent"),
+    },
+)
+
+if c.scope.role != "county":
+    st.info(t("county_only"))
+    st.stop()
+
+st.subheader(t("batches"))
+st.dataframe(relabel(batches), hide_index=True, width="stretch")
+st.subheader(t("files"))
+st.dataframe(relabel(files), hide_index=True, width="stretch")
+left, right = st.columns(2)
+with left:
+    st.subheader(t("quarantine"))
+    st.dataframe(relabel(reasons), hide_index=True, width="stretch")
+with right:
+    st.subheader(t("validation"))
+    failed = int((~checks["success"].astype(bool)).sum()) if len(checks) else 0
+    st.caption(t("failed_checks", n=failed))
+    st.dataframe(relabel(checks), hide_index=True, width="stretch")
