@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from functools import lru_cache
 
 import numpy as np
 import polars as pl
 
 from pipelines.generate import names
-from pipelines.generate.world import KEY_TYPES, World, sigmoid, stream
+from pipelines.generate.world import World, sigmoid, stream
 
 DAY = 86400
 NONE = -1  # "no such time" in int64 time columns
@@ -54,11 +53,6 @@ def _workers(w: World, g: np.ndarray, rng) -> list[str]:
     pick = rng.random(len(g)) < 0.5
     a = _worker_arrays(w)
     return np.where(pick, a[0][g], a[1][g]).tolist()
-
-
-@lru_cache(maxsize=4)
-def _worker_arrays_cached(key: int, workers: tuple) -> tuple[np.ndarray, np.ndarray]:
-    return np.array([ws[0] for ws in workers]), np.array([ws[-1] for ws in workers])
 
 
 def _worker_arrays(w: World):
@@ -379,5 +373,3 @@ def redemptions(w: World, mi: int) -> pl.DataFrame:
         "redeemed_on": day,
     })
 
-
-KEY_TYPE_NAMES = KEY_TYPES

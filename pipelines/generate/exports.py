@@ -8,7 +8,6 @@ export (for ID conflicts), the previous file's clean rows (for repeats across fi
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,6 @@ from pipelines.generate.writers import (
     Sheet,
     Table,
     write_csv,
-    write_json,
     write_jsonl,
     write_xlsx,
 )
@@ -717,7 +715,7 @@ class Disputes:
         self.buffer = (self.buffer + [act.disputes(w, mi, ev, self.population)])[-4:]
         allv = pl.concat(self.buffer)
         end_of_month = act.month_start(*((y + 1, 1) if m == 12 else (y, m + 1)))
-        for ti, t in enumerate(w.townships):
+        for ti in range(len(w.townships)):
             rng = run.rng("disputes_sheet", mi, ti)
             day = end_of_month + int(rng.integers(0, 3)) * DAY  # 填报日期: first days of the next month
             ex_sec = day + DAY - 1
@@ -760,15 +758,15 @@ class Disputes:
             "mediation_org": render.enum(d["org"], rng, "mediation_org", st.synonyms),
             "mediator": d["mediator"],
             "result": render.enum(pl.Series(result.tolist(), dtype=pl.Utf8), rng, "mediation_result", st.synonyms),
-            "concluded_on": render.datetimes(_dt(pl.Series(np.where(concluded, d["concluded_on"].to_numpy(), 0)))
-                                             .replace(dt.datetime(1970, 1, 1), None), rng, st, date_only=True)
-            if n else pl.Series([], dtype=pl.Utf8),
+            "concluded_on": render.datetimes(
+                _dt(d.select(pl.when(pl.col("concluded")).then(pl.col("concluded_on"))).to_series()), rng, st,
+                date_only=True),
             "is_petition": render.bools(d["petition"].to_numpy(), rng, 0.2, "is_petition"),
             "related_event_id": d["related_event_id"],
         })
         rows = rows.with_columns(pl.when(pl.col("amount") == "0").then(pl.lit(None)).otherwise(pl.col("amount")).alias("amount")
                                  if rng.random() < 0.5 else pl.col("amount"))
-        rows = rows.with_columns(_seq=pl.Series([str(i + 1) for i in range(n)], dtype=pl.Utf8)).select(["_seq"] + DdCols)
+        rows = rows.with_columns(_seq=pl.Series([str(i + 1) for i in range(n)], dtype=pl.Utf8)).select(["_seq"] + DISPUTE_COLS)
         t = d.with_columns(is_concluded=pl.Series(concluded), is_open=pl.Series(~concluded))
         shared = self.shared
         tname = w.townships[ti]["name"]
@@ -819,7 +817,6 @@ class Disputes:
             "FUTURE_DATE": dirt.future([("registered_on", True)], cond="is_open"),
             "ID_CONFLICT": dirt.id_conflict_snapshot("case_id", "dispute_type", other_type),
         }
-        ex = ExportTime(ex_sec, "title", None, "")
         key = f"{self.kind}:{ti}"
         table = Table(rows)
         ctx = dirt.FileCtx(world=w, rng=rng, st=st, export=ex_sec, table=table, typed=t,
@@ -839,7 +836,7 @@ class Disputes:
         dd = dt.datetime.fromtimestamp(day, dt.UTC)
         titles = [f"{w.townships[ti]['name']}矛盾纠纷排查调处台账（{y}年{m}月）",
                   f"填报单位：{w.townships[ti]['name']}综治中心（盖章）", f"填报日期：{dd.year}年{dd.month}月{dd.day}日"]
-        heads = ["序号"] + render.headers(SOURCES[self.kind], DdCols, rng)
+        heads = ["序号"] + render.headers(SOURCES[self.kind], DISPUTE_COLS, rng)
         quirks = detect_quirks(built.frame, ["registered_on", "concluded_on"],
                                {"dispute_type": "dispute_type", "mediation_org": "mediation_org",
                                 "result": "mediation_result", "is_petition": "bool"})
@@ -862,41 +859,14 @@ class Disputes:
         run, w = self.run, self.run.world
         for ti, sheets in sorted(self.sheets.items()):
             path = run.out / f"{w.townships[ti]['name']}{self.label}_{self.year}年.xlsx"
-            skipped = []
-            if ti == 0:
-                skipped = ["填表说明"]
-            write_xlsx(path, sheets, constant_memory=False)
-            if skipped:
-                _add_notes_sheet(path, sheets)
+            # The first township's workbook opens with an instructions sheet without a header row:
+            # readers skip it whole and do not count its rows (SPEC §3.6).
+            skipped = ["填表说明"] if ti == 0 else []
+            write_xlsx(path, sheets, constant_memory=False, notes=NOTES if skipped else None)
             run.record(path, self.kind, "xlsx", None, sheets, extra={"several_sheets"} if len(sheets) > 1 else set(),
                        skipped_sheets=skipped)
         self.sheets = {}
 
 
-DdCols = DISPUTE_COLS
-
-
-def _add_notes_sheet(path: Path, sheets: list[Sheet]) -> None:
-    """Rewrite the workbook with an extra instructions sheet that has no header (readers skip it whole)."""
-    import xlsxwriter
-
-    from pipelines.generate import writers
-
-    tmp = path.with_suffix(".tmp.xlsx")
-    writers.write_xlsx(tmp, sheets, constant_memory=False)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False})
-    wb.set_properties({"created": writers.FIXED_CREATED, "author": "乡治 xiangzhi 合成数据", "company": ""})
-    tmp.unlink()
-    # Simplest deterministic route: write the notes sheet first, then the month sheets again.
-    ws = wb.add_worksheet("填表说明")
-    for r, line in enumerate(["填表说明：", "1. 每月一张表，按登记日期排序；", "2. 村名填写行政村全称；",
-                              "3. 调解结果为调解成功、调解不成功或移交的，须填写办结日期。"]):
-        ws.write_string(r, 0, line)
-    wb.close()
-    writers.write_xlsx_into(path, sheets, notes=["填表说明：", "1. 每月一张表，按登记日期排序；", "2. 村名填写行政村全称；",
-                                                 "3. 调解结果为调解成功、调解不成功或移交的，须填写办结日期。"])
-
-
-_ = re
-_ = write_json
-_ = ENUMS
+NOTES = ["填表说明：", "1. 每月一张表，按登记日期排序；", "2. 村名填写行政村全称；",
+         "3. 调解结果为调解成功、调解不成功或移交的，须填写办结日期。"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.sources import BOOL_FALSE, BOOL_TRUE, ENUMS, SOURCES, Source, detect_source
+from pipelines.sources import BOOL_FALSE, BOOL_TRUE, ENUMS, Source, detect_source
 
 DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -199,5 +199,3 @@ def is_enum_value(enum_key: str, value: str) -> bool:
     v = norm_text(value)
     return any(norm_text(s) == v for syns in ENUMS[enum_key].values() for s in syns)
 
-
-assert all(k in SOURCES for k in ("visits", "events", "disputes", "points", "redemptions"))

@@ -7,7 +7,6 @@ does not reshuffle the others, and the same seed gives the same county.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -258,7 +257,3 @@ def _households(seed: int, scale: Scale, v_code: list[str], g_village: np.ndarra
         "id_number": idn,
         "phone": phone,
     })
-
-
-def lonlat_to_km(lon, lat) -> tuple[float, float]:
-    return lon * KM_PER_DEG_LAT * math.cos(math.radians(LAT0)), lat * KM_PER_DEG_LAT

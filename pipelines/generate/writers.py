@@ -167,7 +167,7 @@ def _parse_iso(s: str, date_only: bool) -> dt.datetime | None:
         return None
 
 
-def write_xlsx(path: Path, sheets: list[Sheet], constant_memory: bool = True) -> None:
+def write_xlsx(path: Path, sheets: list[Sheet], constant_memory: bool = True, notes: list[str] | None = None) -> None:
     wb = xlsxwriter.Workbook(str(path), {
         "constant_memory": constant_memory, "strings_to_numbers": False, "strings_to_formulas": False,
         "strings_to_urls": False,
@@ -177,6 +177,10 @@ def write_xlsx(path: Path, sheets: list[Sheet], constant_memory: bool = True) ->
     head_fmt = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2"})
     dt_fmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     d_fmt = wb.add_format({"num_format": "yyyy/m/d"})
+    if notes:
+        ws = wb.add_worksheet("填表说明")
+        for r, line in enumerate(notes):
+            ws.write_string(r, 0, line)
     for sh in sheets:
         ws = wb.add_worksheet(sh.name)
         ncol = len(sh.headers)
