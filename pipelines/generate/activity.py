@@ -222,7 +222,7 @@ def disputes(w: World, mi: int, ev: pl.DataFrame | None, population: np.ndarray)
     y, m = w.months[mi]
     rng = stream(w.seed, "disputes", mi)
     q = w.quality(mi)
-    lam = population / 1000 * 0.5 * _season_disputes(m) * np.exp(-0.25 * q)
+    lam = population / 1000 * 0.9 * _season_disputes(m) * np.exp(-0.25 * q)
     cnt = rng.poisson(lam)
     v = np.repeat(np.arange(len(w.v_code)), cnt)
     k = len(v)

@@ -224,7 +224,8 @@ def id_conflict_repeat(field_name: str, change: Callable[[FileCtx, dict], str]) 
 def inject(c: FileCtx, injectors: dict[str, Injector], n_bad: int, pending: list[str]) -> list[str]:
     """Inject about n_bad bad rows, reasons never yet used first, then round-robin. Returns the reasons used."""
     order = [r for r in REASON_CODES if r in injectors]
-    todo = [r for r in pending if r in injectors]
+    # Reasons this source has not shown yet go first, a few per file so they spread over files.
+    todo = [r for r in pending if r in injectors][: max(3, n_bad)]
     k = 0
     used = []
     attempts = 0

@@ -8,6 +8,7 @@ export (for ID conflicts), the previous file's clean rows (for repeats across fi
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import shapely
 from pipelines.generate import activity as act
 from pipelines.generate import dirt, geo, render
 from pipelines.generate.activity import DAY
-from pipelines.generate.world import COUNTY_CODE, COUNTY_NAME, KEY_TYPES, PREFECTURE_CODE, World, stream
+from pipelines.generate.world import COUNTY_CODE, COUNTY_NAME, KEY_TYPES, World, stream
 from pipelines.generate.writers import (
     BAD,
     DUP,
@@ -56,7 +57,7 @@ def export_time(seed: int, kind: str, y: int, m: int, allow_title: bool = True) 
         sec = nxt + day * DAY + int(rng.integers(7 * 60, 10 * 60)) * 60
         t = dt.datetime.fromtimestamp(sec, dt.UTC)
         text = t.strftime("%Y-%m-%d %H:%M:%S") if rng.random() < 0.6 else f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
-        return ExportTime(sec, how, f"导出时间：{text}", f"（{y}年{m}月）")
+        return ExportTime(sec, how, f"导出时间：{text}", "")
     if how == "name_day":
         return ExportTime(nxt + DAY - 1, how, None, f"_{ny}{nm:02d}01")
     return ExportTime(nxt - 1, how, None, f"_{y}{m:02d}")
@@ -195,7 +196,7 @@ def admin_units(run: Run) -> None:
     v_p = np.bincount(hh["village_idx"].to_numpy(), weights=hh["members"].to_numpy(), minlength=len(w.v_code)).astype(int)
     rows = []
     clon, clat = geo.rep_point(w.county_geom)
-    rows.append([COUNTY_CODE, COUNTY_NAME, "县", PREFECTURE_CODE, int(v_h.sum()), int(v_p.sum()), clon, clat])
+    rows.append([COUNTY_CODE, COUNTY_NAME, "县", "", int(v_h.sum()), int(v_p.sum()), clon, clat])
     for ti, t in enumerate(w.townships):
         vs = np.flatnonzero(w.v_township == ti)
         lon, lat = geo.rep_point(t["geom"])
@@ -208,7 +209,8 @@ def admin_units(run: Run) -> None:
                      int(v_h[vi]), int(v_p[vi]), lon, lat])
     src = SOURCES["admin_units"]
     cols = src.names
-    frame = pl.DataFrame([[str(x) for x in r] for r in rows], schema={c: pl.Utf8 for c in cols}, orient="row")
+    frame = pl.DataFrame([[str(x) if x != "" else None for x in r] for r in rows], schema={c: pl.Utf8 for c in cols},
+                         orient="row")
     table = Table(frame)
     built = table.build(rng, blanks=0)
     sheet = Sheet(name="行政区划", titles=[f"{COUNTY_NAME}行政区划代码及基础信息表", "填报单位：青岚县委政法委（县综治中心）",
@@ -362,13 +364,17 @@ def _write_report(run: Run, kind: str, label: str, table: Table, st: render.Styl
         quirks.add("blank_rows")
     if total:
         quirks.add("total_row")
-    k = built.kinds
-    if (k == DUP).any():
-        quirks.add("duplicates")
+    if table._dups:
+        quirks.add("duplicates_in_file")
+    if any(k == DUP for _, k, _, _ in table._extra):
+        quirks.add("duplicates_across_files")
     if any(h != SOURCES[kind].field(c).header for h, c in zip(headers, table.rows.columns, strict=True)):
         quirks.add("header_synonyms")
     ext = {"xlsx": "xlsx", "jsonl": "jsonl"}.get(fmt, "csv")
-    path = run.out / f"{COUNTY_NAME}{label}{ex.tag}.{ext}"
+    # Names sort in export order within a source (the loader takes a folder in name order, and
+    # "earlier file" for non-snapshot duplicates must mean the same thing either way). The month label
+    # 2025年06月 is not a file-name date; only the _YYYYMMDD / _YYYYMM tag (when present) is.
+    path = run.out / f"{COUNTY_NAME}{label}（{y}年{m:02d}月）{ex.tag}.{ext}"
     sheet = Sheet(name=f"{y}年{m}月" if fmt == "xlsx" else None, titles=titles, headers=headers, built=built,
                   export_time=dt.datetime.fromtimestamp(ex.sec, dt.UTC).replace(tzinfo=None),
                   export_time_from="title" if ex.how == "title" else "file_name",
@@ -558,6 +564,11 @@ class Events:
         self.prev_ex = ex.sec
 
 
+def _unit(key: str, salt: int) -> float:
+    """A stable number in [0, 1) from a record id (zlib.crc32: the same on every run and machine)."""
+    return (zlib.crc32(f"{salt}:{key}".encode()) & 0xFFFFFF) / float(1 << 24)
+
+
 def _one_of(*injs):
     def f(c: dirt.FileCtx) -> bool:
         for k in c.rng.permutation(len(injs)).tolist():
@@ -735,15 +746,17 @@ class Disputes:
         v = d["village"].to_numpy()
         names_ = []
         tnames = []
-        for vi in v.tolist():
+        # A case keeps the way its village is written from sheet to sheet (the clerk copies the row
+        # forward), so the form is drawn from the case id, not per sheet.
+        for vi, cid in zip(v.tolist(), d["case_id"].to_list(), strict=True):
             stem, full = w.v_stem[vi], w.v_name[vi]
-            u = rng.random()
+            u, u2 = _unit(cid, 1), _unit(cid, 2)
             if full.endswith("社区"):
                 names_.append(full if u < 0.7 else stem)
             else:
                 names_.append(full if u < 0.55 else (stem if u < 0.8 else stem + "村委会"))
             tname = w.townships[ti]["name"]
-            tnames.append(None if (w.v_county_unique[vi] and rng.random() < 0.25) else tname)
+            tnames.append(None if (w.v_county_unique[vi] and u2 < 0.25) else tname)
         concluded = d["concluded"].to_numpy()
         result = np.where(concluded, d["result"].to_numpy(), "调解中")
         rows = pl.DataFrame({
@@ -844,7 +857,7 @@ class Disputes:
         if (built.kinds == 3).any():
             quirks.add("blank_rows")
         if (built.kinds == DUP).any():
-            quirks.add("duplicates")
+            quirks.add("duplicates_in_file")
         quirks.add({"cell": "excel_date_cells", "serial": "excel_serial_dates", "text": "text_dates"}[st.xlsx_dates])
         if any(x is None for x in tnames):
             quirks.add("township_empty")
