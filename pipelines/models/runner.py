@@ -71,7 +71,7 @@ def run_models(con, layer: str, order: list[str] | None = None) -> dict[str, int
             problems = contract.check(con, name)
             if problems:
                 raise ModelError(f"model {layer}/{name}.sql breaks the contract: " + "; ".join(problems))
-        counts[name] = con.execute(f'select count(*) from "{name}"').fetchone()[0]
+        counts[name] = con.execute(f'select count(*) from "{name}"').fetchall()[0][0]
     return counts
 
 

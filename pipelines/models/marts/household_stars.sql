@@ -25,10 +25,9 @@ households as (
 yearly_points as (
     select
         household_key,
-        year(occurred_on) as year,
-        sum(points::decimal(18, 6)) as total_points,
-    from fct_points
-    where review_status = '已确认'
+        year(month_start) as year,
+        sum(confirmed_points) as total_points,
+    from int_household_points
     group by all
 ),
 

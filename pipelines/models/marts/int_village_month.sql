@@ -1,7 +1,8 @@
 -- Grain: one row per village × month of int_calendar, with every numerator and denominator the
 -- village-level rates and counts need (medians: int_median_values). Visits and events count in the
 -- village of their grid, points and redemptions in the village of their household, disputes in
--- their own village (SPEC §5). Point sums are exact decimals so that roll-ups and ties are exact.
+-- their own village (SPEC §5): the facts carry those village codes (fct_* contract), so no join to
+-- the dims is needed. Point sums are exact decimals so that roll-ups and ties are exact.
 with
 
 calendar as (
@@ -34,7 +35,7 @@ grid_months as (
 
 events as (
     select
-        dim_grid.village_code,
+        fct_event.village_code,
         fct_event.status in ('已办结', '已回访') as is_closed,
         date_trunc('month', fct_event.reported_at)::date as reported_month,
         case
@@ -45,7 +46,6 @@ events as (
         fct_event.handling_level,
         fct_event.satisfaction,
     from fct_event
-    inner join dim_grid using (grid_code)
 ),
 
 events_by_report as (
@@ -99,50 +99,43 @@ household_counts as (
 
 confirmed_points as (
     select
-        dim_household.village_code,
-        date_trunc('month', fct_points.occurred_on)::date as month_start,
-        count(distinct fct_points.household_key) as participating_households,
-        sum(fct_points.points::decimal(18, 6)) as confirmed_points,
-        coalesce(sum(fct_points.points::decimal(18, 6)) filter (where fct_points.points > 0), 0)
-            as positive_confirmed_points,
-    from fct_points
-    inner join dim_household using (household_key)
-    where fct_points.review_status = '已确认'
+        village_code,
+        month_start,
+        count(*) as participating_households,
+        sum(confirmed_points) as confirmed_points,
+        sum(positive_confirmed_points) as positive_confirmed_points,
+    from int_household_points
     group by all
 ),
 
 redemptions as (
     select
-        dim_household.village_code,
-        date_trunc('month', fct_redemption.redeemed_on)::date as month_start,
-        sum(fct_redemption.points_spent::decimal(18, 6)) as redeemed_points,
+        village_code,
+        date_trunc('month', redeemed_on)::date as month_start,
+        sum(points_spent::decimal(18, 6)) as redeemed_points,
     from fct_redemption
-    inner join dim_household using (household_key)
     group by all
 ),
 
 -- Entry lag in calendar days (date difference), by the month the record happened.
 entries as (
     select
-        dim_grid.village_code,
-        date_trunc('month', fct_visit.visited_at)::date as month_start,
-        date_diff('day', fct_visit.visited_at::date, fct_visit.entered_at::date) as lag_days,
+        village_code,
+        date_trunc('month', visited_at)::date as month_start,
+        date_diff('day', visited_at::date, entered_at::date) as lag_days,
     from fct_visit
-    inner join dim_grid using (grid_code)
     union all
     select
-        dim_grid.village_code,
-        date_trunc('month', fct_event.reported_at)::date as month_start,
-        date_diff('day', fct_event.reported_at::date, fct_event.entered_at::date) as lag_days,
+        village_code,
+        date_trunc('month', reported_at)::date as month_start,
+        date_diff('day', reported_at::date, entered_at::date) as lag_days,
     from fct_event
-    inner join dim_grid using (grid_code)
     union all
     select
-        dim_household.village_code,
-        date_trunc('month', fct_points.occurred_on)::date as month_start,
-        date_diff('day', fct_points.occurred_on, fct_points.entered_on) as lag_days,
+        village_code,
+        date_trunc('month', occurred_on)::date as month_start,
+        date_diff('day', occurred_on, entered_on) as lag_days,
     from fct_points
-    inner join dim_household using (household_key)
 ),
 
 entry_timeliness as (
