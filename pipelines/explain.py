@@ -1,15 +1,20 @@
 """Why a village scores what it scores: the per-indicator breakdown of village_scores.score (SPEC §6).
 
-Reads the mart `village_score_parts` (built with the scores, so the breakdown always adds up to the
-published score) and the indicator names of `cfg_indicator` (the catalogue the marts were built
-with). Works on the working warehouse or a published copy; values are bound, never formatted in.
+It runs the SQL of the `village_score_parts` model itself (the model village_scores sums), filtered
+to one village and month, over `indicator_values` and `cfg_indicator` (the catalogue the marts were
+built with, published beside them). So the breakdown adds up to the published score exactly, and it
+works on the working warehouse or a published copy that holds only the contract and cfg_* tables.
+Values are bound as parameters, never formatted in.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+_PARTS_SQL = (Path(__file__).parent / "models" / "marts" / "village_score_parts.sql").read_text(encoding="utf-8")
 
 EXPLAIN_SQL = """
 select
@@ -28,7 +33,9 @@ select
     parts.contribution::double as contribution,
     parts.counted,
     parts.why_not_counted,
-from village_score_parts as parts
+from (
+""" + _PARTS_SQL + """
+) as parts
 inner join cfg_indicator using (indicator_id)
 where parts.village_code = ? and parts.period = ?
 order by parts.ordinal

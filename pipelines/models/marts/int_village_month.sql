@@ -1,8 +1,9 @@
 -- Grain: one row per village × month of int_calendar, with every numerator and denominator the
 -- village-level rates and counts need (medians: int_median_values). Visits and events count in the
--- village of their grid, points and redemptions in the village of their household, disputes in
--- their own village (SPEC §5): the facts carry those village codes (fct_* contract), so no join to
--- the dims is needed. Point sums are exact decimals so that roll-ups and ties are exact.
+-- village of their grid (through dim_grid, as the grid rows they roll up from), points and
+-- redemptions in the village of their household (fct_points/fct_redemption.village_code, which the
+-- contract defines as the household's village: no 2 M-row join to dim_household), disputes in their
+-- own village (SPEC §5). Point sums are exact decimals so that roll-ups and ties are exact.
 with
 
 calendar as (
@@ -35,7 +36,7 @@ grid_months as (
 
 events as (
     select
-        fct_event.village_code,
+        dim_grid.village_code,
         fct_event.status in ('已办结', '已回访') as is_closed,
         date_trunc('month', fct_event.reported_at)::date as reported_month,
         case
@@ -46,6 +47,7 @@ events as (
         fct_event.handling_level,
         fct_event.satisfaction,
     from fct_event
+    inner join dim_grid using (grid_code)
 ),
 
 events_by_report as (
@@ -120,16 +122,18 @@ redemptions as (
 -- Entry lag in calendar days (date difference), by the month the record happened.
 entries as (
     select
-        village_code,
-        date_trunc('month', visited_at)::date as month_start,
-        date_diff('day', visited_at::date, entered_at::date) as lag_days,
+        dim_grid.village_code,
+        date_trunc('month', fct_visit.visited_at)::date as month_start,
+        date_diff('day', fct_visit.visited_at::date, fct_visit.entered_at::date) as lag_days,
     from fct_visit
+    inner join dim_grid using (grid_code)
     union all
     select
-        village_code,
-        date_trunc('month', reported_at)::date as month_start,
-        date_diff('day', reported_at::date, entered_at::date) as lag_days,
+        dim_grid.village_code,
+        date_trunc('month', fct_event.reported_at)::date as month_start,
+        date_diff('day', fct_event.reported_at::date, fct_event.entered_at::date) as lag_days,
     from fct_event
+    inner join dim_grid using (grid_code)
     union all
     select
         village_code,
