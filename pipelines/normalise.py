@@ -63,6 +63,10 @@ def _is_code(f: Field) -> bool:
 
 
 # --- cleaning -------------------------------------------------------------------------------------
+# Work is done on Series in small materialised steps: a polars expression that uses an intermediate
+# twice computes it twice, and on millions of rows that dominated the cost. Only the rows that need
+# the slow path (non-ASCII text, unusual date formats) take it: they are filtered out, treated and
+# scattered back.
 
 
 def nfkc(e: pl.Expr) -> pl.Expr:
@@ -83,18 +87,75 @@ def _null_if_empty(e: pl.Expr) -> pl.Expr:
     return pl.when(e.str.len_bytes() > 0).then(e)
 
 
-def code_text(e: pl.Expr) -> pl.Expr:
+def _apply(s: pl.Series, expr: pl.Expr) -> pl.Series:
+    """Evaluate an expression over `s` (referred to as pl.col('s'))."""
+    return pl.DataFrame({"s": s}).select(expr.alias(s.name)).to_series()
+
+
+def _patch(base: pl.Series, mask: pl.Series, values: pl.Series) -> pl.Series:
+    """`base` with the rows where `mask` holds replaced by `values` (one value per such row)."""
+    idx = mask.fill_null(False).arg_true()
+    if idx.len() == 0:
+        return base
+    return base.clone().scatter(idx, values.cast(base.dtype))
+
+
+def _matches(s: pl.Series, rx: str) -> pl.Series:
+    return _apply(s, pl.col("s").str.contains(rx)).fill_null(False)
+
+
+# Text that the ASCII fast path leaves as it is: printable ASCII without spaces (compact) or with
+# single inner spaces only (trimmed). Anything else takes the full NFKC path.
+_NEEDS_COMPACT = r"[^\x21-\x7e]"
+_NEEDS_TRIM = r"[^\x20-\x7e]|^ | $|  "
+_VISIBLE = "[^\\s\u200b\u200c\u200d\u2060\ufeff]"
+
+
+def present(raw: pl.Series) -> pl.Series:
+    """Whether a raw cell holds anything visible (whitespace and zero-width characters are empty)."""
+    return _matches(raw, _VISIBLE)
+
+
+def clean_compact(s: pl.Series) -> pl.Series:
+    """Cleaned code/number/enum text (empty → null): NFKC, every space removed."""
+    slow = _matches(s, _NEEDS_COMPACT)
+    base = _patch(s, slow, _apply(s.filter(slow), compact(pl.col("s")))) if slow.any() else s
+    return _apply(base, _null_if_empty(pl.col("s")))
+
+
+def clean_trimmed(s: pl.Series) -> pl.Series:
+    """Cleaned name/free text/date text (empty → null): NFKC, runs of spaces made one, trimmed."""
+    slow = _matches(s, _NEEDS_TRIM)
+    base = _patch(s, slow, _apply(s.filter(slow), trimmed(pl.col("s")))) if slow.any() else s
+    return _apply(base, _null_if_empty(pl.col("s")))
+
+
+def _by_unique(s: pl.Series, fn, dtype: pl.DataType) -> pl.Series:
+    """fn applied to the distinct values only, when they are few (enums, names), else to all."""
+    uniq = s.drop_nulls().unique()
+    if uniq.len() * 4 > s.len():
+        return fn(s).cast(dtype)
+    mapped = fn(uniq).cast(dtype)
+    return s.replace_strict(uniq, mapped, default=None, return_dtype=dtype)
+
+
+def code_values(raw: pl.Series) -> pl.Series:
     """A code as text: '360726101001.0' and '3.60726101001E+11' (Excel turned it into a number) → digits.
 
     The scientific form is recovered only where it is exact: at most 15 significant digits and
     integral, so that a float holds it exactly.
     """
-    c = compact(e)
-    no_point = c.str.replace(r"^(\d+)\.0+$", "$1")
-    sci = c.str.contains(r"^\d(?:\.\d{1,14})?[eE]\+?\d{1,2}$").fill_null(False)
-    f = pl.when(sci).then(c).cast(pl.Float64, strict=False)
-    exact = sci & (f == f.floor()) & (f < 9e15)
-    return _null_if_empty(pl.when(exact).then(f.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(no_point))
+    c = clean_compact(raw)
+    dot0 = _matches(c, r"^\d+\.0+$")
+    out = _patch(c, dot0, _apply(c.filter(dot0), pl.col("s").str.replace(r"\.0+$", ""))) if dot0.any() else c
+    sci = _matches(c, r"^\d(?:\.\d{1,14})?[eE]\+?\d{1,2}$")
+    if sci.any():
+        f = c.filter(sci).cast(pl.Float64, strict=False)
+        exact = (f == f.floor()) & (f < 9e15)
+        fixed = pl.Series([str(int(v)) if ok else t for v, ok, t in zip(f, exact, c.filter(sci), strict=True)],
+                          dtype=pl.String)
+        out = _patch(out, sci, fixed)
+    return out
 
 
 def _enum_key(text: str) -> str:
@@ -104,36 +165,71 @@ def _enum_key(text: str) -> str:
 
 # --- typed values ---------------------------------------------------------------------------------
 
+_FAST_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+# Separators of the common Chinese and slashed forms, rewritten to ISO before the fast parse.
+_SEPARATORS = (["/", ".", "年", "月", "日", "T"], ["-", "-", "-", "-", "", " "])
 
-def parse_datetime(e: pl.Expr) -> pl.Expr:
-    """Text → Datetime('us'): 2025-06-03, 2025/6/3, 2025.6.3, 2025年6月3日, 20250603, Excel serials,
-    each with an optional time (14:05, 14:05:00, 'T'); dates that do not exist → null."""
-    s = trimmed(e)
-    g = s.str.extract_groups(_DATE_RX)
-    c = s.str.extract_groups(_COMPACT_RX)
+
+def _slow_datetime(t: pl.Series) -> pl.Series:
+    """Every accepted form, for the rows the ISO fast path did not read."""
+    df = pl.DataFrame({"t": t}).with_columns(
+        g=pl.col("t").str.extract_groups(_DATE_RX),
+        k=pl.col("t").str.extract_groups(_COMPACT_RX),
+        serial=pl.when(pl.col("t").str.contains(_SERIAL_RX)).then(pl.col("t")).cast(pl.Float64, strict=False),
+    )
 
     def part(name: str, default: str | None = None) -> pl.Expr:
-        v = pl.coalesce(g.struct.field(name), c.struct.field(name))
+        v = pl.coalesce(pl.col("g").struct.field(name), pl.col("k").struct.field(name))
         return (v.fill_null(default) if default is not None else v).str.zfill(2)
 
     text = pl.concat_str(
         [part("y"), pl.lit("-"), part("m"), pl.lit("-"), part("d"), pl.lit(" "),
          part("H", "0"), pl.lit(":"), part("M", "0"), pl.lit(":"), part("S", "0")]
     )
-    parsed = text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
-    serial = pl.when(s.str.contains(_SERIAL_RX)).then(s).cast(pl.Float64, strict=False)
+    serial = pl.col("serial")
     from_serial = pl.when((serial >= SERIAL_MIN) & (serial <= SERIAL_MAX)).then(
         _EXCEL_EPOCH + pl.duration(seconds=(serial * 86400).round(0).cast(pl.Int64))
     )
-    return pl.coalesce(parsed, from_serial.cast(pl.Datetime("us")))
+    return df.select(
+        pl.coalesce(text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False),
+                    from_serial.cast(pl.Datetime("us")))
+    ).to_series()
 
 
-def parse_number(e: pl.Expr) -> pl.Expr:
-    """Text → Float64: '5', '5.0', '1,234', '+5', '－2分', '¥1,200', '1200元'; anything else → null."""
-    s = compact(e).str.replace_all(_MINUS, "-")
-    s = s.str.replace(_CURRENCY_RX, "$1").str.replace(_UNIT_SUFFIX_RX, "")
-    s = pl.when(s.str.contains(_THOUSANDS_RX)).then(s.str.replace_all(",", "")).otherwise(s)
-    return pl.when(s.str.contains(_NUMBER_RX)).then(s).cast(pl.Float64, strict=False)
+def datetime_values(raw: pl.Series) -> pl.Series:
+    """Datetime('us') from 2025-06-03, 2025/6/3, 2025.6.3, 2025年6月3日, 20250603, Excel serials,
+    each with an optional time (14:05, 14:05:00, 'T'); dates that do not exist → null.
+
+    Fast path: separators rewritten to ISO and three strptime formats (chrono takes 1-digit
+    months/days); the rest (serials, 20250603, 14时05分, fractions of seconds) go through regexes.
+    """
+    t = clean_trimmed(raw)
+    iso = _apply(t, pl.col("s").str.replace_many(*_SEPARATORS))
+    fast = _apply(iso, pl.coalesce(
+        [pl.col("s").str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in _FAST_FORMATS]
+    ))
+    need = fast.is_null() & t.is_not_null()
+    if need.any():
+        fast = _patch(fast, need, _slow_datetime(t.filter(need)))
+    return fast
+
+
+def number_values(raw: pl.Series) -> pl.Series:
+    """Float64 from '5', '5.0', '1,234', '+5', '－2分', '¥1,200', '1200元'; anything else → null."""
+    c = clean_compact(raw)
+    simple = _matches(c, r"^[+-]?\d+(?:\.\d+)?$")
+    num = pl.Series(c.name, [None] * c.len(), dtype=pl.Float64)
+    num = _patch(num, simple, c.filter(simple).cast(pl.Float64, strict=False))
+    rest = ~simple & c.is_not_null()
+    if rest.any():
+        x = c.filter(rest)
+        x = _apply(x, pl.col("s").str.replace_all(_MINUS, "-"))
+        x = _apply(x, pl.col("s").str.replace(_CURRENCY_RX, "$1").str.replace(_UNIT_SUFFIX_RX, ""))
+        x = _apply(x, pl.when(pl.col("s").str.contains(_THOUSANDS_RX))
+                   .then(pl.col("s").str.replace_all(",", "")).otherwise(pl.col("s")))
+        x = _apply(x, pl.when(pl.col("s").str.contains(_NUMBER_RX)).then(pl.col("s")).cast(pl.Float64, strict=False))
+        num = _patch(num, rest, x)
+    return num
 
 
 def _mapping(values: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -144,14 +240,24 @@ def _mapping(values: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return out
 
 
-def parse_enum(e: pl.Expr, enum: str) -> pl.Expr:
-    key = compact(e).str.to_lowercase()
-    return key.replace_strict(_mapping(sources.ENUMS[enum]), default=None, return_dtype=pl.String)
+def enum_values(raw: pl.Series, enum: str) -> pl.Series:
+    table = _mapping(sources.ENUMS[enum])
+
+    def fn(u: pl.Series) -> pl.Series:
+        key = _apply(clean_compact(u), pl.col("s").str.to_lowercase())
+        return key.replace_strict(table, default=None, return_dtype=pl.String)
+
+    return _by_unique(raw, fn, pl.String)
 
 
-def parse_bool(e: pl.Expr) -> pl.Expr:
+def bool_values(raw: pl.Series) -> pl.Series:
     table = {_enum_key(t): True for t in sources.BOOL_TRUE} | {_enum_key(t): False for t in sources.BOOL_FALSE}
-    return compact(e).str.to_lowercase().replace_strict(table, default=None, return_dtype=pl.Boolean)
+
+    def fn(u: pl.Series) -> pl.Series:
+        key = _apply(clean_compact(u), pl.col("s").str.to_lowercase())
+        return key.replace_strict(table, default=None, return_dtype=pl.Boolean)
+
+    return _by_unique(raw, fn, pl.Boolean)
 
 
 def geometry_text(values: pl.Series) -> pl.Series:
@@ -232,36 +338,43 @@ def _protect_raw(source: Source, sheet: SheetData, raw: pl.Series, key: bytes) -
 # --- the sheet ------------------------------------------------------------------------------------
 
 
-def _typed(f: Field) -> tuple[pl.Expr, pl.Expr] | None:
-    """(typed value, 'is this non-empty value unreadable') for a field, or None for Python-side types."""
-    raw = pl.col(f.name)
-    present = compact(raw).str.len_bytes().fill_null(0) > 0
+def _bad(raw: pl.Series, value: pl.Series, present: pl.Series) -> pl.Series:
+    """The raw text where a non-empty value could not be read, else null."""
+    return pl.DataFrame({"r": raw, "v": value, "p": present}).select(
+        pl.when(pl.col("p").fill_null(False) & pl.col("v").is_null()).then(pl.col("r"))
+    ).to_series().cast(pl.String)
+
+
+def typed_field(f: Field, raw: pl.Series, key: bytes) -> tuple[pl.Series, pl.Series]:
+    """(typed value, __bad text) for one field's raw text column."""
+    raw = raw.cast(pl.String)
+    none = pl.Series([None] * raw.len(), dtype=pl.String)
+    if f.personal:
+        return _personal_series(f, raw, key), none
     if f.type == STR:
-        if f.personal:
-            return None
-        value = code_text(raw) if _is_code(f) else _null_if_empty(trimmed(raw))
-        return value, pl.lit(False)
+        if _is_code(f):
+            return code_values(raw), none
+        return _by_unique(raw, clean_trimmed, pl.String), none
     if f.type in (DATE, DATETIME):
-        dt = parse_datetime(raw)
+        dt = _by_unique(raw, datetime_values, pl.Datetime("us"))
         value = dt.dt.date() if f.type == DATE else dt
-        return value, present & dt.is_null()
+        return value, _bad(raw, dt, present(raw))
     if f.type in (INT, FLOAT, POINTS):
-        num = parse_number(raw)
+        num = _by_unique(raw, number_values, pl.Float64)
         if f.type == INT:
-            integral = num == num.floor()
-            value = pl.when(integral).then(num).cast(pl.Int64, strict=False)
-            return value, present & value.is_null()
-        return num, present & num.is_null()
-    if f.type == ENUM:
-        value = parse_enum(raw, f.enum)
+            num = _apply(num, pl.when(pl.col("s") == pl.col("s").floor()).then(pl.col("s")).cast(pl.Int64))
+        return num, _bad(raw, num, present(raw))
+    if f.type in (ENUM, BOOL):
+        value = enum_values(raw, f.enum) if f.type == ENUM else bool_values(raw)
+        bad = _bad(raw, value, present(raw))
         if f.enum == "key_type":
             # An ordinary household is written as empty or as 普通户: both mean "no key type".
-            return pl.when(value != "普通户").then(value), present & value.is_null()
-        return value, present & value.is_null()
-    if f.type == BOOL:
-        value = parse_bool(raw)
-        return value, present & value.is_null()
-    return None
+            value = _apply(value, pl.when(pl.col("s") != "普通户").then(pl.col("s")))
+        return value, bad
+    if f.type == GEOMETRY:
+        geo = geometry_text(raw)
+        return geo, _bad(raw, geo, present(raw))
+    raise ValueError(f"unknown field type {f.type!r}")
 
 
 _DTYPES = {
@@ -274,42 +387,19 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
     """One row per data row: _sheet, _row, _export_time, _raw (personal data protected), then for
     every field `f` of the source: `f` (typed, cleaned, null when empty or unreadable) and `f__bad`."""
     rows = sheet.rows
+    n = rows.height
+    cols: list[pl.Series] = [
+        pl.Series("_sheet", [sheet.name] * n, dtype=pl.String),
+        rows.get_column("_row").cast(pl.Int64),
+        pl.Series("_export_time", [sheet.export_time] * n, dtype=pl.Datetime("us")),
+        _protect_raw(source, sheet, rows.get_column("_raw"), key).alias("_raw"),
+    ]
     for f in source.fields:
-        if f.name not in rows.columns:
-            rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias(f.name))
-    exprs: list[pl.Expr] = []
-    later: list[Field] = []
-    for f in source.fields:
-        typed = _typed(f)
-        if typed is None:
-            later.append(f)
-            continue
-        value, bad = typed
-        exprs.append(value.cast(_DTYPES[f.type]).alias(f.name))
-        exprs.append(pl.when(bad).then(pl.col(f.name)).otherwise(None).cast(pl.String).alias(f.name + "__bad"))
-    out = rows.select(
-        pl.lit(sheet.name, dtype=pl.String).alias("_sheet"),
-        pl.col("_row").cast(pl.Int64),
-        pl.lit(sheet.export_time, dtype=pl.Datetime("us")).alias("_export_time"),
-        *exprs,
-    )
-    for f in later:
-        values = rows.get_column(f.name)
-        if f.type == GEOMETRY:
-            geo = geometry_text(values)
-            present = values.is_not_null() & (values.str.strip_chars().str.len_bytes() > 0)
-            bad = pl.select(pl.when(present & geo.is_null()).then(values)).to_series()
-            out = out.with_columns(geo.alias(f.name), bad.cast(pl.String).alias(f.name + "__bad"))
-        else:  # personal str fields
-            out = out.with_columns(
-                _personal_series(f, values, key).alias(f.name),
-                pl.lit(None, dtype=pl.String).alias(f.name + "__bad"),
-            )
-    out = out.with_columns(_protect_raw(source, sheet, rows.get_column("_raw"), key).alias("_raw"))
-    order = ["_sheet", "_row", "_export_time", "_raw"]
-    for f in source.fields:
-        order += [f.name, f.name + "__bad"]
-    return out.select(order)
+        raw = rows.get_column(f.name) if f.name in rows.columns else pl.Series([None] * n, dtype=pl.String)
+        value, bad = typed_field(f, raw, key)
+        cols.append(value.cast(_DTYPES[f.type]).alias(f.name))
+        cols.append(bad.alias(f.name + "__bad"))
+    return pl.DataFrame(cols)
 
 
 def normalise_result(result, key: bytes) -> pl.DataFrame:

@@ -202,18 +202,39 @@ def cell_names(width: int) -> list[str]:
     return [f"c{i}" for i in range(width)]
 
 
-def non_data_mask(cols: list[str]) -> pl.Expr:
-    """Blank rows and 合计/总计/小计 rows (judged by the first non-empty cell).
+_VISIBLE = "[^\\s\u200b\ufeff]"
 
-    The cells are concatenated once per row so that two regexes decide, instead of one per cell:
-    whitespace, NBSP, ideographic and zero-width spaces do not make a cell non-empty.
+
+def row_flags(body: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """(blank, total) per row: blank rows, and 合计/总计/小计 rows judged by the first non-empty cell.
+
+    Cheap on millions of rows: the first non-null cell decides, and only the rare rows whose first
+    non-null cell is whitespace are looked at cell by cell.
     """
+    cols = body.columns
     if not cols:
-        return pl.lit(True)
-    joined = pl.concat_str([pl.col(c) for c in cols], separator="", ignore_nulls=True)
-    blank = ~joined.str.contains("[^\\s\u200b\ufeff]").fill_null(False)
-    total = joined.str.contains(_TOTAL_RX).fill_null(False)
-    return blank | total
+        return pl.Series([True] * body.height), pl.Series([False] * body.height)
+    first = body.select(pl.coalesce(cols).alias("f")).to_series()
+    flags = pl.DataFrame({"f": first}).select(
+        blank=pl.col("f").is_null(),
+        spaces=pl.col("f").is_not_null() & ~pl.col("f").str.contains(_VISIBLE),
+        total=pl.col("f").str.contains(_TOTAL_RX).fill_null(False),
+    )
+    blank, total, spaces = flags.get_column("blank"), flags.get_column("total"), flags.get_column("spaces")
+    if spaces.any():
+        joined = pl.concat_str([pl.col(c) for c in cols], separator="", ignore_nulls=True)
+        sub = body.filter(spaces).select(
+            b=~joined.str.contains(_VISIBLE).fill_null(False), t=joined.str.contains(_TOTAL_RX).fill_null(False)
+        )
+        idx = spaces.arg_true()
+        blank = blank.clone().scatter(idx, sub.get_column("b"))
+        total = total.clone().scatter(idx, sub.get_column("t"))
+    return blank, total
+
+
+def non_data_flags(body: pl.DataFrame) -> pl.Series:
+    blank, total = row_flags(body)
+    return (blank | total).alias("_non_data")
 
 
 def build_sheet(
@@ -237,14 +258,13 @@ def build_sheet(
     cols = list(body.columns)
     keys = raw_keys(header, len(cols))
     fmap = field_columns(source, header)
-    mask = non_data_mask(cols)
-    frame = body.with_columns(_row=row_numbers.cast(pl.Int64))
+    non_data = non_data_flags(body)
+    frame = body.with_columns(row_numbers.cast(pl.Int64).alias("_row"))
     if raw_override is not None:
-        frame = frame.with_columns(_override=raw_override.cast(pl.String))
-        mask = mask & pl.col("_override").is_null()
-    frame = frame.with_columns(_non_data=mask)
-    n_non_data = int(frame.get_column("_non_data").sum())
-    data = frame.filter(~pl.col("_non_data"))
+        frame = frame.with_columns(raw_override.cast(pl.String).alias("_override"))
+        non_data = non_data & raw_override.is_null()
+    n_non_data = int(non_data.sum())
+    data = frame.filter(~non_data) if n_non_data else frame
     raw = (
         pl.struct([pl.col(c).alias(k) for c, k in zip(cols, keys, strict=True)]).struct.json_encode()
         if cols

@@ -69,6 +69,20 @@ def decode_to_utf8(data: bytes) -> tuple[bytes, str, int]:
     return b"".join(parts), "gb18030", gb_bad
 
 
+def _top_lines(data: bytes, n: int) -> list[bytes]:
+    """The first n lines (without their newline), without copying the rest of the file."""
+    lines = []
+    pos = 0
+    while len(lines) < n and pos < len(data):
+        end = data.find(b"\n", pos)
+        if end < 0:
+            lines.append(data[pos:])
+            break
+        lines.append(data[pos:end])
+        pos = end + 1
+    return lines
+
+
 def _split_line(line: str, delimiter: str) -> list[str | None]:
     try:
         cells = next(csv.reader([line], delimiter=delimiter), [])
@@ -98,11 +112,11 @@ def read_csv(path: Path) -> ReadResult:
             )
         notes.append(f"{bad} 处字节无法按 {encoding} 解码，已替换为 � / {bad} undecodable byte sequence(s) replaced")
     del data
-    if not u8.strip():
+    if not u8 or u8.isspace():
         return reject(path, "文件为空 / empty file", encoding=encoding)
 
     # Header: the first of the top lines in which a known source is recognised.
-    top = u8.split(b"\n", 30)[:30]
+    top = _top_lines(u8, 30)
     lines = [t.decode("utf-8", errors="replace").rstrip("\r") for t in top]
     found = None
     delimiter = ","
@@ -115,16 +129,15 @@ def read_csv(path: Path) -> ReadResult:
         return reject(path, no_header_reason(), encoding=encoding, notes=notes)
     h, source = found
     header = [c if c is not None else "" for c in cells[h]]
-    offset = sum(len(t) + 1 for t in top[: h + 1])
-    body_bytes = u8[offset:] if offset <= len(u8) else b""
-    del u8
+    offset = min(len(u8), sum(len(t) + 1 for t in top[: h + 1]))
+    body_bytes = memoryview(u8)[offset:]
 
     # Width: the header's, or wider when data lines near the top carry more cells.
     width = max([len(header)] + [len(c) for c in cells[h + 1:]])
     names = cell_names(width)
     synthetic = (delimiter.join(names) + "\n").encode("utf-8")
     body = pl.read_csv(
-        synthetic + body_bytes,
+        b"".join((synthetic, body_bytes)),
         separator=delimiter,
         infer_schema=False,
         truncate_ragged_lines=True,
@@ -132,7 +145,9 @@ def read_csv(path: Path) -> ReadResult:
         quote_char='"',
     )
     # Physical line of each record: header line + 1 + index, plus newlines inside quoted cells above it.
-    physical = body_bytes.count(b"\n") + (0 if not body_bytes or body_bytes.endswith(b"\n") else 1)
+    newlines = u8.count(b"\n", offset)
+    physical = newlines + (0 if offset == len(u8) or u8.endswith(b"\n") else 1)
+    del body_bytes, u8
     start = h + 2
     if body.height == physical:
         row_numbers = pl.int_range(start, start + body.height, dtype=pl.Int64, eager=True)

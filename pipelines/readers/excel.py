@@ -18,6 +18,7 @@ from pipelines.readers.common import (
     no_header_reason,
     reject,
     resolve_export_time,
+    row_flags,
 )
 from pipelines.readers.common import find_header as _find_header
 
@@ -41,11 +42,8 @@ def _trim(grid: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Cut rows after the last non-empty one and columns that are empty throughout; (grid, first row index)."""
     if grid.height == 0 or grid.width == 0:
         return grid.clear(), 0
-    filled = grid.select(
-        pl.any_horizontal(
-            pl.col(c).str.contains("[^\\s\u200b\ufeff]").fill_null(False) for c in grid.columns
-        ).alias("f")
-    ).get_column("f")
+    blank, _ = row_flags(grid)
+    filled = ~blank
     idx = filled.arg_true()
     if idx.len() == 0:
         return grid.clear(), 0
