@@ -1,8 +1,10 @@
 """Plausible boundaries: a county blob split into townships, villages and grids by clipped Voronoi cells.
 
-Every level is a Voronoi tessellation of its parent, so children cover the parent with no gaps and no
-overlaps. All overlays run on a fixed precision grid (GRID_SIZE degrees, ~0.1 m) so that shared edges
-are bit-identical and the coordinates written to GeoJSON (6 decimals) are exactly the computed ones.
+Seeds are nested (townships → villages → grids), but the geometry is built bottom-up: grid cells are
+one Voronoi diagram of all grid seeds clipped to the county, a village is the union of its grid cells
+and a township the union of its villages. So every level covers its parent exactly, with no gaps and
+no overlaps. Overlays run on a fixed precision grid (GRID_SIZE degrees, ~0.1 m), so shared edges are
+bit-identical and the coordinates written to GeoJSON (6 decimals) are exactly the computed ones.
 """
 
 from __future__ import annotations
@@ -53,30 +55,41 @@ def _largest(geom):
     return geom
 
 
-def split(rng: np.random.Generator, parent, n: int, lloyd: int = 2) -> list:
-    """Split `parent` into n cells (clipped Voronoi of random seeds, relaxed a little for even sizes).
-
-    The cells are returned ordered west→east by seed so that codes run across the map.
-    """
-    if n == 1:
-        return [parent]
+def seeds(rng: np.random.Generator, parent, n: int, lloyd: int = 2) -> tuple[np.ndarray, list]:
+    """n seed points in `parent`, relaxed a little (half-step Lloyd) for even-ish but irregular regions,
+    and their Voronoi regions clipped to `parent` (used only to nest the next level's seeds)."""
     pts = _points_in(rng, parent, n)
+    if n == 1:
+        return pts, [parent]
     env = parent.envelope.buffer(parent.envelope.length)
-    for _ in range(lloyd + 1):
+    for it in range(lloyd + 1):
         vor = shapely.voronoi_polygons(MultiPoint(pts), extend_to=env, ordered=True)
-        cells = shapely.intersection(np.array(vor.geoms), parent, grid_size=GRID_SIZE)
-        if _ == lloyd:
+        cells = shapely.intersection(np.array(vor.geoms), parent)
+        if it == lloyd:
             break
         cent = shapely.centroid(cells)
         ok = ~shapely.is_empty(cent)
-        xy = shapely.get_coordinates(cent[ok])
-        pts[ok] = 0.5 * pts[ok] + 0.5 * xy  # half-step Lloyd: even-ish sizes, still irregular
-    cells = [_largest(c) for c in cells]
-    keep = [i for i, c in enumerate(cells) if not c.is_empty and c.area > 0]
-    if len(keep) < n:  # vanishingly rare: a seed cell clipped away; fall back to fewer seeds reused
-        raise RuntimeError("degenerate Voronoi split; try another seed")
-    order = np.lexsort((-pts[:, 1], pts[:, 0]))
-    return [cells[i] for i in order]
+        pts[ok] = 0.5 * pts[ok] + 0.5 * shapely.get_coordinates(cent[ok])
+    # A relaxed seed must stay inside its parent (centroids of concave pieces may not be).
+    inside = shapely.contains_xy(parent, pts[:, 0], pts[:, 1])
+    for i in np.flatnonzero(~inside):
+        p = shapely.point_on_surface(cells[i] if not cells[i].is_empty else parent)
+        pts[i] = (p.x, p.y)
+    return pts, list(cells)
+
+
+def cells(points: np.ndarray, county) -> list:
+    """The base tessellation: one Voronoi diagram of all grid seeds, clipped to the county on the
+    precision grid. Neighbouring cells share bit-identical edges, so every higher level built as a
+    union of cells is covered exactly, with no gaps and no overlaps."""
+    env = county.envelope.buffer(county.envelope.length)
+    vor = shapely.voronoi_polygons(MultiPoint(points), extend_to=env, ordered=True)
+    out = shapely.intersection(np.array(vor.geoms), county, grid_size=GRID_SIZE)
+    return [_largest(c) for c in out]
+
+
+def union(parts: list):
+    return shapely.union_all(parts, grid_size=GRID_SIZE)
 
 
 def rep_point(geom) -> tuple[float, float]:

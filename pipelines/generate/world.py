@@ -40,7 +40,7 @@ class Scale:
 SCALES = {
     "tiny": Scale("tiny", 2, (4, 4), (3, 3), 18, 3, 120),
     "small": Scale("small", 2, (9, 11), (4, 6), 30, 6, 320),
-    "county": Scale("county", 12, (12, 18), (6, 11), 39, 36, 2300),
+    "county": Scale("county", 12, (13, 18), (6, 11), 39, 36, 2300),
     "province": Scale("province", 60, (13, 17), (8, 12), 60, 36, 12000, points_months=12, xlsx_every=3),
 }
 
@@ -135,24 +135,42 @@ def build_world(scale: Scale, seed: int) -> World:
     months = month_list(scale.end, scale.months)
     county = geo.county_polygon(rng, LON0, LAT0, scale.area_km2)
     tn = names.township_names(stream(seed, "tnames"), scale.townships)
-    t_geoms = geo.split(rng, county, scale.townships)
+    t_pts, t_regions = geo.seeds(rng, county, scale.townships)
+    t_order = np.lexsort((-t_pts[:, 1], t_pts[:, 0]))  # codes run west → east
+    # Nested seeds: villages inside township regions, grid seeds inside village regions.
+    plan = []  # (township index, [(village seed region, grid seed points)])
+    for ti in t_order.tolist():
+        nv = int(rng.integers(scale.villages[0], scale.villages[1] + 1))
+        v_pts, v_regions = geo.seeds(rng, t_regions[ti], nv)
+        v_order = np.lexsort((-v_pts[:, 1], v_pts[:, 0]))
+        vil = []
+        for vi in v_order.tolist():
+            ng = int(rng.integers(scale.grids[0], scale.grids[1] + 1))
+            g_pts, _ = geo.seeds(rng, v_regions[vi], ng, lloyd=1)
+            vil.append(g_pts[np.lexsort((-g_pts[:, 1], g_pts[:, 0]))])
+        plan.append(vil)
+    all_pts = np.vstack([g for vil in plan for g in vil])
+    base = geo.cells(all_pts, county)
+
     # Codes: 城关镇 100, other 镇 101.., 乡 200.. (civil-affairs habit)
     townships = []
     n_zhen, n_xiang = 0, 0
-    for (stem, full), g in zip(tn, t_geoms, strict=True):
+    for stem, full in tn:
         if full.endswith("乡"):
             suffix = 200 + n_xiang
             n_xiang += 1
         else:
             suffix = 100 + n_zhen
             n_zhen += 1
-        townships.append({"code": f"{COUNTY_CODE}{suffix:03d}", "name": full, "stem": stem, "geom": g})
+        townships.append({"code": f"{COUNTY_CODE}{suffix:03d}", "name": full, "stem": stem, "geom": None})
 
     nrng = stream(seed, "vnames")
     v_code, v_name, v_stem, v_town, v_geom = [], [], [], [], []
+    g_code, g_village, g_geom = [], [], []
+    pos = 0
     for ti, t in enumerate(townships):
-        nv = int(rng.integers(scale.villages[0], scale.villages[1] + 1))
-        cells = geo.split(rng, t["geom"], nv)
+        vil = plan[ti]
+        nv = len(vil)
         n_comm = 3 if t["stem"] == "城关" else (1 if t["name"].endswith("镇") else 0)
         n_comm = min(n_comm, nv - 1)
         comm = nrng.permutation(np.array(names.COMMUNITY_STEMS)).tolist()[:n_comm]
@@ -162,15 +180,27 @@ def build_world(scale: Scale, seed: int) -> World:
             shared = next(s for s, tt in zip(v_stem, v_town, strict=True) if tt == 0 and s not in stems
                           and s not in names.COMMUNITY_STEMS)
             stems[n_comm] = shared
-        for vi, (cell, stem) in enumerate(zip(cells, stems, strict=True)):
+        t_villages = []
+        for vi, (g_pts, stem) in enumerate(zip(vil, stems, strict=True)):
             is_comm = vi < n_comm
             code = f"{t['code']}{(vi + 1) if is_comm else (200 + vi - n_comm):03d}"
+            vcells = base[pos:pos + len(g_pts)]
+            pos += len(g_pts)
+            for gi, cell in enumerate(vcells):
+                g_code.append(f"{code}{gi + 1:03d}")
+                g_village.append(len(v_code))
+                g_geom.append(cell)
             v_code.append(code)
             v_stem.append(stem)
             v_name.append(stem + ("社区" if is_comm else "村"))
             v_town.append(ti)
-            v_geom.append(cell)
+            v_geom.append(geo.union(vcells))
+            t_villages.append(v_geom[-1])
+        t["geom"] = geo.union(t_villages)
     nv_all = len(v_code)
+    g_village_a = np.array(g_village)
+    g_start = np.searchsorted(g_village_a, np.arange(nv_all)).astype(np.int64)
+    g_count = np.bincount(g_village_a, minlength=nv_all).astype(np.int64)
     prng = stream(seed, "perf")
     v_q = prng.normal(0, 1, nv_all)
     v_slope = np.zeros(nv_all)
@@ -183,19 +213,6 @@ def build_world(scale: Scale, seed: int) -> World:
     for s in v_stem:
         stems_count[s] = stems_count.get(s, 0) + 1
     v_unique = np.array([stems_count[s] == 1 for s in v_stem])
-
-    g_code, g_village, g_geom = [], [], []
-    g_start = np.zeros(nv_all, dtype=np.int64)
-    g_count = np.zeros(nv_all, dtype=np.int64)
-    for vi, vg in enumerate(v_geom):
-        ng = int(rng.integers(scale.grids[0], scale.grids[1] + 1))
-        cells = geo.split(rng, vg, ng)
-        g_start[vi] = len(g_code)
-        g_count[vi] = ng
-        for gi, cell in enumerate(cells):
-            g_code.append(f"{v_code[vi]}{gi + 1:03d}")
-            g_village.append(vi)
-            g_geom.append(cell)
     ng_all = len(g_code)
     srng = stream(seed, "staff")
     n_workers = np.where(srng.random(ng_all) < 0.3, 2, 1)

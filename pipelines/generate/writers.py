@@ -160,9 +160,16 @@ def _serial(t: dt.datetime) -> float:
     return d.days + d.seconds / 86400.0
 
 
+_ISO_D = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
 def _parse_iso(s: str, date_only: bool) -> dt.datetime | None:
+    """Only the canonical ISO text becomes a typed cell; anything else (a bad date) stays text."""
+    if not (_ISO_D if date_only else _ISO_DT).match(s):
+        return None
     try:
-        return dt.datetime.strptime(s, "%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M:%S")
+        return dt.datetime.fromisoformat(s)
     except ValueError:
         return None
 
