@@ -291,6 +291,8 @@ def personal_value(f: Field, text: str | None, key: bytes) -> str | None:
     if f.name == "phone":
         t = re.sub(r"^(\d+)\.0+$", r"\1", re.sub(r"\s+", "", t))
         t = re.sub(r"\D", "", t)
+        if len(t) == 13 and t.startswith("86"):  # +86 country prefix: the same phone as without it
+            t = t[2:]
     else:
         t = re.sub(r"\s+", "", t).upper()
     return privacy.keyed_hash(t, key) if t else None

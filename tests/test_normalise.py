@@ -226,19 +226,21 @@ def test_personal_fields_are_hashed_and_masked_in_columns_and_raw():
     rows = [
         ["H1", "360726101001001", "张三丰", "36072619800101123x", "138 0013 8000", "3", "低保户"],
         ["H2", "360726101001001", " 李四 ", "360726198502023456", "13912345678.0", "2", ""],
+        ["H3", "360726101001001", "王五", None, "+86 139-1234-5678", "1", ""],
     ]
     out = norm("households", header, rows)
-    assert out["head_name"].to_list() == ["张**", "李*"]
+    assert out["head_name"].to_list() == ["张**", "李*", "王*"]
     assert out["id_number"].to_list() == [privacy.keyed_hash("36072619800101123X", KEY),
-                                          privacy.keyed_hash("360726198502023456", KEY)]
+                                          privacy.keyed_hash("360726198502023456", KEY), None]
     assert out["phone"].to_list() == [privacy.keyed_hash("13800138000", KEY),
+                                      privacy.keyed_hash("13912345678", KEY),
                                       privacy.keyed_hash("13912345678", KEY)]
     raw0 = json.loads(out["_raw"][0])
     assert raw0["户主姓名"] == "张**" and raw0["身份证号"] == out["id_number"][0]
     assert raw0["联系电话"] == out["phone"][0] and raw0["户编号"] == "H1"
     text = out.write_csv()
-    for secret in ("张三丰", "李四", "36072619800101123", "360726198502023456", "13800138000", "0013",
-                   "13912345678"):
+    for secret in ("张三丰", "李四", "王五", "36072619800101123", "360726198502023456", "13800138000", "0013",
+                   "13912345678", "1234-5678"):
         assert secret not in text
 
 
