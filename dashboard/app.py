@@ -17,7 +17,8 @@ from dashboard.i18n import LANGS, t  # noqa: E402
 from dashboard.state import Ctx, guard  # noqa: E402
 from pipelines import warehouse as wh  # noqa: E402
 
-st.set_page_config(page_title="乡治 xiangzhi", page_icon=":material/grid_view:", layout="wide")
+# no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
+st.set_page_config(page_title="乡治 xiangzhi", layout="wide")
 st.session_state.setdefault("lang", "zh")
 
 
@@ -129,29 +130,31 @@ def pack_missing() -> None:
 
 def pages() -> list:
     views = HERE / "views"
+    # No page icons: Streamlit turns a page's icon into the tab's favicon, fetched from
+    # fonts.gstatic.com — an external request the offline rule forbids.
     spec = [
-        ("overview", "page_overview", ":material/dashboard:"),
-        ("map", "page_map", ":material/map:"),
-        ("trends", "page_trends", ":material/trending_up:"),
-        ("rankings", "page_rankings", ":material/leaderboard:"),
-        ("points", "page_points", ":material/stars:"),
-        ("quality", "page_quality", ":material/fact_check:"),
-        ("monthly_pack", "page_pack", ":material/description:"),
+        ("overview", "page_overview"),
+        ("map", "page_map"),
+        ("trends", "page_trends"),
+        ("rankings", "page_rankings"),
+        ("points", "page_points"),
+        ("quality", "page_quality"),
+        ("monthly_pack", "page_pack"),
     ]
     out = []
-    for i, (name, key, icon) in enumerate(spec):
+    for i, (name, key) in enumerate(spec):
         if (views / f"{name}.py").exists():
             target = f"views/{name}.py"
         else:  # page 7 belongs to another module: tolerate its absence
             target = pack_missing
-        out.append(st.Page(target, title=t(key), icon=icon, url_path=name, default=i == 0))
+        out.append(st.Page(target, title=t(key), url_path=name, default=i == 0))
     return out
 
 
 user = signed_in_user()
 if user is None:
     st.session_state.pop("username", None)
-    st.navigation([st.Page(sign_in_page, title=t("sign_in"), icon=":material/login:")], position="hidden").run()
+    st.navigation([st.Page(sign_in_page, title=t("sign_in"))], position="hidden").run()
 else:
     if wh.stamp() is None:
         language_picker(st.sidebar)

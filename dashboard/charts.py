@@ -21,8 +21,10 @@ PALETTE = ["#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#8
 
 def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
     fig.update_layout(
-        title=title, height=height, font={"family": FONT, "size": 13}, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}, hovermode="x unified",
+        title={"text": title, "x": 0, "xanchor": "left"}, height=height, font={"family": FONT, "size": 13},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        # legend under the plot: above it, it collides with the title
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0}, hovermode="x unified",
     )
     return fig
 
@@ -87,7 +89,7 @@ def bar_by_village(df: pd.DataFrame, x: str, y: str, title: str, share: bool = F
                            text=[("—" if pd.isna(v) else (f"{v:.0%}" if share else f"{v:,.0f}")) for v in df[y]],
                            textposition="outside"))
     if target is not None:
-        fig.add_hline(y=target, line_dash="dash", line_color=LIGHT_HEX["red"],
+        fig.add_hline(y=target, line_dash="dash", line_color=LIGHT_HEX["red"], annotation_position="top left",
                       annotation_text=f"{t('target')} {target:.0%}" if share else f"{t('target')} {target}")
     fig.update_yaxes(tickformat=".0%" if share else ",", rangemode="tozero")
     fig.update_layout(hovermode="closest")
@@ -112,7 +114,8 @@ def history_figure(df: pd.DataFrame) -> go.Figure:
                              line={"color": PALETTE[1], "dash": "dot"}))
     fig.update_layout(
         yaxis={"title": t("score"), "range": [0, 100]},
-        yaxis2={"title": t("rank"), "overlaying": "y", "side": "right", "autorange": "reversed", "showgrid": False},
+        yaxis2={"title": t("rank"), "overlaying": "y", "side": "right", "showgrid": False, "tickformat": "d",
+                "range": [float(df["rank"].max() or 1) + 0.5, 0.5], "dtick": max(1, int((df["rank"].max() or 1) // 8))},
     )
     fig.update_xaxes(type="category")
     return _layout(fig, t("history"), height=320)
@@ -163,7 +166,7 @@ def _change(change, prev) -> str:
 
 
 def style(show: pd.DataFrame, colours: pd.DataFrame):
-    return show.style.apply(lambda _df: colours, axis=None)
+    return show.style.apply(lambda _df: colours, axis=None).format({t("score"): "{:.1f}"}, na_rep="—")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,7 +222,8 @@ def legend_html(edges: list[float], ramp: list[tuple], ind) -> str:
     return f'<div style="font-size:13px;line-height:1.9"><b>{t("legend")}（{ind_name(ind)}）</b>：{spans}</div>'
 
 
-def _view(grids: pd.DataFrame) -> pdk.ViewState:
+def _view(grids: pd.DataFrame) -> tuple[pdk.ViewState, float]:
+    """A view fitting the grids, and the shown span in degrees (to size hexagons)."""
     lon0, lon1, lat0, lat1 = 180.0, -180.0, 90.0, -90.0
     for text in grids["geometry"].dropna():
         for x, y in _coords(json.loads(text)):
@@ -229,7 +233,8 @@ def _view(grids: pd.DataFrame) -> pdk.ViewState:
         lat0 = lat1 = float(grids["centroid_lat"].mean())
     span = max(lon1 - lon0, (lat1 - lat0) * 1.3, 1e-3)
     zoom = max(3.0, min(16.0, math.log2(900 * 360 / (256 * span)) - 0.3))
-    return pdk.ViewState(longitude=(lon0 + lon1) / 2, latitude=(lat0 + lat1) / 2, zoom=zoom, pitch=0)
+    view = pdk.ViewState(longitude=(lon0 + lon1) / 2, latitude=(lat0 + lat1) / 2, zoom=zoom, pitch=0)
+    return view, span
 
 
 def _coords(geom: dict):
@@ -257,6 +262,7 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
     """The offline map: grids coloured by ``ind``, village and township outlines, events (points and
     hexagon density), disputes by village, Chinese labels. Returns the deck and its legend HTML."""
     grids = grids[grids["geometry"].notna()].copy()
+    view, span = _view(grids)
     edges, ramp = colour_bins(grids.loc[~grids["low_n"].astype(bool), "value"], ind.direction)
 
     def grid_props(r):
@@ -279,7 +285,7 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
                                 filled=False, get_line_color=[33, 33, 33, 255], line_width_min_pixels=4))
     if show.get("density") and len(events):
         layers.append(pdk.Layer("HexagonLayer", events[["lon", "lat"]], id="density", get_position=["lon", "lat"],
-                                radius=120, extruded=False, opacity=0.45, pickable=False, coverage=0.9))
+                                radius=max(50.0, span * 111_000 / 60), extruded=False, opacity=0.45, pickable=False, coverage=0.9))
     if show.get("events") and len(events):
         ev = events[["lon", "lat", "event_id", "category", "status", "grid_name"]].copy()
         ev["tip"] = [
@@ -295,19 +301,26 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
             f"<b>{n}</b><br/>{t('tip_disputes')}：{int(k)}<br/>{t('tip_petitions')}：{int(p)}<br/>{t('tip_top_type')}：{ty}"
             for n, k, p, ty in zip(d["name"], d["disputes"], d["petitions"], d["top_type"], strict=True)
         ]
-        d["radius"] = d["disputes"].astype(float).map(lambda k: 120 * math.sqrt(k))
+        # in pixels, capped, so a circle never hides its village's label (drawn just above it)
+        d["radius"] = d["disputes"].astype(float).map(lambda k: min(20.0, 5 + 4 * math.sqrt(k)))
         d["fill"] = [[198, 40, 40, 210] if p else [239, 108, 0, 190] for p in d["petitions"]]
         layers.append(pdk.Layer("ScatterplotLayer", d[["lon", "lat", "radius", "fill", "tip"]], id="disputes",
                                 get_position=["lon", "lat"], get_radius="radius", get_fill_color="fill",
-                                radius_min_pixels=5, stroked=True, get_line_color=[255, 255, 255], line_width_min_pixels=1,
+                                radius_units='"pixels"', stroked=True, get_line_color=[255, 255, 255], line_width_min_pixels=1,
                                 pickable=True))
     if show.get("labels") and len(villages):
         layers.append(pdk.Layer("TextLayer", villages[["lon", "lat", "name"]], id="labels", get_position=["lon", "lat"],
-                                get_text="name", get_size=14, get_color=[33, 33, 33, 255], font_family=FONT,
-                                character_set='"auto"', get_text_anchor='"middle"', get_alignment_baseline='"center"',
-                                outline_width=2, outline_color=[255, 255, 255, 255], font_settings={"sdf": True}))
+                                get_text="name", get_size=16, get_color=[33, 33, 33, 255],
+                                # quoted: pydeck reads bare strings as JavaScript expressions (an unquoted
+                                # font list draws nothing); "auto" builds the atlas from the Chinese labels.
+                                # A white box instead of an SDF outline: SDF blurs small CJK glyphs.
+                                font_family=f'"{FONT}"', character_set='"auto"', get_text_anchor='"middle"',
+                                get_alignment_baseline='"bottom"', get_pixel_offset=[0, -22], background=True,
+                                get_background_color=[255, 255, 255, 215], background_padding=[4, 2, 4, 2]))
+    # map_provider=None and pydeck's default map_style placeholder: Streamlit then draws no basemap.
+    # (map_style=None would make Streamlit fetch a Carto style from the internet.)
     deck = pdk.Deck(
-        layers=layers, initial_view_state=_view(grids), map_provider=None, map_style=None,
+        layers=layers, initial_view_state=view, map_provider=None,
         tooltip={"html": "{tip}", "style": {"fontFamily": FONT, "fontSize": "13px", "backgroundColor": "#263238",
                                             "color": "white"}},
     )

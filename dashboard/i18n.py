@@ -58,8 +58,8 @@ TEXT: dict[str, dict[str, str]] = {
     "light_amber": {"zh": "接近目标", "en": "near target"},
     "light_red": {"zh": "未达标", "en": "below target"},
     "light_grey": {"zh": "样本不足/无数据", "en": "low n / no data"},
-    "light_none": {"zh": "仅供参考", "en": "for reference"},
-    "vs_last_month": {"zh": "较上月", "en": "vs last month"},
+    "light_none": {"zh": "无目标，仅供参考", "en": "no target, for reference"},
+    "vs_last_month": {"zh": "上月", "en": "Last month"},
     "pp": {"zh": "个百分点", "en": " pp"},
     "alerts": {"zh": "预警", "en": "Alerts"},
     "alert_black": {"zh": "黑榜村（含一票否决）：{n} 个", "en": "Villages on the black board (incl. veto): {n}"},
@@ -168,7 +168,8 @@ TEXT: dict[str, dict[str, str]] = {
     "visits": {"zh": "走访巡查", "en": "Visits"},
     "events": {"zh": "事件", "en": "Events"},
     "grid_name": {"zh": "网格", "en": "Grid"},
-    "grids_inactive": {"zh": "不活跃网格 {n} / {total}", "en": "Inactive grids {n} / {total}"},
+    "grids_active": {"zh": "网格活跃率（活跃 {n} / 共 {total}）", "en": "Active grids ({n} of {total})"},
+    "redeemed_month": {"zh": "本月兑换次数", "en": "Redemptions this month"},
     "failed_checks": {"zh": "未通过的校验 {n} 项", "en": "{n} failed checks"},
 }
 
@@ -266,6 +267,41 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "success": ("通过", "Passed"),
     "unexpected_count": ("不符合行数", "Unexpected rows"),
 }
+
+
+REASONS: dict[str, tuple[str, str]] = {
+    "MISSING_REQUIRED": ("必填项为空", "required field empty"),
+    "BAD_DATE": ("日期无法识别", "unreadable date"),
+    "BAD_NUMBER": ("数字无法识别", "unreadable number"),
+    "BAD_ENUM": ("取值不在范围内", "value outside its set"),
+    "UNKNOWN_GRID": ("网格编码不存在", "unknown grid"),
+    "UNKNOWN_VILLAGE": ("村不存在", "unknown village"),
+    "AMBIGUOUS_VILLAGE": ("村名重名无法确定", "ambiguous village name"),
+    "UNKNOWN_HOUSEHOLD": ("户编号不存在", "unknown household"),
+    "TIME_ORDER": ("时间先后顺序错误", "times out of order"),
+    "FUTURE_DATE": ("日期晚于导出时间", "date after export time"),
+    "ID_CONFLICT": ("编号重复且内容不一致", "id conflict"),
+}
+STATUSES: dict[str, tuple[str, str]] = {
+    "loaded": ("已入库", "loaded"), "rejected": ("已拒收", "rejected"), "published": ("已发布", "published"),
+    "failed": ("失败", "failed"), "running": ("运行中", "running"), "skipped": ("已跳过", "skipped"),
+}
+
+
+def label_codes(df):
+    """Chinese (or English) labels for source kinds, reason codes and statuses in a display frame."""
+    from pipelines.sources import SOURCES
+
+    i = 1 if lang() == "en" else 0
+    df = df.copy()
+    if "source_kind" in df:
+        df["source_kind"] = df["source_kind"].map(
+            lambda k: (SOURCES[k].label_en if i else SOURCES[k].label_zh) if k in SOURCES else k)
+    if "reason_code" in df:
+        df["reason_code"] = df["reason_code"].map(lambda c: f"{REASONS[c][i]} ({c})" if c in REASONS else c)
+    if "status" in df:
+        df["status"] = df["status"].map(lambda c: STATUSES[c][i] if c in STATUSES else c)
+    return df
 
 
 def relabel(df):

@@ -182,11 +182,23 @@ def _q(con: duckdb.DuckDBPyConnection | None, sql: str, params: dict | None = No
 # Indicator catalogue (owned by pipelines/catalogue.py; never hard-code a target here)
 
 
-def catalogue():
-    """The indicator catalogue (pipelines/catalogue.py): names, targets, directions, weights."""
-    from pipelines.catalogue import load_catalogue
+_cat_cache: dict[str, Any] = {"key": None, "cat": None}
 
-    return load_catalogue()
+
+def catalogue():
+    """The indicator catalogue (pipelines/catalogue.py): names, targets, directions, weights.
+
+    Parsing and validating the YAML takes ~0.2 s, so it is kept until the file changes."""
+    from pipelines.catalogue import catalogue_path, load_catalogue
+
+    p = catalogue_path()
+    try:
+        key = (str(p), os.stat(p).st_mtime_ns)
+    except OSError:
+        key = None
+    if key is None or _cat_cache["key"] != key:
+        _cat_cache["cat"], _cat_cache["key"] = load_catalogue(p), key
+    return _cat_cache["cat"]
 
 
 def indicators() -> list:

@@ -39,11 +39,12 @@ for group in cat.groups:
                 delta_color="inverse" if ind.direction == "lower" else ("off" if ind.direction == "none" else "normal"),
                 help=ind.definition_en if st.session_state.get("lang") == "en" else ind.definition_zh,
             )
-            target = fmt_value(ind.target, ind.unit) if ind.target is not None else t("no_target")
-            st.markdown(
-                f":{LIGHT_COLOURS[row.light]}[●] {t('light_' + row.light)} · {t('target')} {target}"
-                + (f" · {t('vs_last_month')} {fmt_value(row.prev_value, ind.unit)}" if row.prev_value == row.prev_value else "")
-            )
+            status = f":{LIGHT_COLOURS[row.light]}[●] {t('light_' + row.light)}"
+            if ind.target is not None:
+                status += f" · {t('target')} {fmt_value(ind.target, ind.unit)}"
+            st.markdown(status)
+            if row.prev_value == row.prev_value:  # not NaN
+                st.caption(f"{t('vs_last_month')}：{fmt_value(row.prev_value, ind.unit)}")
 
 st.subheader(t("alerts"))
 if black.empty and inactive.empty and low_n.empty:

@@ -27,20 +27,20 @@ a, b, d = st.columns(3)
 a.metric(t("households"), fmt_count(len(hh)))
 a.caption(t("zero_share", share=fmt_pct((hh["points"] == 0).mean())))
 b.metric(t("points"), fmt_count(hh["points"].sum()))
-d.metric(t("redemptions"), fmt_count(red.loc[red["period"] == c.period, "redemptions"].sum()))
+d.metric(t("redeemed_month"), fmt_count(red.loc[red["period"] == c.period, "redemptions"].sum()))
 
 left, right = st.columns(2)
 with left:
     st.plotly_chart(charts.histogram(hh["points"], t("points_distribution"), t("points")), width="stretch",
                     config={"displaylogo": False})
 with right:
+    st.markdown(f"**{t('by_category')}**")
     if len(cats):
         st.dataframe(
             cats.rename(columns={"category": t("category"), "gained": t("gained"), "deducted": t("deducted"),
                                  "records": t("count")})[[t("category"), t("gained"), t("deducted"), t("count")]],
             hide_index=True, width="stretch",
         )
-        st.caption(t("by_category"))
     else:
         st.info(t("no_rows"))
 

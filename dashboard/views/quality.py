@@ -3,7 +3,7 @@
 
 import streamlit as st
 
-from dashboard.i18n import fmt_pct, relabel, t
+from dashboard.i18n import fmt_pct, label_codes, relabel, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -21,7 +21,8 @@ with guard():
 st.subheader(t("reporting", period=c.period))
 inactive = int((~grid["active"].astype(bool)).sum()) if len(grid) else 0
 a, b, d = st.columns(3)
-a.metric(t("grids_inactive", n=inactive, total=len(grid)), fmt_pct(1 - inactive / len(grid)) if len(grid) else "—")
+a.metric(t("grids_active", n=len(grid) - inactive, total=len(grid)),
+         fmt_pct(1 - inactive / len(grid)) if len(grid) else "—")
 total = grid["visits"].sum() + grid["events"].sum()
 timely = (grid["timely_rate"].fillna(0) * (grid["visits"] + grid["events"])).sum()
 b.metric(t("timely"), fmt_pct(timely / total) if total else "—")
@@ -46,15 +47,15 @@ if c.scope.role != "county":
     st.stop()
 
 st.subheader(t("batches"))
-st.dataframe(relabel(batches), hide_index=True, width="stretch")
+st.dataframe(relabel(label_codes(batches)), hide_index=True, width="stretch")
 st.subheader(t("files"))
-st.dataframe(relabel(files), hide_index=True, width="stretch")
+st.dataframe(relabel(label_codes(files)), hide_index=True, width="stretch")
 left, right = st.columns(2)
 with left:
     st.subheader(t("quarantine"))
-    st.dataframe(relabel(reasons), hide_index=True, width="stretch")
+    st.dataframe(relabel(label_codes(reasons)), hide_index=True, width="stretch")
 with right:
     st.subheader(t("validation"))
     failed = int((~checks["success"].astype(bool)).sum()) if len(checks) else 0
     st.caption(t("failed_checks", n=failed))
-    st.dataframe(relabel(checks), hide_index=True, width="stretch")
+    st.dataframe(relabel(label_codes(checks)), hide_index=True, width="stretch")

@@ -1,0 +1,104 @@
+"""Time every warehouse query the dashboard pages issue, against a published copy.
+
+    .venv/bin/python benchmarks/bench_queries.py [PUBLISHED.duckdb] [--repeat N] [--role county|township|village]
+
+Without a path, reads $XIANGZHI_HOME/published/xiangzhi.duckdb. Each query runs N times on one
+read-only connection (a cursor per query, as the dashboard does; no Streamlit cache), for the latest
+month and the scope's whole area. Prints p50/p95 per query and per page (a page's time is the sum of
+its queries, i.e. one uncached page load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipelines import warehouse as wh  # noqa: E402
+
+# page → the queries its view issues (keep in step with dashboard/views/*.py)
+PAGES: dict[str, list[tuple[str, tuple, dict]]] = {
+    "sidebar": [("periods", (), {}), ("townships", (), {}), ("villages", (), {}), ("resolve_unit", (), {})],
+    "overview": [("kpis", ("P", "U"), {}), ("month_counts", ("P", "U"), {}), ("board_alerts", ("P", "U"), {}),
+                 ("inactive_grids", ("P", "U"), {}), ("low_n_alerts", ("P", "U"), {})],
+    "map": [("grid_values", ("P", "grid_active_rate", "U"), {}), ("boundaries", ("village", "U"), {}),
+            ("boundaries", ("township", "U"), {}), ("event_points", ("P", "U"), {}),
+            ("dispute_sites", ("P", "U"), {})],
+    "trends": [("indicator_trend", ("event_closure_rate", "U"), {}), ("event_categories", ("U",), {}),
+               ("dispute_types", ("U",), {})],
+    "rankings": [("league_table", ("P", "U"), {}), ("village_indicators", ("P", "U"), {}),
+                 ("village_history", ("V",), {}), ("scorecard", ("V", "P"), {})],
+    "points": [("household_points", ("P", "U"), {}), ("points_by_category", ("P", "U"), {}),
+               ("village_participation", ("P", "U"), {}), ("star_households", ("Y", "U"), {}),
+               ("redemptions", ("U",), {})],
+    "quality": [("reporting_by_grid", ("P", "U"), {}), ("load_batches", (), {}), ("load_files", (), {}),
+                ("quarantine_by_reason", (), {}), ("validation_results", (), {})],
+}
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    if len(xs) == 1:
+        return xs[0]
+    k = (len(xs) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("path", nargs="?", help="published DuckDB file (default $XIANGZHI_HOME/published/xiangzhi.duckdb)")
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--role", choices=list(wh.ROLES), default="county")
+    a = ap.parse_args(argv)
+    path = Path(a.path) if a.path else wh.published_path()
+    con = wh.connect(path)
+    first = wh.first_units(con)
+    scope = wh.Scope(a.role, first[a.role]["code"])
+    period = wh.periods(scope, con=con)[-1]
+    villages = wh.villages(scope, con=con)
+    village = villages["village_code"].iloc[0]
+    subst = {"P": period, "U": scope.code, "V": village, "Y": int(period[:4])}
+    sizes = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0]  # noqa: S608 - fixed names
+             for t in ("dim_village", "dim_grid", "dim_household", "fct_event", "fct_visit", "fct_points")}
+    print(f"published copy: {path}  ({path.stat().st_size / 1e6:.1f} MB)")
+    print("rows: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
+    print(f"scope: {scope.role} {scope.code}  period: {period}  repeat: {a.repeat}\n")
+
+    print(f"{'page':<10} {'query':<34} {'p50 ms':>9} {'p95 ms':>9} {'rows':>8}")
+    page_times: dict[str, list[float]] = {}
+    for page, queries in PAGES.items():
+        totals = [0.0] * a.repeat
+        for name, args, kwargs in queries:
+            fn = getattr(wh, name)
+            real = tuple(subst.get(x, x) if isinstance(x, str) else x for x in args)
+            times, rows = [], 0
+            for i in range(a.repeat):
+                t0 = time.perf_counter()
+                try:
+                    res = fn(scope, *real, con=con, **kwargs)
+                except Exception as e:  # a query the copy cannot answer (e.g. no explain mart) is reported, not fatal
+                    print(f"{page:<10} {name:<34} failed: {type(e).__name__}: {str(e)[:60]}")
+                    break
+                dt = (time.perf_counter() - t0) * 1000
+                times.append(dt)
+                totals[i] += dt
+                rows = len(res) if hasattr(res, "__len__") else 1
+            if times:
+                label = name + ("(" + ",".join(str(x) for x in args if x not in subst) + ")" if name == "boundaries" else "")
+                print(f"{page:<10} {label:<34} {statistics.median(times):>9.1f} {pct(times, 0.95):>9.1f} {rows:>8}")
+        page_times[page] = totals
+    print(f"\n{'page (sum of its queries, uncached)':<45} {'p50 ms':>9} {'p95 ms':>9}")
+    for page, totals in page_times.items():
+        print(f"{page:<45} {statistics.median(totals):>9.1f} {pct(totals, 0.95):>9.1f}")
+    con.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
