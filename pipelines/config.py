@@ -16,6 +16,7 @@ SETTINGS_HELP = {
     "XIANGZHI_HOME": "data home holding inbox/, raw/, warehouse/, published/ (default ./data)",
     "XIANGZHI_SECRET": "HMAC key for pseudonymising ids and phones (SPEC §3.7); else $XIANGZHI_HOME/secret.key",
     "XIANGZHI_MEMORY_LIMIT": "DuckDB memory limit for ingest (default 4GB)",
+    "XIANGZHI_INDICATORS": "indicator catalogue YAML (default pipelines/indicators.yaml); offices edit a copy",
     "XIANGZHI_THREADS": "DuckDB threads (default: all cores)",
     "XIANGZHI_PAUSE_BEFORE_COMMIT": "testing only: seconds to wait before an ingest commits",
 }

@@ -215,6 +215,22 @@ def _order_by(src: Source) -> str:
     return f"_export_time, {base}" if src.snapshot else base
 
 
+# Values are compared after normalisation (SPEC §3.6): a dispute's village is compared as the village
+# its name resolves to (桃园 = 桃园村 = 桃园村委会), and the township name only serves that resolution.
+RESOLVED_COLUMNS = {"disputes": {"village_name": "_village_code", "township_name": None}}
+
+
+def _compared(src: Source) -> list[tuple[str, str, bool]]:
+    """(column, header, immutable) for the values that make two rows 'the same' or 'conflicting'."""
+    swap = RESOLVED_COLUMNS.get(src.kind, {})
+    out = []
+    for f in src.fields:
+        col = swap.get(f.name, f.name)
+        if col is not None:
+            out.append((col, f.header, f.immutable))
+    return out
+
+
 def disposition_sql(kind: str) -> str:
     src = SOURCES[kind]
     rules = quarantine_rules(kind)
@@ -223,14 +239,15 @@ def disposition_sql(kind: str) -> str:
         for r in rules
     ) or "null"
     idf = f'"{src.id_field}"'
-    immutable = [f for f in src.fields if f.immutable]
-    all_fields = ", ".join(f'"{f.name}"' for f in src.fields)
-    conflict_terms = " or ".join(f'c."{f.name}" is distinct from f."{f.name}"' for f in immutable) or "false"
+    compared = _compared(src)
+    immutable = [(c, h) for c, h, imm in compared if imm]
+    all_fields = ", ".join(f'"{c}"' for c, _, _ in compared)
+    conflict_terms = " or ".join(f'c."{c}" is distinct from f."{c}"' for c, _ in immutable) or "false"
     conflict_detail = ", ".join(
-        f"case when c.\"{f.name}\" is distinct from f.\"{f.name}\" then '{f.header}: ' || "
-        f"coalesce(cast(c.\"{f.name}\" as varchar), '空') || ' ≠ 已载入 ' || "
-        f"coalesce(cast(f.\"{f.name}\" as varchar), '空') end"
-        for f in immutable
+        f"case when c.\"{c}\" is distinct from f.\"{c}\" then '{h}: ' || "
+        f"coalesce(cast(c.\"{c}\" as varchar), '空') || ' ≠ 已载入 ' || "
+        f"coalesce(cast(f.\"{c}\" as varchar), '空') end"
+        for c, h in immutable
     ) or "null"
     dup_partition = f"{idf}, _values" + (", _file_id" if src.snapshot else "")
     order = _order_by(src)
@@ -320,21 +337,8 @@ def rebuild(con) -> None:
             _run_core(con, model)
 
 
-def refs(con) -> dict[str, set]:
-    def col(sql: str) -> set:
-        return {r[0] for r in con.execute(sql).fetchall()}
-
-    return {
-        "admin_codes": col("select code from stg_admin_units where code is not null and level is not null"),
-        "village_codes": col("select village_code from dim_village"),
-        "grid_codes": col("select grid_code from dim_grid"),
-        "household_keys": col("select household_key from dim_household"),
-    }
-
-
 def validate_batch(con, batch_id: str, kinds: set[str]) -> None:
     """Run each source's GX suite once on this batch's rows; store results."""
-    ref = refs(con)
     for kind in LOAD_ORDER:
         if kind not in kinds:
             continue
@@ -344,7 +348,7 @@ def validate_batch(con, batch_id: str, kinds: set[str]) -> None:
         for f in src.fields:  # GX compares pandas datetimes: dates become timestamps at 00:00
             if f.type == DATE:
                 frame[f.name] = frame[f.name].astype("datetime64[us]")
-        for r in run_suite(kind, frame, ref):
+        for r in run_suite(kind, frame):
             con.execute("insert into reg_validation values (?, ?, ?, ?, ?, ?, ?, ?)",
                         [batch_id, r["suite"], r["expectation"], r["rule"], r["reason"], r["success"],
                          r["unexpected_count"], r["error"]])
@@ -472,7 +476,13 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
                 progress.advance(task)
         # References first so a first-time folder with everything loads in one run.
         order = {k: i for i, k in enumerate(LOAD_ORDER)}
-        reads.sort(key=lambda r: (order.get(r[3].source.kind, 99) if r[3].source else 99, r[0].name))
+        # Within a batch, files of a kind go in export-time order: "an earlier file" for duplicates.
+        def export_key(res):
+            times = [sh.export_time for sh in res.sheets if sh.export_time is not None]
+            return min(times) if times else started
+
+        reads.sort(key=lambda r: (order.get(r[3].source.kind, 99) if r[3].source else 99,
+                                  export_key(r[3]), r[0].name))
         task = progress.add_task("规范化 normalising", total=len(reads)) if progress else None
         for i, (f, h, dest, res) in enumerate(reads, start=1):
             meta = {"file_id": h, "file_name": f.name, "batch_id": batch_id, "seq": seq0 + i}
@@ -600,10 +610,12 @@ def print_report(report: IngestReport, console=None) -> None:
 
 
 def ingest_cli(paths: list[Path], quiet: bool = False) -> int:
+    from pipelines.cli import UserError
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console()
+    # Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
+    console = Console() if Console().is_terminal else Console(width=200)
     try:
         if quiet or not console.is_terminal:
             report = ingest(paths)
@@ -611,7 +623,7 @@ def ingest_cli(paths: list[Path], quiet: bool = False) -> int:
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console, transient=True) as progress:
                 report = ingest(paths, progress=progress)
-    except IngestError as e:
+    except (IngestError, UserError) as e:
         console.print(f"[red]错误 error:[/red] {e}")
         return 2
     print_report(report, console)

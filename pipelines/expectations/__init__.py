@@ -31,7 +31,7 @@ class Rule:
     name: str  # human description, shown in validation_results and the data-quality page
     violation: str | None  # SQL predicate over the checked view chk_<kind>: true where the row breaks the rule
     detail: str | None  # SQL text expression describing the fault, for quarantine.reason_detail
-    gx: Callable[[dict], object] | None  # refs → a GX Expectation (None: SQL only, e.g. cross-batch)
+    gx: Callable[[dict], object] | None  # → a GX Expectation (None: SQL only, e.g. cross-batch)
 
     @property
     def order(self) -> int:
@@ -128,47 +128,48 @@ def _context():
     return _CONTEXT
 
 
-def run_suite(kind: str, frame, refs: dict) -> list[dict]:
-    """Validate one batch of one source (a pandas frame of chk_<kind> rows) in ONE GX run.
+_SUITES: dict[str, object] = {}
 
-    Returns [{suite, expectation, rule, reason, success, unexpected_count}].
-    """
+
+def _batch_definition(kind: str):
+    ctx = _context()
+    name = f"batch_{kind}"
+    try:
+        return ctx.data_sources.get(name).get_asset("rows").get_batch_definition("whole")
+    except (KeyError, ValueError, LookupError):
+        return ctx.data_sources.add_pandas(name).add_dataframe_asset("rows").add_batch_definition_whole_dataframe("whole")
+
+
+def suite_for(kind: str):
+    """The GX ExpectationSuite of a source, built once per process from the rule declarations."""
     import great_expectations as gx
 
     ctx = _context()
-    suite_name = f"xiangzhi_{kind}"
-    rules = [r for r in rules_for(kind) if r.gx is not None]
-    suite = gx.ExpectationSuite(name=suite_name)
-    for r in rules:
-        exp = r.gx(refs)
-        exp.meta = {"rule": r.name, "reason": r.reason}
-        suite.add_expectation(exp)
-    try:
-        ctx.suites.delete(suite_name)
-    except Exception:  # noqa: BLE001 - absent on first run
-        pass
-    suite = ctx.suites.add(suite)
-    ds_name = f"batch_{kind}"
-    try:
-        ds = ctx.data_sources.get(ds_name)
-    except (KeyError, ValueError):
-        ds = ctx.data_sources.add_pandas(ds_name)
-    try:
-        asset = ds.get_asset("rows")
-    except LookupError:
-        asset = ds.add_dataframe_asset("rows")
-    try:
-        bd = asset.get_batch_definition("whole")
-    except (KeyError, ValueError):
-        bd = asset.add_batch_definition_whole_dataframe("whole")
-    result = bd.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format="SUMMARY")
+    if kind not in _SUITES:
+        suite = gx.ExpectationSuite(name=f"xiangzhi_{kind}")
+        for r in rules_for(kind):
+            if r.gx is None:
+                continue
+            exp = r.gx({})
+            exp.meta = {"rule": r.name, "reason": r.reason}
+            suite.add_expectation(exp)
+        _SUITES[kind] = ctx.suites.add(suite)
+    return _SUITES[kind]
+
+
+def run_suite(kind: str, frame) -> list[dict]:
+    """Validate one batch of one source (a pandas frame of chk_<kind> rows) in ONE GX run, so GX
+    fingerprints the frame once (FIELD_NOTES). Returns one dict per expectation."""
+    suite = suite_for(kind)
+    batch = _batch_definition(kind).get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format="SUMMARY")
     out = []
     for er in result.results:
         cfg = er.expectation_config
         meta = cfg.meta or {}
         kwargs = {k: v for k, v in cfg.kwargs.items() if k in ("column", "column_A", "column_B")}
         out.append({
-            "suite": suite_name,
+            "suite": suite.name,
             "expectation": f"{cfg.type}({', '.join(f'{k}={v}' for k, v in kwargs.items())})",
             "rule": meta.get("rule"),
             "reason": meta.get("reason"),

@@ -16,13 +16,16 @@ def _not_null(column: str):
     return Column(column).is_not_null()
 
 
-def _unknown(reason: str, column: str, helper: str, ref_key: str, header: str, gx_column: str | None = None) -> Rule:
-    # Households are checked on their keyed hash (the warehouse never holds the registry's ids in clear).
+def _unknown(reason: str, column: str, helper: str, header: str) -> Rule:
+    """A code must exist in the reference. The checked view looks it up once (helper column);
+    the suite expects the lookup to succeed wherever a code is given. (Passing the reference as a
+    GX value_set costs seconds per batch in pydantic copies of a 60,000-element list.)"""
     return Rule(
         reason, f"{header} 存在于参考数据",
         f'"{column}" is not null and not {helper}',
         f"{_q(header + '不在参考数据中: ')} || \"{column}\"",
-        lambda refs: _gx().ExpectColumnValuesToBeInSet(column=gx_column or column, value_set=sorted(refs[ref_key])),
+        lambda refs: _gx().ExpectColumnValuesToBeInSet(
+            column=helper, value_set=[True], row_condition=_not_null(column)),
     )
 
 
@@ -60,26 +63,26 @@ ID_CONFLICT = Rule("ID_CONFLICT", "同一编号的不变字段一致", None, Non
 
 SPECIFIC: dict[str, list[Rule]] = {
     "admin_units": [
-        _unknown("UNKNOWN_VILLAGE", "parent_code", "_parent_known", "admin_codes", "上级代码"),
+        _unknown("UNKNOWN_VILLAGE", "parent_code", "_parent_known", "上级代码"),
         _range("lon", 73, 136, "经度"), _range("lat", 3, 54, "纬度"),
         _range("population", 0, 5_000_000, "人口"),
     ],
     "grids": [
-        _unknown("UNKNOWN_VILLAGE", "village_code", "_village_known", "village_codes", "所属村代码"),
+        _unknown("UNKNOWN_VILLAGE", "village_code", "_village_known", "所属村代码"),
         _range("households", 0, 2000, "户数"),
     ],
     "households": [
-        _unknown("UNKNOWN_GRID", "grid_code", "_grid_known", "grid_codes", "网格编码"),
+        _unknown("UNKNOWN_GRID", "grid_code", "_grid_known", "网格编码"),
         _range("members", 1, 30, "家庭人口"),
     ],
     "visits": [
-        _unknown("UNKNOWN_GRID", "grid_code", "_grid_known", "grid_codes", "网格编码"),
-        _unknown("UNKNOWN_HOUSEHOLD", "household_id", "_household_known", "household_keys", "户编号", "household_key"),
+        _unknown("UNKNOWN_GRID", "grid_code", "_grid_known", "网格编码"),
+        _unknown("UNKNOWN_HOUSEHOLD", "household_id", "_household_known", "户编号"),
         _future("visited_at", "日期时间"), _future("entered_at", "录入时间"),
         ID_CONFLICT,
     ],
     "events": [
-        _unknown("UNKNOWN_GRID", "grid_code", "_grid_known", "grid_codes", "网格编码"),
+        _unknown("UNKNOWN_GRID", "grid_code", "_grid_known", "网格编码"),
         _order("accepted_at", "reported_at", "受理时间早于上报时间"),
         _order("closed_at", "reported_at", "办结时间早于上报时间"),
         _order("closed_at", "accepted_at", "办结时间早于受理时间"),
@@ -104,15 +107,15 @@ SPECIFIC: dict[str, list[Rule]] = {
         ID_CONFLICT,
     ],
     "points": [
-        _unknown("UNKNOWN_VILLAGE", "village_code", "_village_known", "village_codes", "村代码"),
-        _unknown("UNKNOWN_HOUSEHOLD", "household_id", "_household_known", "household_keys", "户编号", "household_key"),
+        _unknown("UNKNOWN_VILLAGE", "village_code", "_village_known", "村代码"),
+        _unknown("UNKNOWN_HOUSEHOLD", "household_id", "_household_known", "户编号"),
         _future("occurred_on", "发生日期"), _future("entered_on", "录入日期"),
         _range("points", -1000, 1000, "分值"),
         ID_CONFLICT,
     ],
     "redemptions": [
-        _unknown("UNKNOWN_VILLAGE", "village_code", "_village_known", "village_codes", "村代码"),
-        _unknown("UNKNOWN_HOUSEHOLD", "household_id", "_household_known", "household_keys", "户编号", "household_key"),
+        _unknown("UNKNOWN_VILLAGE", "village_code", "_village_known", "村代码"),
+        _unknown("UNKNOWN_HOUSEHOLD", "household_id", "_household_known", "户编号"),
         _future("redeemed_on", "兑换日期"),
         _range("points_spent", 0, 100_000, "消耗积分"),
         ID_CONFLICT,
