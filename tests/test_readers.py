@@ -423,3 +423,15 @@ def test_geojson_that_is_not_a_feature_collection_is_rejected(tmp_path):
     path = tmp_path / "g.geojson"
     path.write_text('{"type": "Point", "coordinates": [1, 2]}', encoding="utf-8")
     assert "FeatureCollection" in read_file(path).error
+
+
+def test_utf8_file_with_one_corrupt_byte_stays_utf8(tmp_path):
+    body = csv_text([EVENT_HEADER] + [event_line(i, "张三丰") for i in range(1, 50)]).encode("utf-8")
+    body = body.replace("张三丰".encode(), "张三丰".encode()[:-1], 1)  # a truncated last character
+    path = tmp_path / "e.csv"
+    path.write_bytes(body)
+    res = read_file(path)
+    assert res.encoding == "utf-8"
+    assert res.sheets[0].rows["reporter"].to_list()[1:] == ["张三丰"] * 48
+    assert res.sheets[0].rows["reporter"][0].startswith("张三")
+    assert any("无法按 utf-8 解码" in n for n in res.notes)

@@ -25,6 +25,8 @@ from pipelines.readers.common import (
 CHUNK_BYTES = 16 * 1024 * 1024
 # A file is rejected as undecodable when more than this share of its non-ASCII characters are bad.
 MAX_BAD_SHARE = 0.10
+# The encoding of a file that is not valid UTF-8 is judged on its first few megabytes.
+SAMPLE_BYTES = 4 * 1024 * 1024
 _DELIMITERS = (",", "\t", ";", "|")
 _ASCII = bytes(range(128))
 
@@ -33,11 +35,26 @@ def _count_bad(text: str) -> int:
     return text.count("\ufffd")
 
 
+def _gb18030_to_utf8(data: bytes) -> tuple[bytes, int]:
+    parts: list[bytes] = []
+    bad = 0
+    pos = 0
+    while pos < len(data):
+        end = data.find(b"\n", min(pos + CHUNK_BYTES, len(data)))
+        end = len(data) if end < 0 else end + 1
+        text = data[pos:end].decode("gb18030", errors="replace")
+        bad += _count_bad(text)
+        parts.append(text.encode("utf-8"))
+        pos = end
+    return b"".join(parts), bad
+
+
 def decode_to_utf8(data: bytes) -> tuple[bytes, str, int]:
     """(UTF-8 bytes without BOM, detected encoding, number of undecodable sequences).
 
-    UTF-8 with BOM by its BOM; else strict UTF-8; else whichever of UTF-8 and GB18030 leaves fewer
-    bytes undecodable (a UTF-8 file with one corrupt byte stays UTF-8; GBK exports become GB18030).
+    UTF-8 with BOM by its BOM; else strict UTF-8; else, judged on a sample, UTF-8 when under 1 % of
+    its non-ASCII characters are broken (a UTF-8 file with a corrupt byte stays UTF-8), otherwise
+    GB18030 (GBK exports; GB18030 is a superset and also reads 䶮 and 4-byte characters).
     """
     if data.startswith(b"\xef\xbb\xbf"):
         body = data[3:]
@@ -52,21 +69,15 @@ def decode_to_utf8(data: bytes) -> tuple[bytes, str, int]:
         return data, "utf-8", 0
     except UnicodeDecodeError:
         pass
-    utf8_bad = _count_bad(data.decode("utf-8", errors="replace"))
-    parts: list[bytes] = []
-    gb_bad = 0
-    pos = 0
-    while pos < len(data):
-        end = data.find(b"\n", min(pos + CHUNK_BYTES, len(data)))
-        end = len(data) if end < 0 else end + 1
-        text = data[pos:end].decode("gb18030", errors="replace")
-        gb_bad += _count_bad(text)
-        parts.append(text.encode("utf-8"))
-        pos = end
-    if utf8_bad < gb_bad:
+    cut = data.rfind(b"\n", 0, SAMPLE_BYTES) + 1 if len(data) > SAMPLE_BYTES else len(data)
+    sample = data[: cut or SAMPLE_BYTES]
+    utf8_bad = _count_bad(sample.decode("utf-8", errors="replace"))
+    non_ascii_chars = max(1, len(sample.translate(None, _ASCII)) // 3)
+    if utf8_bad <= 0.01 * non_ascii_chars:
         text = data.decode("utf-8", errors="replace")
-        return text.encode("utf-8"), "utf-8", utf8_bad
-    return b"".join(parts), "gb18030", gb_bad
+        return text.encode("utf-8"), "utf-8", _count_bad(text)
+    u8, bad = _gb18030_to_utf8(data)
+    return u8, "gb18030", bad
 
 
 def _top_lines(data: bytes, n: int) -> list[bytes]:
