@@ -888,3 +888,72 @@ def reporting_by_grid(scope: Scope, period: str, unit_code: str | None = None, *
            order by active, timely_rate nulls first, g.grid_code""",
         {"p": period, "u": code, "s": scope.code, "days": catalogue().settings.entry_timeliness_days},
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# 月度考评 Monthly pack (pipelines/report): the few queries the pack needs beyond the pages'
+
+
+def score_trend(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Composite score per month and township for the unit's villages: villages scored, mean, min
+    and max score, and how many were on the red and black boards or vetoed."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select s.period, s.township_code, t.name as township_name, count(s.score) as villages,
+                  avg(s.score) as score_mean, min(s.score) as score_min, max(s.score) as score_max,
+                  count(*) filter (where s.board = 'red') as red, count(*) filter (where s.board = 'black') as black,
+                  count(*) filter (where s.veto) as vetoes
+           from village_scores s left join dim_township t on t.township_code = s.township_code
+           where starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
+           group by all order by s.period, s.township_code""",
+        {"u": code, "s": scope.code},
+    )
+
+
+def snapshot(scope: Scope, *, con=None) -> pd.DataFrame:
+    """The latest load batch in the published copy (its id and times identify the data snapshot).
+    Batch ids and times carry no division data, so every account may see them."""
+    return _q(
+        con,
+        """select batch_id, started_at, finished_at, status from load_batches
+           order by finished_at desc nulls last, started_at desc limit 1""",
+        {},
+    )
+
+
+# Files that brought records dated in the month (snapshot sources: the export holding the kept
+# state), plus every rejected file, since a rejected file's month is unknown.
+_PERIOD_FILES = """with pf as (
+    select file_name from fct_visit where strftime(visited_at, '%Y-%m') = $p
+    union select file_name from fct_event where strftime(reported_at, '%Y-%m') = $p
+    union select file_name from fct_dispute where strftime(registered_on, '%Y-%m') = $p
+    union select file_name from fct_points where strftime(occurred_on, '%Y-%m') = $p
+    union select file_name from fct_redemption where strftime(redeemed_on, '%Y-%m') = $p)"""
+
+
+def period_files(scope: Scope, period: str, *, con=None) -> pd.DataFrame:
+    """Load accounting of the files behind the month's records (county accounts only)."""
+    return _county_only(
+        scope,
+        _PERIOD_FILES + """
+           select batch_id, file_name, source_kind, rows_read, rows_loaded, rows_quarantined,
+                  rows_duplicate, rows_non_data, status, reason
+           from load_files where file_name in (select file_name from pf) or status = 'rejected'
+           order by source_kind, file_name, batch_id""",
+        {"p": period},
+        con,
+    )
+
+
+def period_quarantine(scope: Scope, period: str, *, con=None) -> pd.DataFrame:
+    """Quarantined rows by source and reason in the files behind the month (county accounts only)."""
+    return _county_only(
+        scope,
+        _PERIOD_FILES + """
+           select source_kind, reason_code, count(*) as rows, any_value(reason_detail) as example
+           from quarantine where file_name in (select file_name from pf)
+           group by all order by rows desc, source_kind, reason_code""",
+        {"p": period},
+        con,
+    )
