@@ -63,3 +63,46 @@ def test_demo_publishes_marts(published):
         select 'iv', count(*) from indicator_values union all select 'vs', count(*) from village_scores
         union all select 'hs', count(*) from household_stars""").fetchall())
     assert n["iv"] > 0 and n["vs"] > 0 and n["hs"] > 0
+
+
+def _cells(value) -> set[str]:
+    """Every scalar inside a cell, JSON documents (raw rows) opened up."""
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            return {str(v) for v in json.loads(value).values()}
+        except ValueError:
+            pass
+    return {str(value)}
+
+
+def test_no_personal_data_in_clear_in_any_duckdb_file(demo_home):
+    """Names, id numbers and phones of the generated registry and dispute ledgers appear nowhere,
+    neither as a value nor inside a raw-row JSON (grid workers' names are public and excluded)."""
+    from pipelines.readers import read_file
+
+    secrets: set[str] = set()
+    public: set[str] = set()
+    for f in (demo_home / "inbox").iterdir():
+        res = read_file(f)
+        if res.error or res.source is None:
+            continue
+        for sheet in res.sheets:
+            for col in ("head_name", "id_number", "phone", "parties"):
+                if col in sheet.rows.columns:
+                    secrets.update(v.strip() for v in sheet.rows[col].drop_nulls().to_list())
+            for col in ("worker", "reporter", "grid_head", "mediator"):
+                if col in sheet.rows.columns:
+                    public.update(v.strip() for v in sheet.rows[col].drop_nulls().to_list())
+    secrets -= public
+    assert len(secrets) > 1000  # the registry really was read
+    for db in (demo_home / "warehouse" / "xiangzhi.duckdb", demo_home / "published" / "xiangzhi.duckdb"):
+        con = duckdb.connect(str(db), read_only=True)
+        values: set[str] = set()
+        for (t,) in con.execute("select table_name from duckdb_tables()").fetchall():
+            for row in con.execute(f'select * from "{t}"').fetchall():
+                for v in row:
+                    if v is not None:
+                        values |= _cells(v)
+        con.close()
+        leaked = sorted(secrets & values)
+        assert not leaked, (db.name, leaked[:10])
