@@ -92,6 +92,10 @@ def _apply(s: pl.Series, expr: pl.Expr) -> pl.Series:
     return pl.DataFrame({"s": s}).select(expr.alias(s.name)).to_series()
 
 
+def _constant(value, n: int, dtype: pl.DataType) -> pl.Series:
+    return pl.repeat(value, n, dtype=dtype, eager=True)
+
+
 def _patch(base: pl.Series, mask: pl.Series, values: pl.Series) -> pl.Series:
     """`base` with the rows where `mask` holds replaced by `values` (one value per such row)."""
     idx = mask.fill_null(False).arg_true()
@@ -218,7 +222,7 @@ def number_values(raw: pl.Series) -> pl.Series:
     """Float64 from '5', '5.0', '1,234', '+5', '－2分', '¥1,200', '1200元'; anything else → null."""
     c = clean_compact(raw)
     simple = _matches(c, r"^[+-]?\d+(?:\.\d+)?$")
-    num = pl.Series(c.name, [None] * c.len(), dtype=pl.Float64)
+    num = _constant(None, c.len(), pl.Float64).alias(c.name)
     num = _patch(num, simple, c.filter(simple).cast(pl.Float64, strict=False))
     rest = ~simple & c.is_not_null()
     if rest.any():
@@ -350,7 +354,7 @@ def _bad(raw: pl.Series, value: pl.Series, present: pl.Series) -> pl.Series:
 def typed_field(f: Field, raw: pl.Series, key: bytes) -> tuple[pl.Series, pl.Series]:
     """(typed value, __bad text) for one field's raw text column."""
     raw = raw.cast(pl.String)
-    none = pl.Series([None] * raw.len(), dtype=pl.String)
+    none = _constant(None, raw.len(), pl.String)
     if f.personal:
         return _personal_series(f, raw, key), none
     if f.type == STR:
@@ -391,13 +395,13 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
     rows = sheet.rows
     n = rows.height
     cols: list[pl.Series] = [
-        pl.Series("_sheet", [sheet.name] * n, dtype=pl.String),
+        _constant(sheet.name, n, pl.String).alias("_sheet"),
         rows.get_column("_row").cast(pl.Int64),
-        pl.Series("_export_time", [sheet.export_time] * n, dtype=pl.Datetime("us")),
+        _constant(sheet.export_time, n, pl.Datetime("us")).alias("_export_time"),
         _protect_raw(source, sheet, rows.get_column("_raw"), key).alias("_raw"),
     ]
     for f in source.fields:
-        raw = rows.get_column(f.name) if f.name in rows.columns else pl.Series([None] * n, dtype=pl.String)
+        raw = rows.get_column(f.name) if f.name in rows.columns else _constant(None, n, pl.String)
         value, bad = typed_field(f, raw, key)
         cols.append(value.cast(_DTYPES[f.type]).alias(f.name))
         cols.append(bad.alias(f.name + "__bad"))

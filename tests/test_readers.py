@@ -435,3 +435,16 @@ def test_utf8_file_with_one_corrupt_byte_stays_utf8(tmp_path):
     assert res.sheets[0].rows["reporter"].to_list()[1:] == ["张三丰"] * 48
     assert res.sheets[0].rows["reporter"][0].startswith("张三")
     assert any("无法按 utf-8 解码" in n for n in res.notes)
+
+
+def test_corrupt_byte_past_the_first_64kb_is_still_found(tmp_path):
+    lines = [EVENT_HEADER] + [event_line(i, "张三丰") for i in range(1, 1201)]
+    body = csv_text(lines).encode("utf-8")
+    assert len(body) > 100_000
+    body = body[:-20] + b"\xff" + body[-20:]  # in the last line
+    path = tmp_path / "e.csv"
+    path.write_bytes(body)
+    res = read_file(path)
+    assert res.error is None and res.encoding == "utf-8"
+    assert res.sheets[0].rows.height == 1200
+    assert any(n.startswith("1 处字节无法按 utf-8 解码") for n in res.notes)

@@ -213,7 +213,8 @@ def row_flags(body: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     """
     cols = body.columns
     if not cols:
-        return pl.Series([True] * body.height), pl.Series([False] * body.height)
+        return (pl.repeat(True, body.height, dtype=pl.Boolean, eager=True),
+                pl.repeat(False, body.height, dtype=pl.Boolean, eager=True))
     first = body.select(pl.coalesce(cols).alias("f")).to_series()
     flags = pl.DataFrame({"f": first}).select(
         blank=pl.col("f").is_null(),

@@ -102,6 +102,15 @@ def _split_line(line: str, delimiter: str) -> list[str | None]:
     return [c if c != "" else None for c in cells]
 
 
+def _head_is_utf8(data: bytes) -> bool:
+    """The first 64 KB decode as UTF-8 (a cut multibyte character at the end is allowed)."""
+    try:
+        data[:65536].decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        return len(data) > 65536 and exc.start >= 65536 - 4
+
+
 def read_csv(path: Path) -> ReadResult:
     data = path.read_bytes()
     if b"\x00" in data:
@@ -110,7 +119,19 @@ def read_csv(path: Path) -> ReadResult:
             "文件含二进制内容或为 UTF-16 编码，不能作为 CSV 读取（应为 UTF-8 或 GBK/GB18030 文本）"
             "/ binary or UTF-16 content, not a CSV (expected UTF-8 or GBK/GB18030 text)",
         )
-    u8, encoding, bad = decode_to_utf8(data)
+    if not data.startswith(b"\xef\xbb\xbf") and _head_is_utf8(data):
+        # Most exports are plain UTF-8: polars validates the bytes while parsing, so the full
+        # decode is only paid when that fails (then the file is judged as a whole).
+        try:
+            return _read_csv(path, data, (data, "utf-8", 0))
+        except pl.exceptions.ComputeError as exc:
+            if "utf-8" not in str(exc).lower():
+                raise
+    return _read_csv(path, data, decode_to_utf8(data))
+
+
+def _read_csv(path: Path, data: bytes, decoded: tuple[bytes, str, int]) -> ReadResult:
+    u8, encoding, bad = decoded
     notes: list[str] = []
     if bad:
         non_ascii = len(data.translate(None, _ASCII))
@@ -122,7 +143,6 @@ def read_csv(path: Path) -> ReadResult:
                 encoding=encoding,
             )
         notes.append(f"{bad} 处字节无法按 {encoding} 解码，已替换为 � / {bad} undecodable byte sequence(s) replaced")
-    del data
     if not u8 or u8.isspace():
         return reject(path, "文件为空 / empty file", encoding=encoding)
 
