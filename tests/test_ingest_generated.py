@@ -106,3 +106,28 @@ def test_no_personal_data_in_clear_in_any_duckdb_file(demo_home):
         con.close()
         leaked = sorted(secrets & values)
         assert not leaked, (db.name, leaked[:10])
+
+
+def test_each_rule_counts_the_same_rows_in_gx_and_in_sql(demo_home):
+    """One declaration, two forms: the GX expectation and the SQL predicate of every quarantine rule
+    agree on how many rows of the batch break it."""
+    from pipelines.expectations import quarantine_rules
+    from pipelines.load import _checked_view_sql
+    from pipelines.sources import LOAD_ORDER
+
+    con = duckdb.connect(str(demo_home / "warehouse" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        gx_counts = {(suite, rule): n for suite, rule, n in con.execute(
+            "select suite, rule, unexpected_count from reg_validation where reason is not null").fetchall()}
+        compared = 0
+        for kind in LOAD_ORDER:
+            con.execute(f"create or replace temp view chk_{kind} as {_checked_view_sql(kind)}")
+            for rule in quarantine_rules(kind):
+                if rule.gx is None:
+                    continue
+                sql_n = con.execute(f"select count(*) from chk_{kind} where coalesce(({rule.violation}), false)").fetchone()[0]
+                assert gx_counts[(f"xiangzhi_{kind}", rule.name)] == sql_n, (kind, rule.name)
+                compared += 1
+        assert compared > 50
+    finally:
+        con.close()
