@@ -231,8 +231,13 @@ def _view(grids: pd.DataFrame) -> tuple[pdk.ViewState, float]:
     if lon0 > lon1:
         lon0 = lon1 = float(grids["centroid_lon"].mean())
         lat0 = lat1 = float(grids["centroid_lat"].mean())
-    span = max(lon1 - lon0, (lat1 - lat0) * 1.3, 1e-3)
-    zoom = max(3.0, min(16.0, math.log2(900 * 360 / (256 * span)) - 0.3))
+    # fit both ways in a ~900 × 560 px map (deck.gl: the world is 512 px wide at zoom 0; Mercator: a
+    # degree of latitude is taller than a degree of longitude by 1/cos(lat))
+    dx, dy = max(lon1 - lon0, 1e-3), max(lat1 - lat0, 1e-3)
+    coslat = math.cos(math.radians((lat0 + lat1) / 2))
+    zoom = min(math.log2(900 * 360 / (512 * dx)), math.log2(560 * 360 * coslat / (512 * dy))) - 0.1
+    zoom = max(3.0, min(16.0, zoom))
+    span = max(dx, dy)
     view = pdk.ViewState(longitude=(lon0 + lon1) / 2, latitude=(lat0 + lat1) / 2, zoom=zoom, pitch=0)
     return view, span
 
@@ -249,12 +254,29 @@ def _coords(geom: dict):
         yield from ring
 
 
-def _features(df: pd.DataFrame, props) -> dict:
+def _features(df: pd.DataFrame, props, tolerance: float = 0.0) -> dict:
+    """GeoJSON features, simplified to what the screen can show (thousands of detailed grid
+    polygons make megabytes of JSON) and rounded to ~1 m."""
+    from shapely import geometry as sg
+
     feats = []
     for row in df.itertuples(index=False):
         p = props(row)
-        feats.append({"type": "Feature", "geometry": json.loads(row.geometry), "properties": p, "tip": p.get("tip", "")})
+        geom = json.loads(row.geometry)
+        if tolerance > 0:
+            try:
+                geom = sg.mapping(sg.shape(geom).simplify(tolerance, preserve_topology=True))
+            except (ValueError, TypeError, AttributeError):
+                pass
+        geom = {"type": geom["type"], "coordinates": _round(geom["coordinates"])}
+        feats.append({"type": "Feature", "geometry": geom, "properties": p, "tip": p.get("tip", "")})
     return {"type": "FeatureCollection", "features": feats}
+
+
+def _round(c):
+    if isinstance(c, list | tuple) and c and isinstance(c[0], int | float):
+        return [round(float(x), 5) for x in c]
+    return [_round(x) for x in c]
 
 
 def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.DataFrame,
@@ -274,7 +296,7 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
         return {"fill": _bin_colour(shown, edges, ramp), "tip": tip}
 
     layers = [
-        pdk.Layer("GeoJsonLayer", _features(grids, grid_props), id="grids", pickable=True, stroked=True, filled=True,
+        pdk.Layer("GeoJsonLayer", _features(grids, grid_props, tolerance=span / 3000), id="grids", pickable=True, stroked=True, filled=True,
                   get_fill_color="properties.fill", get_line_color=[255, 255, 255, 230], line_width_min_pixels=1),
     ]
     if len(villages):
@@ -285,7 +307,10 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
                                 filled=False, get_line_color=[33, 33, 33, 255], line_width_min_pixels=4))
     if show.get("density") and len(events):
         layers.append(pdk.Layer("HexagonLayer", events[["lon", "lat"]], id="density", get_position=["lon", "lat"],
-                                radius=max(50.0, span * 111_000 / 60), extruded=False, opacity=0.45, pickable=False, coverage=0.9))
+                                radius=max(50.0, span * 111_000 / 60), extruded=False, opacity=0.55, pickable=False, coverage=0.9,
+                                # blues to purples: apart from the red–green ramp of the grid fill
+                                color_range=[[222, 235, 247], [158, 202, 225], [107, 174, 214], [66, 146, 198],
+                                             [33, 113, 181], [84, 39, 143]]))
     if show.get("events") and len(events):
         ev = events[["lon", "lat", "event_id", "category", "status", "grid_name"]].copy()
         ev["tip"] = [

@@ -84,6 +84,9 @@ TEXT: dict[str, dict[str, str]] = {
                  "en": "Schematic: outlines are merged from grids; event positions are schematic spots within "
                        "their grid, not real coordinates; no basemap."},
     "legend": {"zh": "图例", "en": "Legend"},
+    "density_note": {"zh": "事件密度六边形：浅蓝 → 深紫 表示本月事件由少到多；圆点为本月纠纷数（按村，红色含越级上访）。",
+                     "en": "Event density hexagons: light blue → purple = fewer → more events this month; "
+                           "circles = disputes this month by village (red: with a petition)."},
     "legend_nodata": {"zh": "无数据/样本不足", "en": "no data / low n"},
     "village_value_note": {"zh": "该指标无网格级数值，网格按所属村的数值着色。",
                            "en": "This indicator has no grid-level value: grids take their village's value."},
@@ -178,12 +181,13 @@ LIGHT_HEX = {"green": "#2e7d32", "amber": "#ef8f00", "red": "#c62828", "grey": "
 
 
 def lang() -> str:
-    try:
-        import streamlit as st
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-        return st.session_state.get("lang", "zh")
-    except Exception:  # outside a Streamlit run (tests, the pack)
+    if get_script_run_ctx(suppress_warning=True) is None:  # outside a Streamlit run (scripts, the pack)
         return "zh"
+    import streamlit as st
+
+    return st.session_state.get("lang", "zh")
 
 
 def t(key: str, lang_: str | None = None, **kw) -> str:
@@ -226,8 +230,8 @@ def fmt_value(v, unit: str | None, lang_: str | None = None) -> str:
         return f"{float(v):.1f} 小时" if lg == "zh" else f"{float(v):.1f} h"
     if unit == "件":
         return fmt_count(v, lg) + (" 件" if lg == "zh" else "")
-    if unit in ("件/千人", "分/户"):
-        return f"{float(v):.2f}" + (f" {unit}" if lg == "zh" else "")
+    if unit in ("件/千人", "分/户"):  # the unit is in the indicator's name; keep cards narrow
+        return f"{float(v):,.2f}"
     return fmt_count(v, lg)
 
 

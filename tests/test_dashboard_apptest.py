@@ -3,7 +3,6 @@ against the published tables, filters, scope tampering, and the empty/error stat
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -12,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import auth
 from dashboard.i18n import fmt_value
+from pipelines import warehouse as wh
 from pipelines.catalogue import load_catalogue
 from tests.test_warehouse_scope import (
-    COUNTY,
     LOW_N_VILLAGE,
     QUIET_VILLAGE,
     TOWNSHIPS,
@@ -27,18 +26,30 @@ PAGES = ["overview", "map", "trends", "rankings", "points", "quality"]
 PACK = Path(APP).parent / "views" / "monthly_pack.py"
 
 
+@pytest.fixture
+def dash_home(edge_published, monkeypatch):
+    """The hand-built published copy with designed edge cases (quiet village, low n, veto)."""
+    monkeypatch.setenv("XIANGZHI_HOME", str(edge_published))
+    return edge_published
+
+
 @pytest.fixture(scope="module")
-def dash_home(tmp_path_factory):
+def edge_published(tmp_path_factory):
     home = tmp_path_factory.mktemp("dash") / "home"
     build_published(home)
     auth.write_demo_users(home / "users.yaml", home / "published" / "xiangzhi.duckdb", rounds=4)
-    old = os.environ.get("XIANGZHI_HOME")
-    os.environ["XIANGZHI_HOME"] = str(home)
-    yield home
-    if old is None:
-        os.environ.pop("XIANGZHI_HOME", None)
-    else:
-        os.environ["XIANGZHI_HOME"] = old
+    return home
+
+
+@pytest.fixture
+def demo(demo_home, monkeypatch):
+    """The lead's session demo home (generated small county, ingested, published, demo users)."""
+    monkeypatch.setenv("XIANGZHI_HOME", str(demo_home))
+    with published(demo_home) as con:
+        units = wh.first_units(con)
+        period = con.execute("select max(period) from indicator_values").fetchone()[0]
+        towns = [r[0] for r in con.execute("select township_code from dim_township order by 1").fetchall()]
+    return {"home": demo_home, "units": units, "period": period, "townships": towns}
 
 
 def app(username: str | None = None, **state) -> AppTest:
@@ -64,7 +75,7 @@ def published(home: Path) -> duckdb.DuckDBPyConnection:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_sign_in_form(dash_home):
+def test_sign_in_form(demo):
     at = app()
     assert "请登录" in texts(at)
     at.text_input(key="login_user").input("township")
@@ -77,22 +88,36 @@ def test_sign_in_form(dash_home):
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["username"] == "township"
-    assert at.title[0].value.startswith("东山镇")
+    assert at.title[0].value == f"{demo['units']['township']['name']} · {demo['period']} 总览"
 
 
-def test_users_file_has_no_clear_passwords(dash_home):
-    text = (dash_home / "users.yaml").read_text(encoding="utf-8")
+def test_users_file_has_no_clear_passwords(demo):
+    text = (demo["home"] / "users.yaml").read_text(encoding="utf-8")
     assert auth.DEMO_PASSWORD not in text and "$2b$" in text
-    users = auth.load_users(dash_home / "users.yaml")
-    assert {u: (x.role, x.scope_code) for u, x in users.items()} == {
-        "county": ("county", COUNTY), "township": ("township", "360726100"), "village": ("village", "360726100001"),
+    users = auth.load_users(demo["home"] / "users.yaml")
+    u = demo["units"]
+    assert {n: (x.role, x.scope_code) for n, x in users.items()} == {
+        "county": ("county", u["county"]["code"]), "township": ("township", u["township"]["code"]),
+        "village": ("village", u["village"]["code"]),
     }
+    assert u["village"]["code"].startswith(u["township"]["code"]) and u["township"]["code"].startswith(u["county"]["code"])
+
+
+def test_users_file_refuses_plain_passwords(tmp_path):
+    f = tmp_path / "users.yaml"
+    f.write_text("users:\n  - {username: a, role: county, scope: '360726', password: secret}\n", encoding="utf-8")
+    with pytest.raises(auth.UsersFileError, match="明文"):
+        auth.load_users(f)
+    f.write_text("users:\n  - {username: a, role: township, scope: '360726', password_hash: '$2b$x'}\n",
+                 encoding="utf-8")
+    with pytest.raises(auth.UsersFileError, match="9-digit"):
+        auth.load_users(f)
 
 
 @pytest.mark.parametrize("role", ["county", "township", "village"])
-def test_every_page_renders_for_every_role(dash_home, role):
+def test_every_page_renders_for_every_role(demo, role):
     at = app(role)
-    unit = {"county": "示例县", "township": "东山镇", "village": "东山村"}[role]
+    unit = demo["units"][role]["name"]
     for page in PAGES:
         at.switch_page(f"views/{page}.py").run()
         assert not at.exception, (role, page, [e.value for e in at.exception])
@@ -104,7 +129,7 @@ def test_every_page_renders_for_every_role(dash_home, role):
         assert "仅对县级账号开放" in seen
 
 
-def test_monthly_pack_page_is_registered(dash_home):
+def test_monthly_pack_page_is_registered(demo):
     at = app("county")
     if PACK.exists():
         at.switch_page("views/monthly_pack.py").run()
@@ -122,25 +147,30 @@ def _expected_kpis(home: Path, code: str, period: str) -> dict[str, str]:
     return {ind.name_zh: fmt_value(rows[ind.id], ind.unit, "zh") for ind in cat.indicators}
 
 
-def test_kpis_equal_published_tables(dash_home):
-    at = app("county")
+@pytest.mark.parametrize("role", ["county", "township", "village"])
+def test_kpis_equal_published_tables(demo, role):
+    at = app(role)
     shown = {m.label: m.value for m in at.metric}
-    assert shown == _expected_kpis(dash_home, COUNTY, "2025-06")
+    assert shown == _expected_kpis(demo["home"], demo["units"][role]["code"], demo["period"])
 
 
-def test_filters_change_what_is_shown(dash_home):
+def test_filters_change_what_is_shown(demo):
     at = app("county")
     county = {m.label: m.value for m in at.metric}
-    at.sidebar.selectbox(key="township").select("360726200").run()
-    assert at.title[0].value.startswith("西河乡")
-    town = {m.label: m.value for m in at.metric}
-    assert town == _expected_kpis(dash_home, "360726200", "2025-06") and town != county
-    at.sidebar.selectbox(key="village").select("360726200001").run()
-    assert at.title[0].value.startswith("西河村")
-    assert {m.label: m.value for m in at.metric} == _expected_kpis(dash_home, "360726200001", "2025-06")
-    at.sidebar.selectbox(key="period").select("2025-05").run()
-    assert "2025-05" in at.title[0].value
-    assert {m.label: m.value for m in at.metric} == _expected_kpis(dash_home, "360726200001", "2025-05")
+    town = demo["townships"][-1]
+    at.sidebar.selectbox(key="township").select(town).run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown == _expected_kpis(demo["home"], town, demo["period"]) and shown != county
+    village = at.sidebar.selectbox(key="village").options[1]  # first village after 全部
+    at.sidebar.selectbox(key="village").select_index(1).run()
+    assert at.title[0].value.startswith(village)
+    code = at.session_state["village"]
+    assert code.startswith(town)
+    assert {m.label: m.value for m in at.metric} == _expected_kpis(demo["home"], code, demo["period"])
+    earlier = at.sidebar.selectbox(key="period").options[-2]
+    at.sidebar.selectbox(key="period").select(earlier).run()
+    assert earlier in at.title[0].value
+    assert {m.label: m.value for m in at.metric} == _expected_kpis(demo["home"], code, earlier)
 
 
 def test_township_cannot_widen_scope_by_editing_state(dash_home):
@@ -154,20 +184,37 @@ def test_township_cannot_widen_scope_by_editing_state(dash_home):
     assert names == {VILLAGES["360726100001"], VILLAGES["360726100002"]}
 
 
-def test_rankings_table_equals_village_scores(dash_home):
-    at = app("county")
+@pytest.mark.parametrize("role", ["county", "township"])
+def test_rankings_table_equals_village_scores(demo, role):
+    at = app(role)
     at.switch_page("views/rankings.py").run()
     df = at.dataframe[0].value
-    with published(dash_home) as con:
+    with published(demo["home"]) as con:
         rows = con.execute(
-            """select s.rank, v.name, round(s.score, 1) from village_scores s join dim_village v using (village_code)
-               where period = '2025-06' order by s.rank"""
+            """select s.rank, v.name, s.score, coalesce(s.veto, false) from village_scores s
+               join dim_village v using (village_code)
+               where period = ? and starts_with(s.village_code, ?) order by s.rank nulls last, s.village_code""",
+            [demo["period"], demo["units"][role]["code"]],
         ).fetchall()
-    assert list(zip(df["排名"], df["村（社区）"], df["综合得分"], strict=True)) == rows
-    assert "一票否决" in df.columns and (df["一票否决"] == "是").sum() == 1
+    assert len(df) == len(rows) > 0
+    assert list(df["村（社区）"]) == [r[1] for r in rows]
+    assert [int(x) for x in df["排名"]] == [r[0] for r in rows]
+    assert list(df["综合得分"]) == pytest.approx([round(r[2], 1) for r in rows])
+    assert list(df["一票否决"] == "是") == [r[3] for r in rows]
 
 
-def test_language_toggle(dash_home):
+def test_rankings_scorecard_adds_up(demo):
+    at = app("county")
+    at.switch_page("views/rankings.py").run()
+    card = at.dataframe[1].value
+    village = at.selectbox(key="drill_village").value
+    with published(demo["home"]) as con:
+        score = con.execute("select score from village_scores where period = ? and village_code = ?",
+                            [demo["period"], village]).fetchone()[0]
+    assert card["得分贡献"].sum() == pytest.approx(score, abs=0.05)
+
+
+def test_language_toggle(demo):
     at = app("county", lang="en")
     assert at.title[0].value.endswith("overview")
     labels = {m.label for m in at.metric}
@@ -181,28 +228,22 @@ def test_month_without_events_and_low_n(dash_home):
     assert "样本不足" in texts(at)
 
 
-def test_no_published_copy_shows_message(tmp_path, dash_home):
+def test_no_published_copy_shows_message(tmp_path, dash_home, monkeypatch):
     home = tmp_path / "empty"
     auth.write_users(home / "users.yaml", list(auth.load_users(dash_home / "users.yaml").values()))
-    os.environ["XIANGZHI_HOME"] = str(home)
-    try:
-        at = app("county")
-    finally:
-        os.environ["XIANGZHI_HOME"] = str(dash_home)
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    at = app("county")
     assert not at.exception
     assert "暂无数据，请先运行 xiangzhi ingest" in texts(at)
 
 
-def test_copy_being_swapped_shows_message(tmp_path, dash_home):
+def test_copy_being_swapped_shows_message(tmp_path, dash_home, monkeypatch):
     home = tmp_path / "swap"
     auth.write_users(home / "users.yaml", list(auth.load_users(dash_home / "users.yaml").values()))
     (home / "published").mkdir(parents=True)
     (home / "published" / "xiangzhi.duckdb").write_bytes(b"half-written" * 100)
-    os.environ["XIANGZHI_HOME"] = str(home)
-    try:
-        at = app("county")
-    finally:
-        os.environ["XIANGZHI_HOME"] = str(dash_home)
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    at = app("county")
     assert not at.exception
     assert "数据正在更新" in texts(at)
 
@@ -210,5 +251,6 @@ def test_copy_being_swapped_shows_message(tmp_path, dash_home):
 def test_townships_listed_for_county_only(dash_home):
     at = app("county")
     assert set(at.sidebar.selectbox(key="township").options) == {"全部", *TOWNSHIPS.values()}
+    assert set(at.sidebar.selectbox(key="village").options) == {"全部", *VILLAGES.values()}
     at = app("township")
     assert at.sidebar.selectbox(key="township_fixed").disabled

@@ -33,6 +33,8 @@ with guard():
 deck, legend = charts.map_deck(grids, ind, villages, townships, events, disputes, {k: True for k in chosen})
 st.pydeck_chart(deck, height=620, key="grid_map")
 st.markdown(legend, unsafe_allow_html=True)
+if "density" in chosen or "disputes" in chosen:
+    st.caption(t("density_note"))
 if (grids["value_level"] == "village").all():
     st.caption(t("village_value_note"))
 if events.empty:

@@ -35,7 +35,7 @@ st.dataframe(
                       "grid_head": t("tip_head"), "visits": t("visits"), "events": t("events"),
                       "active": t("active"), "key_visit_rate": wh.catalogue()["key_visit_rate"].name_zh,
                       "timely_rate": t("timely")}),
-    hide_index=True, width="stretch", height=360,
+    hide_index=True, width="stretch", height=min(35 * (len(grid) + 1) + 3, 420),
     column_config={
         wh.catalogue()["key_visit_rate"].name_zh: st.column_config.NumberColumn(format="percent"),
         t("timely"): st.column_config.NumberColumn(format="percent"),
