@@ -33,9 +33,7 @@ def _load_grid(reader, index: int) -> pl.DataFrame:
     sheet = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
     grid = sheet.to_polars()
     grid = grid.rename({old: f"c{i}" for i, old in enumerate(grid.columns)})
-    return grid.with_columns(
-        pl.col(c).str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1") for c in grid.columns
-    )
+    return grid.with_columns(pl.col(c).str.strip_suffix(" 00:00:00") for c in grid.columns)
 
 
 def _trim(grid: pl.DataFrame) -> tuple[pl.DataFrame, int]:
