@@ -59,6 +59,7 @@ DATETIME_CASES = [
     ("45811.5", datetime(2025, 6, 3, 12, 0)),
     ("２０２５－０６－０３\u3000１４：０５", datetime(2025, 6, 3, 14, 5)),  # full-width digits and space
     (" 2025-06-03\u00a0", datetime(2025, 6, 3)),  # non-breaking space
+    ("2025／6／3 14：05", datetime(2025, 6, 3, 14, 5)),  # full-width punctuation
 ]
 
 
@@ -109,7 +110,7 @@ def test_date_parsing_is_the_same_on_many_rows():
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("5", 5.0), ("5.0", 5.0), ("+5", 5.0), ("-2", -2.0), ("5分", 5.0), ("－2分", -2.0), ("−3", -3.0),
-    ("1,234", 1234.0), ("¥1,200", 1200.0), ("1200元", 1200.0), ("１０", 10.0), (" 5 ", 5.0), ("0.5", 0.5),
+    ("1,234", 1234.0), ("１，２３４", 1234.0), ("１２．５", 12.5), ("¥1,200", 1200.0), ("￥1,200", 1200.0), ("1200元", 1200.0), ("１０", 10.0), (" 5 ", 5.0), ("0.5", 0.5),
 ])
 def test_points_values(text, expected):
     out = one_column("points", "分值", [text])
@@ -130,6 +131,11 @@ def test_integer_fields_take_integral_numbers_only():
     assert out["members"].to_list() == [4, 4, 4, None, None]
     assert out["members__bad"].to_list() == [None, None, None, "4.5", "四"]
     assert out.schema["members"] == pl.Int64
+
+
+def test_header_with_full_width_brackets_is_recognised():
+    out = one_column("disputes", "涉及金额（元）", ["1200"])
+    assert out["amount"].to_list() == [1200.0]
 
 
 def test_amount_is_a_float():
