@@ -208,3 +208,15 @@ def test_no_personal_data_in_clear(ref, home):
         blob = "\n".join(text) + db.read_bytes().decode("utf-8", "ignore")
         for secret in b.SECRET_NAMES + b.SECRET_IDS + b.SECRET_PHONES + ("孙某某", "周某某"):
             assert secret not in blob, (db.name, secret)
+
+
+def test_validation_in_chunks_sums_counts(ref, home, monkeypatch):
+    import pipelines.load as load
+
+    monkeypatch.setattr(load, "VALIDATION_CHUNK_ROWS", 1)  # one GX run per file
+    f1 = b.write_csv(ref / "events_20250630.csv", b.EVENT_HEADER, [b.event("E1", grid="1"), b.event("E2")])
+    f2 = b.write_csv(ref / "events_20250701.csv", b.EVENT_HEADER, [b.event("E3", grid="2"), b.event("E4", grid="3")])
+    ingest([f1, f2])
+    rows = _q(home, "select unexpected_count, success from validation_results where suite = 'xiangzhi_events' "
+                    "and expectation like '%_grid_known%'")
+    assert rows == [(3, False)]
