@@ -75,15 +75,57 @@ class FileCtx:
     prev_ids: set[str] = field(default_factory=set)  # ids accepted from an earlier export (clean)
     prev_rows: pl.DataFrame | None = None  # non-snapshot: clean rendered rows of the previous file
     unknown_counter: list[int] = field(default_factory=lambda: [0])
+    _cache: dict = field(default_factory=dict)
 
     def pick(self, mask: np.ndarray | None = None) -> int | None:
-        idx = self.table.free(mask)
-        if len(idx) == 0:
+        """A random row satisfying mask that no injector or duplicate has taken yet (O(1) expected:
+        bad rows are a small share, so random draws from the candidates rarely hit a taken row)."""
+        key = ("cand", id(mask))
+        if key not in self._cache:
+            cand = np.arange(self.table.n) if mask is None else np.flatnonzero(mask)
+            self._cache[key] = (mask, cand)  # keep the mask alive so its id stays unique
+        cand = self._cache[key][1]
+        if len(cand) == 0:
             return None
-        return int(idx[int(self.rng.integers(len(idx)))])
+        used = self.table.used
+        for _ in range(64):
+            i = int(cand[int(self.rng.integers(len(cand)))])
+            if not used[i]:
+                return i
+        free = cand[~used[cand]]
+        return int(free[int(self.rng.integers(len(free)))]) if len(free) else None
 
     def col(self, name: str) -> np.ndarray:
-        return self.typed[name].to_numpy()
+        if name not in self._cache:
+            self._cache[name] = self.typed[name].to_numpy()
+        return self._cache[name]
+
+    def flag(self, name: str) -> np.ndarray:
+        key = ("flag", name)
+        if key not in self._cache:
+            self._cache[key] = self.col(name).astype(bool)
+        return self._cache[key]
+
+    def present(self, name: str) -> np.ndarray:
+        key = ("present", name)
+        if key not in self._cache:
+            v = self.col(name).astype(float)
+            self._cache[key] = ~np.isnan(v) & (v > 0)
+        return self._cache[key]
+
+    def notnull(self, name: str) -> np.ndarray:
+        key = ("notnull", name)
+        if key not in self._cache:
+            self._cache[key] = self.table.rows[name].is_not_null().to_numpy()
+        return self._cache[key]
+
+    def seen_before(self, id_col: str) -> np.ndarray:
+        """Rows whose id was accepted from an earlier export."""
+        key = ("seen", id_col)
+        if key not in self._cache:
+            prev = pl.Series(sorted(self.prev_ids), dtype=pl.Utf8)
+            self._cache[key] = self.typed[id_col].is_in(prev.implode()).to_numpy()
+        return self._cache[key]
 
     def n_unknown(self) -> int:
         self.unknown_counter[0] += 1
@@ -97,10 +139,7 @@ def missing(fields: list[tuple[str, str | None]]) -> Injector:
     """Empty one required field; (field, condition column) where the condition column must be truthy."""
     def f(c: FileCtx) -> bool:
         name, cond = fields[int(c.rng.integers(len(fields)))]
-        mask = c.col(cond).astype(bool) if cond else None
-        if mask is not None:
-            mask = mask & c.typed[name].is_not_null().to_numpy() if name in c.typed.columns else mask
-        i = c.pick(mask)
+        i = c.pick(c.flag(cond) if cond else None)
         if i is None:
             return False
         c.table.mutate(i, {name: None}, "MISSING_REQUIRED", name)
@@ -113,8 +152,7 @@ def bad_date_in(fields: list[tuple[str, str, bool]]) -> Injector:
     def f(c: FileCtx) -> bool:
         name, tcol, date_only = fields[int(c.rng.integers(len(fields)))]
         vals = c.col(tcol)
-        ok = ~np.isnan(vals.astype(float)) & (vals.astype(float) > 0)
-        i = c.pick(ok)
+        i = c.pick(c.present(tcol))
         if i is None:
             return False
         c.table.mutate(i, {name: bad_date(c.rng, int(vals[i]), c.st, date_only)}, "BAD_DATE", name)
@@ -125,7 +163,7 @@ def bad_date_in(fields: list[tuple[str, str, bool]]) -> Injector:
 def bad_number(fields: list[str]) -> Injector:
     def f(c: FileCtx) -> bool:
         name = fields[int(c.rng.integers(len(fields)))]
-        i = c.pick(c.table.rows[name].is_not_null().to_numpy())
+        i = c.pick(c.notnull(name))
         if i is None:
             return False
         c.table.mutate(i, {name: str(c.rng.choice(BAD_NUMBERS))}, "BAD_NUMBER", name)
@@ -136,9 +174,12 @@ def bad_number(fields: list[str]) -> Injector:
 def bad_enum(fields: list[str], cond: str | None = None) -> Injector:
     def f(c: FileCtx) -> bool:
         name = fields[int(c.rng.integers(len(fields)))]
-        mask = c.table.rows[name].is_not_null().to_numpy()
+        mask = c.notnull(name)
         if cond:
-            mask = mask & c.col(cond).astype(bool)
+            key = ("and", name, cond)
+            if key not in c._cache:
+                c._cache[key] = mask & c.flag(cond)
+            mask = c._cache[key]
         i = c.pick(mask)
         if i is None:
             return False
@@ -159,7 +200,7 @@ def unknown_grid(c: FileCtx) -> bool:
 
 def unknown_household(cond: str | None = None) -> Injector:
     def f(c: FileCtx) -> bool:
-        i = c.pick(c.col(cond).astype(bool) if cond else None)
+        i = c.pick(c.flag(cond) if cond else None)
         if i is None:
             return False
         hid = str(c.col("household_id")[i])
@@ -183,7 +224,7 @@ def future(fields: list[tuple[str, bool]], cond: str | None = None) -> Injector:
     """Move an occurrence/entry time past the export time; (column, date_only)."""
     def f(c: FileCtx) -> bool:
         name, date_only = fields[int(c.rng.integers(len(fields)))]
-        i = c.pick(c.col(cond).astype(bool) if cond else None)
+        i = c.pick(c.flag(cond) if cond else None)
         if i is None:
             return False
         day0 = (c.export // DAY + int(c.rng.integers(2, 6))) * DAY
@@ -197,9 +238,7 @@ def id_conflict_snapshot(id_col: str, field_name: str, alternatives: Callable[[F
     def f(c: FileCtx) -> bool:
         if not c.prev_ids:
             return False
-        ids = c.typed[id_col].to_numpy()
-        mask = np.fromiter((x in c.prev_ids for x in ids), bool, len(ids))
-        i = c.pick(mask)
+        i = c.pick(c.seen_before(id_col))
         if i is None:
             return False
         c.table.mutate(i, {field_name: alternatives(c, i)}, "ID_CONFLICT", field_name)

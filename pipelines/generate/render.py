@@ -78,11 +78,22 @@ def pick_style(rng: np.random.Generator, fmt: str) -> Style:
     )
 
 
-def _fullwidth(s: pl.Series, mask: np.ndarray) -> pl.Series:
-    if not mask.any():
+_FW = str.maketrans(dict(zip(DIGITS + ["-", "+", ":", "/", "."],
+                             FULLWIDTH_DIGITS + ["－", "＋", "：", "／", "．"], strict=True)))
+
+
+def _patch(s: pl.Series, mask: np.ndarray, fn) -> pl.Series:
+    """Apply fn to the few cells under mask (a small share: cheaper in Python than on the whole column)."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
         return s
-    fw = s.str.replace_many(DIGITS + ["-", "+", ":", "/", "."], FULLWIDTH_DIGITS + ["－", "＋", "：", "／", "．"])
-    return pl.select(pl.when(pl.lit(pl.Series(mask))).then(fw).otherwise(s)).to_series().alias(s.name)
+    vals = s.gather(idx).to_list()
+    new = [None if v is None else fn(v, k) for k, v in enumerate(vals)]
+    return s.scatter(idx, pl.Series(new, dtype=pl.Utf8))
+
+
+def _fullwidth(s: pl.Series, mask: np.ndarray) -> pl.Series:
+    return _patch(s, mask, lambda v, _k: v.translate(_FW)).alias(s.name)
 
 
 def _choose(s_list: list[pl.Series], choice: np.ndarray) -> pl.Series:
@@ -110,7 +121,7 @@ def datetimes(s: pl.Series, rng: np.random.Generator, st: Style, date_only: bool
     out = _fullwidth(out, rng.random(n) < st.fullwidth)
     if not date_only:
         nb = rng.random(n) < st.spaces / 2  # NBSP between date and time
-        out = pl.select(pl.when(pl.lit(pl.Series(nb))).then(out.str.replace(" ", "\u00a0", literal=True)).otherwise(out)).to_series()
+        out = _patch(out, nb, lambda v, _k: v.replace(" ", "\u00a0", 1))
     return out.alias(s.name)
 
 
@@ -118,12 +129,10 @@ def spaces(s: pl.Series, rng: np.random.Generator, share: float) -> pl.Series:
     """Stray leading/trailing spaces, NBSP and ideographic spaces on a few cells."""
     n = len(s)
     m = rng.random(n) < share
-    if not m.any():
-        return s
-    sp = pl.Series(rng.choice(np.array(SPACES), n))
-    lead = rng.random(n) < 0.5
-    padded = pl.select(pl.when(pl.lit(pl.Series(lead))).then(sp + s).otherwise(s + sp)).to_series()
-    return pl.select(pl.when(pl.lit(pl.Series(m)) & s.is_not_null() & (s != "")).then(padded).otherwise(s)).to_series().alias(s.name)
+    k = int(m.sum())
+    sp = rng.choice(np.array(SPACES), k).tolist()
+    lead = (rng.random(k) < 0.5).tolist()
+    return _patch(s, m, lambda v, i: v if v == "" else (sp[i] + v if lead[i] else v + sp[i])).alias(s.name)
 
 
 def enum(s: pl.Series, rng: np.random.Generator, enum_key: str, share: float) -> pl.Series:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import xlsxwriter
 
 DATA, DUP, BAD, BLANK, TOTAL = 0, 1, 2, 3, 4
 FIXED_CREATED = dt.datetime(2025, 1, 1, 8, 0, 0)  # workbook metadata: fixed for byte-identical output
@@ -175,56 +174,14 @@ def _parse_iso(s: str, date_only: bool) -> dt.datetime | None:
 
 
 def write_xlsx(path: Path, sheets: list[Sheet], constant_memory: bool = True, notes: list[str] | None = None) -> None:
-    wb = xlsxwriter.Workbook(str(path), {
-        "constant_memory": constant_memory, "strings_to_numbers": False, "strings_to_formulas": False,
-        "strings_to_urls": False,
-    })
-    wb.set_properties({"created": FIXED_CREATED, "author": "乡治 xiangzhi 合成数据", "company": ""})
-    title_fmt = wb.add_format({"bold": True, "font_size": 14, "align": "center"})
-    head_fmt = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2"})
-    dt_fmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    d_fmt = wb.add_format({"num_format": "yyyy/m/d"})
-    if notes:
-        ws = wb.add_worksheet("填表说明")
-        for r, line in enumerate(notes):
-            ws.write_string(r, 0, line)
-    for sh in sheets:
-        ws = wb.add_worksheet(sh.name)
-        ncol = len(sh.headers)
-        r = 0
-        for i, t in enumerate(sh.titles):
-            if i == 0 and ncol > 1:
-                ws.merge_range(r, 0, r, ncol - 1, t, title_fmt)
-            else:
-                ws.write_string(r, 0, t)
-            r += 1
-        for c, h in enumerate(sh.headers):
-            ws.write_string(r, c, h, head_fmt)
-        r += 1
-        cols = sh.built.frame.columns
-        kinds_date = [sh.date_cols.get(c) for c in cols]
-        is_num = [c in sh.num_cols for c in cols]
-        for row in sh.built.frame.iter_rows():
-            for c, v in enumerate(row):
-                if v is None or v == "":
-                    continue
-                dk = kinds_date[c]
-                if dk is not None and sh.xlsx_dates != "text":
-                    t = _parse_iso(v, dk == "d")
-                    if t is not None:
-                        if sh.xlsx_dates == "cell":
-                            ws.write_datetime(r, c, t, d_fmt if dk == "d" else dt_fmt)
-                        else:  # a bare Excel serial number, as when a date column lost its format
-                            ws.write_number(r, c, _serial(t))
-                        continue
-                if is_num[c] and _NUM.match(v):
-                    ws.write_number(r, c, float(v) if "." in v else int(v))
-                else:
-                    ws.write_string(r, c, v)
-            r += 1
-        if not constant_memory:
-            ws.set_column(0, ncol - 1, 16)
-    wb.close()
+    """Workbook with one sheet per Sheet (titles, merged first title, header, rows); `notes` adds a first
+    sheet of instructions without a header row."""
+    from pipelines.generate.xlsx import SheetSpec, write_workbook
+
+    specs = [SheetSpec(name="填表说明", titles=notes, headers=None, frame=None)] if notes else []
+    specs += [SheetSpec(name=sh.name or "Sheet1", titles=sh.titles, headers=sh.headers, frame=sh.built.frame,
+                        date_cols=sh.date_cols, num_cols=sh.num_cols, dates=sh.xlsx_dates) for sh in sheets]
+    write_workbook(path, specs)
 
 
 def write_json(path: Path, obj) -> None:
