@@ -1,0 +1,139 @@
+"""Words and number formats of the monthly pack (Chinese, with English subtitles where shown).
+
+The pack is a printed document: every figure is formatted here once, so the PDF, the XLSX headers
+and the dashboard preview say the same thing. Indicator names, units and targets come from the
+catalogue, never from here.
+"""
+
+from __future__ import annotations
+
+import math
+
+TITLE = "月度考评通报"
+TITLE_EN = "Monthly assessment pack"
+
+SECTIONS: dict[str, tuple[str, str]] = {
+    "cover": ("本月概况", "Headline figures"),
+    "league": ("村（社区）综合排名与红黑榜", "Village league table and boards"),
+    "movers": ("名次进退", "Biggest risers and fallers"),
+    "groups": ("分项指标对标", "Indicators against target"),
+    "charts": ("趋势图", "Charts"),
+    "quality": ("数据质量", "Data quality"),
+}
+
+LIGHTS: dict[str, str] = {"green": "达标", "amber": "接近", "red": "未达标", "grey": "样本不足", "none": "—"}
+LIGHT_RGB: dict[str, tuple[int, int, int]] = {
+    "green": (46, 125, 50), "amber": (239, 143, 0), "red": (198, 40, 40), "grey": (158, 158, 158),
+    "none": (120, 120, 120),
+}
+# Cell tints for printed tables: light enough for black text, distinct on a colour printer.
+LIGHT_TINT: dict[str, tuple[int, int, int]] = {
+    "green": (232, 245, 233), "amber": (255, 243, 224), "red": (255, 225, 225),
+}
+BOARDS: dict[str, str] = {"red": "红榜", "black": "黑榜"}
+
+REASONS: dict[str, str] = {
+    "MISSING_REQUIRED": "必填项为空",
+    "BAD_DATE": "日期无法识别",
+    "BAD_NUMBER": "数字无法识别",
+    "BAD_ENUM": "取值不在范围内",
+    "UNKNOWN_GRID": "网格编码不存在",
+    "UNKNOWN_VILLAGE": "村不存在",
+    "AMBIGUOUS_VILLAGE": "村名重名无法确定",
+    "UNKNOWN_HOUSEHOLD": "户编号不存在",
+    "TIME_ORDER": "时间先后顺序错误",
+    "FUTURE_DATE": "日期晚于导出时间",
+    "ID_CONFLICT": "编号重复且内容不一致",
+}
+
+
+def missing(v) -> bool:
+    if v is None:
+        return True
+    try:
+        return math.isnan(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def is_share(ind) -> bool:
+    return ind.unit == "比率"
+
+
+def fmt_value(v, ind) -> str:
+    """A value in its indicator's unit: shares as 93.5%, hours as 34.5 小时, counts as 259."""
+    if missing(v):
+        return "—"
+    v = float(v)
+    if is_share(ind):
+        return f"{v * 100:.1f}%"
+    if ind.unit == "小时":
+        return f"{v:.1f} 小时"
+    if ind.kind == "count":
+        return f"{v:,.0f}"
+    return f"{v:,.2f}"
+
+
+def fmt_target(ind, period: str | None = None) -> str:
+    """The catalogue target with its direction: ≥95.0%, ≤72.0 小时, 0; '—' without one."""
+    if ind.target is None or ind.direction == "none":
+        return "—"
+    t = float(ind.target)
+    if is_share(ind):
+        text = f"{t * 100:.1f}".removesuffix(".0") + "%"
+    elif ind.unit == "小时":
+        text = f"{t:g} 小时"
+    else:
+        text = f"{t:g}"
+    if ind.direction == "lower" and ind.target == 0:
+        text = "0"
+    elif ind.direction == "higher" and not (is_share(ind) and ind.target >= 1):
+        text = "≥" + text
+    elif ind.direction == "lower":
+        text = "≤" + text
+    if ind.target_at == "quarter_end":
+        text += "（季末）"
+    return text
+
+
+def fmt_delta(d, ind) -> str:
+    """Change since last month: percentage points for shares, a plain difference otherwise."""
+    if missing(d):
+        return "—"
+    d = float(d)
+    if is_share(ind):
+        return f"{d * 100:+.1f}个百分点"
+    if ind.unit == "小时":
+        return f"{d:+.1f} 小时"
+    return f"{d:+,.0f}" if ind.kind == "count" else f"{d:+,.2f}"
+
+
+def fmt_score(v) -> str:
+    return "—" if missing(v) else f"{float(v):.1f}"
+
+
+def fmt_change(change, prev_rank) -> str:
+    """Rank change for print: ↑3, ↓2, — (unchanged), 新 (no rank last month)."""
+    if missing(prev_rank):
+        return "新"
+    if missing(change) or int(change) == 0:
+        return "—"
+    c = int(change)
+    return f"↑{c}" if c > 0 else f"↓{-c}"
+
+
+def period_zh(period: str) -> str:
+    return f"{int(period[:4])}年{int(period[5:7])}月"
+
+
+def prev_period(period: str, months: int = 1) -> str:
+    y, m = int(period[:4]), int(period[5:7])
+    idx = y * 12 + (m - 1) - months
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def text_width(s) -> int:
+    """Display width with a CJK (or full-width) character counted as two: Excel column widths."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(s))
