@@ -30,6 +30,12 @@ def days_in(y: int, m: int) -> int:
     return calendar.monthrange(y, m)[1]
 
 
+def seq_ids(prefix: str, y: int, m: int, k: int, width: int) -> pl.Series:
+    """PREFIX + YYYYMM + zero-padded sequence 1..k."""
+    return pl.select(pl.concat_str([pl.lit(f"{prefix}{y}{m:02d}"),
+                                    pl.int_range(1, k + 1, eager=False).cast(pl.Utf8).str.zfill(width)])).to_series()
+
+
 def dormant(w: World, mi: int) -> np.ndarray:
     """Grids with no activity at all this month (more often in weak villages)."""
     q = w.quality(mi)[w.g_village]
@@ -111,7 +117,7 @@ def visits(w: World, mi: int) -> pl.DataFrame:
     grid, vtype, hh, at, entered = grid[order], vtype[order], hh[order], at[order], entered[order]
     worker = _workers(w, grid, rng)
     prefix = np.array(["ZF", "XC", "XJ"])[vtype]
-    ids = [f"{p}{y}{m:02d}{i:07d}" for p, i in zip(prefix.tolist(), range(1, k + 1), strict=True)]
+    ids = pl.Series(prefix) + seq_ids("", y, m, k, 7)
     return pl.DataFrame({
         "record_id": ids,
         "grid": grid.astype(np.int32),
@@ -178,7 +184,7 @@ def events(w: World, mi: int) -> pl.DataFrame:
     dept = np.array(names.DEPARTMENTS, dtype=object)[rng.integers(0, len(names.DEPARTMENTS), k)]
     reporter = np.where(src == 2, "12345热线平台", np.where(src == 3, dept, workers))
     return pl.DataFrame({
-        "event_id": [f"SJ{y}{m:02d}{i:06d}" for i in range(1, k + 1)],
+        "event_id": seq_ids("SJ", y, m, k, 6),
         "grid": g.astype(np.int32),
         "reporter": reporter.tolist(),
         "category": np.array(EVENT_CATEGORIES)[cat].tolist(),
@@ -334,8 +340,8 @@ def points(w: World, mi: int) -> pl.DataFrame:
     h, item, cat, pts, occ, ent, reviewed, rejected, confirmed, settled = (
         a[order] for a in (h, item, cat, pts, occ, ent, reviewed, rejected, confirmed, settled))
     return pl.DataFrame({
-        "record_id": [f"JL{y}{m:02d}{i:07d}" for i in range(1, k + 1)],
-        "household_id": hid[h].tolist(),
+        "record_id": seq_ids("JL", y, m, k, 7),
+        "household_id": pl.Series(hid[h], dtype=pl.Utf8),
         "village": vv[h].astype(np.int32),
         "item": item.tolist(), "category": cat.tolist(), "points": pts.astype(np.int64),
         "occurred_on": occ, "entered_on": ent, "reviewed_on": reviewed, "rejected": rejected,
@@ -365,8 +371,8 @@ def redemptions(w: World, mi: int) -> pl.DataFrame:
     order = np.argsort(day, kind="stable")
     sel, it, day = sel[order], it[order], day[order]
     return pl.DataFrame({
-        "redemption_id": [f"DH{y}{m:02d}{i:06d}" for i in range(1, k + 1)],
-        "household_id": hid[sel].tolist(),
+        "redemption_id": seq_ids("DH", y, m, k, 6),
+        "household_id": pl.Series(hid[sel], dtype=pl.Utf8),
         "village": vv[sel].astype(np.int32),
         "item": [REDEEM_ITEMS[i][0] for i in it.tolist()],
         "points_spent": np.array([REDEEM_ITEMS[i][1] for i in it.tolist()], dtype=np.int64),
