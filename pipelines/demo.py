@@ -33,8 +33,8 @@ def prepare(quiet: bool = False) -> dict:
 def run_demo(port: int = 8501, open_dashboard: bool = True) -> int:
     accounts = prepare()
     print("演示账号 demo accounts (用户名 / 密码 username / password):")
-    for acc in accounts if isinstance(accounts, list) else accounts.values():
-        print(f"  {acc}")
+    for acc in accounts:
+        print(f"  {acc['username']:<10} / {acc['password']}   {acc['display_name']}")
     if not open_dashboard:
         return 0
     from dashboard.launch import run

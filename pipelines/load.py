@@ -32,7 +32,16 @@ from pipelines.expectations import quarantine_rules, run_suite
 from pipelines.expectations.suites import ID_CONFLICT
 from pipelines.privacy import keyed_hash
 from pipelines.sources import (
-    BOOL, DATE, DATETIME, FLOAT, INT, LOAD_ORDER, POINTS, REASON_CODES, SOURCES, Source,
+    BOOL,
+    DATE,
+    DATETIME,
+    FLOAT,
+    INT,
+    LOAD_ORDER,
+    POINTS,
+    REASON_CODES,
+    SOURCES,
+    Source,
 )
 
 CORE_DIR = Path(__file__).parent / "models" / "core"
@@ -601,11 +610,18 @@ def _outcomes(con, batch_id: str) -> list[FileOutcome]:
 # ---------------------------------------------------------------------------------------------
 # CLI
 
-def print_report(report: IngestReport, console=None) -> None:
+def wide_console():
+    """Piped output (CI logs, files) gets a wide table instead of rich's 80-column default."""
     from rich.console import Console
+
+    c = Console()
+    return c if c.is_terminal else Console(width=200)
+
+
+def print_report(report: IngestReport, console=None) -> None:
     from rich.table import Table
 
-    console = console or Console()
+    console = console or wide_console()
     t = Table(title=f"导入结果 ingest summary — 批次 batch {report.batch_id or '（无新文件 nothing new）'}",
               show_lines=False)
     for col, just in (("文件 file", "left"), ("类型 kind", "left"), ("读取 read", "right"),
@@ -638,12 +654,11 @@ def print_report(report: IngestReport, console=None) -> None:
 
 
 def ingest_cli(paths: list[Path], quiet: bool = False) -> int:
-    from pipelines.cli import UserError
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    # Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
-    console = Console() if Console().is_terminal else Console(width=200)
+    from pipelines.cli import UserError
+
+    console = wide_console()
     try:
         if quiet or not console.is_terminal:
             report = ingest(paths)

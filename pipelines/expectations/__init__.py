@@ -18,7 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipelines.sources import (
-    BOOL, DATE, DATETIME, ENUM, FLOAT, GEOMETRY, INT, POINTS, REASON_CODES, SOURCES, Source,
+    BOOL,
+    DATE,
+    DATETIME,
+    ENUM,
+    FLOAT,
+    GEOMETRY,
+    INT,
+    POINTS,
+    REASON_CODES,
+    SOURCES,
+    Source,
 )
 
 PARSE_REASON = {DATE: "BAD_DATE", DATETIME: "BAD_DATE", INT: "BAD_NUMBER", FLOAT: "BAD_NUMBER",
