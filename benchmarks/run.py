@@ -1,0 +1,613 @@
+"""One benchmark run on one generated county: ingest per format vs the bare engine, validation, marts,
+dashboard queries, the naive baseline, memory. Prints a table with ratios and targets; saves JSON.
+
+    .venv/bin/python -m benchmarks.run --scale county [--data DIR] [--keep] [--work DIR]
+
+Without --data the exports are generated into the work folder (a temp dir, removed unless --keep).
+With --data, a folder holding a generator manifest of that scale is reused; an empty or missing
+folder is generated into (and kept). See benchmarks/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+FORMATS = ("utf8", "gbk", "xlsx")
+FORMAT_LABEL = {"utf8": "UTF-8 CSV", "gbk": "GBK CSV", "xlsx": "XLSX"}
+BARE_LABEL = {"utf8": "DuckDB read_csv", "gbk": "gb18030 decode → read_csv", "xlsx": "calamine (fastexcel)"}
+FACT_KINDS = ("visits", "events")
+REFERENCE_KINDS = ("admin_units", "grids", "households")
+# The naive baseline reads at most this many rows per format at province scale (openpyxl alone would
+# take an hour there); its figures are rates, so a sample measures them.
+BASELINE_CAP = {"province": 400_000}
+
+TARGETS = {
+    "e2e_utf8_rows_s": 400_000,
+    "e2e_utf8_vs_bare": 1 / 3,
+    "read_gbk_rows_s": 800_000,
+    "read_xlsx_rows_s": 100_000,
+    "gx_rows_s": 500_000,
+    "vs_baseline": 10.0,
+    "query_p95_ms": 20.0,
+    "peak_rss_gb": 4.0,
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+# ------------------------------------------------------------------------------------------ data
+
+def ensure_data(scale: str, seed: int, data: Path) -> dict:
+    manifest = data / "manifest.json"
+    if manifest.exists():
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+        if m.get("scale") != scale:
+            raise SystemExit(f"{data} holds scale {m.get('scale')!r}, not {scale!r}")
+        log(f"reusing generated {scale} exports in {data}")
+        return m
+    from pipelines.generate import generate
+
+    log(f"generating {scale} exports (seed {seed}) into {data} …")
+    t0 = time.perf_counter()
+    generate(scale, seed, data)
+    log(f"generated in {time.perf_counter() - t0:.0f} s")
+    return json.loads(manifest.read_text(encoding="utf-8"))
+
+
+def format_class(f: dict) -> str | None:
+    if f["format"] == "xlsx":
+        return "xlsx"
+    if f["format"] == "csv":
+        return "gbk" if f["encoding"] in ("gbk", "gb18030") else "utf8"
+    return None
+
+
+def group_files(manifest: dict) -> dict[str, list[dict]]:
+    """Visit and event files by format (points/redemptions only if a format has no visit/event file)."""
+    groups: dict[str, list[dict]] = {fmt: [] for fmt in FORMATS}
+    for kinds in (FACT_KINDS, ("points", "redemptions")):
+        for f in manifest["files"]:
+            fmt = format_class(f)
+            if f["kind"] in kinds and fmt and (not groups[fmt] or groups[fmt][0]["kind"] in kinds):
+                groups[fmt].append(f)
+    return groups
+
+
+def sheets_of(f: dict) -> list[tuple[str | None, int]]:
+    return [(s["sheet"], s["header_row"]) for s in f["sheets"]]
+
+
+def rows_of(files: list[dict]) -> int:
+    return sum(f["rows_read"] for f in files)
+
+
+# ------------------------------------------------------------------------------------------ sections
+
+def full_ingest(data: Path, home: Path, env: dict) -> dict:
+    """Section 1 (all files) and 6: the whole folder in one batch, in its own process."""
+    out = home.parent / f"{home.name}.json"
+    log(f"ingest of the whole folder in a child process (memory limit {env.get('XIANGZHI_MEMORY_LIMIT', '4GB')}) …")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.ingest_child", "--home", str(home), "--json", str(out),
+                           str(data)], cwd=REPO, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"ingest child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    res = json.loads(out.read_text(encoding="utf-8"))
+    res["process_wall_s"] = wall
+    res["children_maxrss_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    res["loadavg"] = loadavg()
+    return res
+
+
+def format_ingests(data: Path, groups: dict[str, list[dict]], manifest: dict, work: Path) -> dict:
+    """Section 1 per format: references loaded once, then each format's files into a copy of that home."""
+    import pipelines.expectations as ex
+    from benchmarks.phases import timed_phases, with_other
+    from pipelines.load import ingest
+
+    base = work / "home_refs"
+    refs = [data / f["file"] for f in manifest["files"] if f["kind"] in REFERENCE_KINDS]
+    os.environ["XIANGZHI_HOME"] = str(base)
+    log(f"per-format ingests: references first ({len(refs)} files) …")
+    t0 = time.perf_counter()
+    ref_report = ingest(refs)
+    ref_s = time.perf_counter() - t0
+    for kind in FACT_KINDS + ("points", "redemptions"):
+        ex.suite_for(kind)  # built once per process, like a second ingest would find them
+    out: dict = {"references_s": ref_s, "reference_rows": ref_report.rows_read}
+    for fmt in FORMATS:
+        files = groups[fmt]
+        if not files:
+            out[fmt] = None
+            continue
+        home = work / f"home_{fmt}"
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(base, home)
+        os.environ["XIANGZHI_HOME"] = str(home)
+        log(f"  {FORMAT_LABEL[fmt]}: {len(files)} files, {rows_of(files):,} rows …")
+        la = loadavg()
+        t0 = time.perf_counter()
+        with timed_phases() as acc:
+            report = ingest([data / f["file"] for f in files])
+        secs = time.perf_counter() - t0
+        rows = sum(f.rows_read for f in report.files if f.status == "loaded")
+        not_loaded = [(f.file_name, f.status, f.reason) for f in report.files if f.status != "loaded"]
+        phases = with_other(dict(acc), secs)
+        out[fmt] = {
+            "files": len(files), "kinds": sorted({f["kind"] for f in files}), "rows": rows,
+            "rows_manifest": rows_of(files), "seconds": secs, "rows_s": rows / secs,
+            "read_rows_s": rows / phases["read"] if phases["read"] else None,
+            "read_normalise_rows_s": rows / (phases["read"] + phases["normalise"]) if phases["read"] else None,
+            "phases": phases, "not_loaded": not_loaded, "loadavg": la,
+        }
+        shutil.rmtree(home / "raw", ignore_errors=True)
+    return out
+
+
+def bare_reads(data: Path, groups: dict[str, list[dict]], work: Path) -> dict:
+    from benchmarks import bare
+
+    out = {}
+    for fmt in FORMATS:
+        files = [(data / f["file"], sheets_of(f)) for f in groups[fmt]]
+        if not files:
+            out[fmt] = None
+            continue
+        db = work / f"bare_{fmt}.duckdb"
+        db.unlink(missing_ok=True)
+        log(f"bare engine: {BARE_LABEL[fmt]} …")
+        la = loadavg()
+        if fmt == "utf8":
+            secs, rows = bare.utf8_csv(files, db)
+        elif fmt == "gbk":
+            secs, rows = bare.gbk_csv(files, db, work)
+        else:
+            secs, rows = bare.xlsx(files, db)
+        db.unlink(missing_ok=True)
+        n = rows_of(groups[fmt])
+        out[fmt] = {"engine": BARE_LABEL[fmt], "seconds": secs, "rows_in_tables": rows, "rows": n,
+                    "rows_s": n / secs, "loadavg": la}
+    return out
+
+
+def validation(warehouse: Path, kinds=FACT_KINDS + ("points",)) -> dict:
+    """Section 2: a source's GX suite on all its checked rows of the full warehouse, in one run (the
+    big sources: the reference and small report sources cost GX's fixed ~1 s per run and little else)."""
+    import duckdb
+
+    from pipelines.expectations import run_suite
+    from pipelines.load import _checked_view_sql
+    from pipelines.sources import DATE, SOURCES
+
+    log("validation alone (GX suites) …")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    out: dict = {"kinds": {}, "loadavg": loadavg()}
+    try:
+        for kind in kinds:
+            con.execute(f"create or replace temp view chk_{kind} as {_checked_view_sql(kind)}")
+            t0 = time.perf_counter()
+            frame = con.execute(f"select * exclude (_raw) from chk_{kind}").df()
+            fetch = time.perf_counter() - t0
+            if len(frame) == 0:
+                continue
+            for f in SOURCES[kind].fields:  # as validate_batch does
+                if f.type == DATE:
+                    frame[f.name] = frame[f.name].astype("datetime64[us]")
+            t0 = time.perf_counter()
+            run_suite(kind, frame.head(100))  # suite built, GX warmed; ≈ the fixed cost of one run
+            small = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            results = run_suite(kind, frame)
+            secs = time.perf_counter() - t0
+            out["kinds"][kind] = {"rows": len(frame), "expectations": len(results), "fetch_s": fetch,
+                                  "gx_s": secs, "gx_100_rows_s": small, "rows_s": len(frame) / secs,
+                                  "failed_expectations": sum(not r["success"] for r in results)}
+    finally:
+        con.close()
+    k = out["kinds"]
+    big = [x for x in FACT_KINDS + ("points",) if x in k]
+    out["fact_rows"] = sum(k[x]["rows"] for x in big)
+    out["fact_gx_s"] = sum(k[x]["gx_s"] for x in big)
+    out["fact_rows_s"] = out["fact_rows"] / out["fact_gx_s"] if out["fact_gx_s"] else None
+    return out
+
+
+def marts(warehouse: Path, work: Path) -> dict:
+    """Section 3: rebuild every mart on a copy of the full warehouse."""
+    import duckdb
+
+    from pipelines import config
+    from pipelines.models.contract import tables
+    from pipelines.models.runner import build_marts
+
+    log("marts rebuild on a copy of the warehouse …")
+    copy = work / "marts_copy.duckdb"
+    shutil.copy(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    con.execute(f"set memory_limit = '{config.memory_limit()}'")
+    la = loadavg()
+    try:
+        rows_in = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0]
+                   for (t,) in con.execute("select table_name from duckdb_tables() where table_name like 'fct_%' "
+                                           "or table_name like 'dim_%' order by 1").fetchall()}
+        t0 = time.perf_counter()
+        counts = build_marts(con)
+        secs = time.perf_counter() - t0
+    finally:
+        con.close()
+        copy.unlink(missing_ok=True)
+    published = set(tables())
+    return {"seconds": secs, "rows_in": rows_in, "rows_in_total": sum(rows_in.values()),
+            "rows_out": {t: n for t, n in counts.items() if t in published},
+            "intermediate_rows": {t: n for t, n in counts.items() if t not in published},
+            "rows_out_total": sum(n for t, n in counts.items() if t in published), "loadavg": la}
+
+
+def queries(published: Path, repeat: int) -> dict:
+    """Section 4: every query of every dashboard page (benchmarks/bench_queries.PAGES), p50/p95."""
+    from benchmarks.bench_queries import PAGES, pct
+    from pipelines import warehouse as wh
+
+    log(f"dashboard queries × {repeat} …")
+    con = wh.connect(published)
+    la = loadavg()
+    try:
+        first = wh.first_units(con)
+        scope = wh.Scope("county", first["county"]["code"])
+        period = wh.periods(scope, con=con)[-1]
+        village = wh.villages(scope, con=con)["village_code"].iloc[0]
+        subst = {"P": period, "U": scope.code, "V": village, "Y": int(period[:4])}
+        rows, pages = [], {}
+        for page, qs in PAGES.items():
+            totals = [0.0] * repeat
+            for name, args, kwargs in qs:
+                fn = getattr(wh, name)
+                real = tuple(subst.get(x, x) if isinstance(x, str) else x for x in args)
+                label = name + (f"({args[0]})" if name == "boundaries" else "")
+                times, n, err = [], 0, None
+                for i in range(repeat):
+                    t0 = time.perf_counter()
+                    try:
+                        res = fn(scope, *real, con=con, **kwargs)
+                    except Exception as e:  # noqa: BLE001 - reported in the table, not fatal
+                        err = f"{type(e).__name__}: {str(e)[:80]}"
+                        break
+                    dt = (time.perf_counter() - t0) * 1000
+                    times.append(dt)
+                    totals[i] += dt
+                    n = len(res) if hasattr(res, "__len__") else 1
+                rows.append({"page": page, "query": label, "rows": n, "error": err,
+                             "p50_ms": statistics.median(times) if times else None,
+                             "p95_ms": pct(times, 0.95) if times else None})
+            pages[page] = {"p50_ms": statistics.median(totals), "p95_ms": pct(totals, 0.95)}
+    finally:
+        con.close()
+    ok = [r for r in rows if r["p95_ms"] is not None]
+    return {"scope": f"county {scope.code}", "period": period, "repeat": repeat, "queries": rows, "pages": pages,
+            "max_p95_ms": max(r["p95_ms"] for r in ok) if ok else None,
+            "slowest": max(ok, key=lambda r: r["p95_ms"])["query"] if ok else None, "loadavg": la}
+
+
+def naive(data: Path, manifest: dict, groups: dict[str, list[dict]], work: Path, cap: int | None) -> dict:
+    """Section 5: the naive baseline on the same files (a row cap per format at province scale)."""
+    from benchmarks import baseline
+
+    db = work / "baseline.sqlite"
+    db.unlink(missing_ok=True)
+    con = sqlite3.connect(db)
+    log("naive baseline: references …")
+    la = loadavg()
+    refs = [f for f in manifest["files"] if f["kind"] in ("grids", "households")]
+    ref_s, known, ref_rows = baseline.load_references(con, refs, data)
+    out: dict = {"references_s": ref_s, "reference_rows": ref_rows, "cap_rows_per_format": cap, "loadavg": la}
+    for fmt in FORMATS:
+        files, n = [], 0
+        for f in groups[fmt]:
+            if cap is not None and n >= cap:
+                break
+            files.append(f)
+            n += f["rows_read"]
+        if not files:
+            out[fmt] = None
+            continue
+        log(f"naive baseline: {FORMAT_LABEL[fmt]} ({len(files)} files, {n:,} rows) …")
+        res = baseline.ingest_files(
+            con, [(data / f["file"], f["kind"], f["format"], sheets_of(f), f["encoding"]) for f in files], known)
+        res["files"] = len(files)
+        res["rows_s"] = res["rows"] / res["seconds"]
+        out[fmt] = res
+    log("naive baseline: pandas groupby indicators …")
+    out["marts"] = baseline.marts(con)
+    con.close()
+    db.unlink(missing_ok=True)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ summary
+
+def evaluate(r: dict) -> list[dict]:
+    """Targets of issue #8 against this run's figures."""
+    fi, bare, val, q, base = r["formats"], r["bare"], r["validation"], r["queries"], r.get("baseline")
+    t: list[dict] = []
+
+    def add(name, value, target, higher=True, unit=""):
+        met = None if value is None else (value >= target if higher else value <= target)
+        t.append({"target": name, "value": value, "goal": target, "higher_is_better": higher, "unit": unit,
+                  "met": met})
+
+    u = fi.get("utf8")
+    add("E2E UTF-8 CSV ingest rows/s", u and u["rows_s"], TARGETS["e2e_utf8_rows_s"], unit="rows/s")
+    add("E2E UTF-8 CSV ingest / bare read_csv", u and bare.get("utf8") and u["rows_s"] / bare["utf8"]["rows_s"],
+        TARGETS["e2e_utf8_vs_bare"], unit="×")
+    add("GBK CSV read rows/s (read_file)", fi.get("gbk") and fi["gbk"]["read_rows_s"], TARGETS["read_gbk_rows_s"],
+        unit="rows/s")
+    add("XLSX read rows/s (read_file)", fi.get("xlsx") and fi["xlsx"]["read_rows_s"], TARGETS["read_xlsx_rows_s"],
+        unit="rows/s")
+    add("GX validation rows/s (visits+events+points)", val.get("fact_rows_s"), TARGETS["gx_rows_s"], unit="rows/s")
+    if base:
+        add("ours / naive baseline, end to end", base.get("e2e_ratio"), TARGETS["vs_baseline"], unit="×")
+    add("dashboard query p95 (slowest query)", q.get("max_p95_ms"), TARGETS["query_p95_ms"], higher=False, unit="ms")
+    add("ingest peak RSS (whole folder)", r["full"]["peak_rss_bytes"] / 2**30, TARGETS["peak_rss_gb"], higher=False,
+        unit="GiB")
+    return t
+
+
+def ratios(r: dict) -> None:
+    """Speed-ups of ours over the baseline (ingest per format, marts, end to end)."""
+    base, fi, mt = r.get("baseline"), r["formats"], r["marts"]
+    if not base:
+        return
+    ours_rows = ours_s = base_rows = base_s = 0.0
+    for fmt in FORMATS:
+        if fi.get(fmt) and base.get(fmt):
+            base[fmt]["ours_over_baseline"] = fi[fmt]["rows_s"] / base[fmt]["rows_s"]
+            ours_rows += fi[fmt]["rows"]
+            ours_s += fi[fmt]["seconds"]
+            base_rows += base[fmt]["rows"]
+            base_s += base[fmt]["seconds"]
+    bm = base["marts"]
+    base["marts"]["rows_in_s"] = bm["rows_in"] / bm["seconds"]
+    mt["rows_in_s"] = mt["rows_in_total"] / mt["seconds"]
+    base["marts_ratio"] = mt["rows_in_s"] / bm["rows_in_s"]
+    # End to end: ours = the per-format ingests (each builds marts and publishes); the baseline =
+    # references + its per-format ingests + its marts once, per row it read.
+    base_total_rows = base_rows + base["reference_rows"]
+    base_total_s = base_s + base["references_s"] + bm["seconds"]
+    base["e2e_rows_s"] = base_total_rows / base_total_s if base_total_s else None
+    ours_total_rows = ours_rows + fi["reference_rows"]
+    ours_total_s = ours_s + fi["references_s"]
+    base["ours_e2e_rows_s"] = ours_total_rows / ours_total_s if ours_total_s else None
+    base["e2e_ratio"] = (base["ours_e2e_rows_s"] / base["e2e_rows_s"]) if base["e2e_rows_s"] else None
+
+
+def _n(x, digits=0) -> str:
+    if x is None:
+        return "—"
+    return f"{x:,.{digits}f}"
+
+
+def render(r: dict) -> str:
+    m = r["meta"]
+    L: list[str] = []
+    w = L.append
+    w(f"xiangzhi benchmark — scale {m['scale']} (seed {m['seed']}), {m['started']}")
+    w(f"machine: {m['machine']['cpu']} · {m['machine']['cores']} cores · {m['machine']['mem_gib']:.0f} GiB · "
+      f"load avg at start {m['loadavg_start']} · end {m.get('loadavg_end')}")
+    w(f"data: {m['files']} files, {m['rows']:,} rows, {m['size_mb']:.0f} MB · DuckDB memory limit "
+      f"{m['memory_limit']} · duckdb {m['versions'].get('duckdb')} polars {m['versions'].get('polars')} "
+      f"GX {m['versions'].get('great_expectations')}")
+    fi, bare, full = r["formats"], r["bare"], r["full"]
+
+    w("\n1. Ingest end to end (read, normalise, validate, load, marts, publish) vs the bare engine")
+    w(f"   {'format':<11} {'files':>5} {'rows':>10} {'ours s':>8} {'ours rows/s':>12} {'read rows/s':>12} "
+      f"{'rd+norm r/s':>12} │ {'bare engine':<26} {'bare rows/s':>12} {'ours/bare':>9}")
+    for fmt in FORMATS:
+        o, b = fi.get(fmt), bare.get(fmt)
+        if not o:
+            w(f"   {FORMAT_LABEL[fmt]:<11} (no files of this format)")
+            continue
+        ratio = o["rows_s"] / b["rows_s"] if b else None
+        w(f"   {FORMAT_LABEL[fmt]:<11} {o['files']:>5} {o['rows']:>10,} {o['seconds']:>8.2f} {_n(o['rows_s']):>12} "
+          f"{_n(o['read_rows_s']):>12} {_n(o['read_normalise_rows_s']):>12} │ {BARE_LABEL[fmt]:<26} "
+          f"{_n(b and b['rows_s']):>12} {_n(ratio, 2):>9}")
+    w(f"   (references first, once: {fi['references_s']:.2f} s; per-format runs ingest into a copy of that home)")
+    w("   phase seconds per format: " + "; ".join(
+        f"{FORMAT_LABEL[f]}: " + ", ".join(f"{k} {v:.2f}" for k, v in fi[f]["phases"].items() if v >= 0.005)
+        for f in FORMATS if fi.get(f)))
+    w(f"   whole folder, one batch (child process): {full['files_loaded']} files, {full['rows_read']:,} rows in "
+      f"{full['seconds']:.1f} s = {_n(full['rows_read'] / full['seconds'])} rows/s "
+      f"(+{full['import_seconds']:.1f} s imports; process wall {full['process_wall_s']:.1f} s)")
+    tot = full["seconds"]
+    w("   phases: " + ", ".join(f"{k} {v:.1f} s ({100 * v / tot:.0f}%)" for k, v in full["phases"].items()
+                                 if v >= 0.05))
+
+    v = r["validation"]
+    w("\n2. Validation alone: Great Expectations suites, one run per source over all its rows")
+    w(f"   {'source':<12} {'rows':>10} {'exp.':>5} {'GX s':>8} {'rows/s':>12} {'100-row run s':>14} {'fetch s':>8}")
+    for kind, k in v["kinds"].items():
+        w(f"   {kind:<12} {k['rows']:>10,} {k['expectations']:>5} {k['gx_s']:>8.2f} {_n(k['rows_s']):>12} "
+          f"{k['gx_100_rows_s']:>14.2f} {k['fetch_s']:>8.2f}")
+    w(f"   visits+events+points: {v['fact_rows']:,} rows in {v['fact_gx_s']:.2f} s = {_n(v['fact_rows_s'])} rows/s")
+
+    mt = r["marts"]
+    w("\n3. Marts: rebuild all (build_marts on a copy of the warehouse)")
+    w(f"   {mt['seconds']:.2f} s · rows in {mt['rows_in_total']:,} ("
+      + ", ".join(f"{t} {n:,}" for t, n in mt["rows_in"].items()) + ")")
+    w("   rows out " + f"{mt['rows_out_total']:,} (" + ", ".join(f"{t} {n:,}" for t, n in mt["rows_out"].items())
+      + f"); intermediates {sum(mt['intermediate_rows'].values()):,} rows")
+
+    q = r["queries"]
+    w(f"\n4. Dashboard queries ({q['scope']}, period {q['period']}, ×{q['repeat']}, one cursor per query, no cache)")
+    w(f"   {'page':<9} {'query':<28} {'p50 ms':>8} {'p95 ms':>8} {'rows':>7}")
+    for row in q["queries"]:
+        if row["error"]:
+            w(f"   {row['page']:<9} {row['query']:<28} failed: {row['error']}")
+        else:
+            w(f"   {row['page']:<9} {row['query']:<28} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['rows']:>7,}")
+    w("   page loads (sum of their queries): " + ", ".join(
+        f"{p} {d['p50_ms']:.0f}/{d['p95_ms']:.0f}" for p, d in q["pages"].items()) + " ms (p50/p95)")
+
+    base = r.get("baseline")
+    w("\n5. Naive baseline (pandas read_csv/read_excel(openpyxl), row-by-row Python validation, SQLite, pandas groupby)")
+    if not base:
+        w("   skipped (--no-baseline)")
+    else:
+        if base.get("cap_rows_per_format"):
+            w(f"   at most ~{base['cap_rows_per_format']:,} rows per format (rates; see README)")
+        w(f"   {'format':<11} {'rows':>10} {'base s':>8} {'read s':>7} {'valid. s':>8} {'insert s':>8} "
+          f"{'base rows/s':>12} {'ours rows/s':>12} {'ours/base':>9}")
+        for fmt in FORMATS:
+            b, o = base.get(fmt), fi.get(fmt)
+            if not b:
+                continue
+            w(f"   {FORMAT_LABEL[fmt]:<11} {b['rows']:>10,} {b['seconds']:>8.2f} {b['read_s']:>7.2f} "
+              f"{b['validate_s']:>8.2f} {b['insert_s']:>8.2f} {_n(b['rows_s']):>12} {_n(o and o['rows_s']):>12} "
+              f"{_n(b.get('ours_over_baseline'), 1):>9}")
+        bm = base["marts"]
+        w(f"   marts: baseline {bm['indicators']} village-month indicators from {bm['rows_in']:,} rows in "
+          f"{bm['seconds']:.2f} s ({_n(bm['rows_in_s'])} rows in/s, {bm['rows_out']:,} rows out); ours all "
+          f"marts {_n(mt['rows_in_s'])} rows in/s → ours/base {base['marts_ratio']:.1f}×")
+        w(f"   end to end (references + ingest + marts): baseline {_n(base['e2e_rows_s'])} rows/s, ours "
+          f"{_n(base['ours_e2e_rows_s'])} rows/s → ours/base {_n(base['e2e_ratio'], 1)}×")
+
+    w("\n6. Memory")
+    w(f"   whole-folder ingest process peak RSS {full['peak_rss_bytes'] / 2**20:,.0f} MiB (after imports "
+      f"{full['rss_after_imports_bytes'] / 2**20:,.0f} MiB); sampled peak during phase '{full['sampled_peak_phase']}'; "
+      f"DuckDB memory_limit {full['memory_limit']}")
+    w("   peak RSS by phase (MiB): " + ", ".join(
+        f"{p} {b / 2**20:,.0f}" for p, b in sorted(full["sampled_peak_by_phase_bytes"].items(), key=lambda kv: -kv[1])))
+
+    w(f"\n7. Scale: {full['rows_read']:,} rows ({m['fact_rows']:,} visit+event rows) ingested at "
+      f"{_n(full['rows_read'] / full['seconds'])} rows/s, peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB; "
+      f"published copy {r['published_mb']:,.0f} MB")
+
+    w("\nTargets (issue #8)")
+    for t in r["targets"]:
+        mark = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
+        op = "≥" if t["higher_is_better"] else "≤"
+        val = "—" if t["value"] is None else (f"{t['value']:,.2f}" if t["value"] < 100 else f"{t['value']:,.0f}")
+        goal = f"{t['goal']:,.2f}" if t["goal"] < 100 else f"{t['goal']:,.0f}"
+        w(f"   {t['target']:<46} {val:>12} {t['unit']:<6} (target {op} {goal}) {mark}")
+    return "\n".join(L)
+
+
+# ------------------------------------------------------------------------------------------ main
+
+def machine() -> dict:
+    import psutil
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": psutil.virtual_memory().total / 2**30,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for p in ("duckdb", "polars", "pandas", "pyarrow", "great_expectations", "fastexcel", "openpyxl"):
+        try:
+            out[p] = version(p)
+        except PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", choices=("tiny", "small", "county", "province"), default="small")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--data", type=Path, help="generated exports to use (generated into it when empty)")
+    ap.add_argument("--work", type=Path, help="work folder (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (exports, warehouses)")
+    ap.add_argument("--repeat", type=int, default=20, help="calls per dashboard query")
+    ap.add_argument("--memory-limit", help="DuckDB memory limit for ingest (XIANGZHI_MEMORY_LIMIT; default 4GB)")
+    ap.add_argument("--baseline-rows", type=int, help="cap rows per format for the naive baseline")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--json", type=Path, help="where to save the results JSON (default benchmarks/results/)")
+    a = ap.parse_args(argv)
+
+    os.environ.setdefault("XIANGZHI_SECRET", "benchmark-secret")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    if a.memory_limit:
+        os.environ["XIANGZHI_MEMORY_LIMIT"] = a.memory_limit
+    work = a.work or Path(tempfile.mkdtemp(prefix=f"xiangzhi-bench-{a.scale}-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = a.data or work / "data"
+    started = datetime.now()
+    r: dict = {"meta": {"scale": a.scale, "seed": a.seed, "started": started.isoformat(timespec="seconds"),
+                        "machine": machine(), "versions": versions(), "loadavg_start": loadavg(),
+                        "memory_limit": os.environ.get("XIANGZHI_MEMORY_LIMIT", "4GB (default)"),
+                        "argv": sys.argv[1:]}}
+    try:
+        manifest = ensure_data(a.scale, a.seed, data)
+        groups = group_files(manifest)
+        r["meta"].update(files=len(manifest["files"]), rows=manifest["totals"]["rows_read"],
+                         size_mb=manifest["totals"]["size_bytes"] / 1e6,
+                         fact_rows=sum(f["rows_read"] for f in manifest["files"] if f["kind"] in FACT_KINDS),
+                         data=str(data))
+        full_home = work / "home_full"
+        shutil.rmtree(full_home, ignore_errors=True)
+        r["full"] = full_ingest(data, full_home, dict(os.environ))
+        shutil.rmtree(full_home / "raw", ignore_errors=True)  # raw copies: not needed any more, can be GBs
+        published = full_home / "published" / "xiangzhi.duckdb"
+        warehouse = full_home / "warehouse" / "xiangzhi.duckdb"
+        r["published_mb"] = published.stat().st_size / 1e6
+        r["formats"] = format_ingests(data, groups, manifest, work)
+        r["bare"] = bare_reads(data, groups, work)
+        r["validation"] = validation(warehouse)
+        r["marts"] = marts(warehouse, work)
+        r["queries"] = queries(published, a.repeat)
+        if not a.no_baseline:
+            cap = a.baseline_rows if a.baseline_rows is not None else BASELINE_CAP.get(a.scale)
+            r["baseline"] = naive(data, manifest, groups, work, cap)
+        ratios(r)
+        r["targets"] = evaluate(r)
+        r["meta"]["loadavg_end"] = loadavg()
+        r["meta"]["seconds"] = (datetime.now() - started).total_seconds()
+        text = render(r)
+        print(text)
+        RESULTS.mkdir(exist_ok=True)
+        out = a.json or RESULTS / f"{a.scale}-{started:%Y%m%dT%H%M%S}.json"
+        r["table"] = text
+        out.write_text(json.dumps(r, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        log(f"saved {out}")
+    finally:
+        if not a.keep and a.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+        elif a.keep:
+            log(f"kept work folder {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

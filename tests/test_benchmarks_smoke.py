@@ -1,0 +1,97 @@
+"""Smoke run of the benchmark (issue #8) on the generator's tiny county, so it cannot rot.
+
+One real `python -m benchmarks.run --scale tiny`: every section of the table is printed, the JSON is
+saved, and the figures are consistent with the generated files (row accounting, sane rates, memory).
+Timings themselves are not asserted: CI machines are too noisy for that.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SECTIONS = (
+    "1. Ingest end to end", "2. Validation alone", "3. Marts", "4. Dashboard queries", "5. Naive baseline",
+    "6. Memory", "7. Scale", "Targets (issue #8)",
+)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    out = tmp / "result.json"
+    env = {**os.environ, "XIANGZHI_SECRET": "bench-test", "XIANGZHI_MEMORY_LIMIT": "1GB"}
+    env.pop("XIANGZHI_HOME", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--scale", "tiny", "--repeat", "3", "--work", str(tmp / "work"),
+         "--json", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((tmp / "work" / "data" / "manifest.json").read_text(encoding="utf-8"))
+    return proc.stdout, json.loads(out.read_text(encoding="utf-8")), manifest
+
+
+def test_table_has_every_section(run):
+    text, result, _ = run
+    for s in SECTIONS:
+        assert s in text, s
+    assert result["table"] == text.rstrip("\n")
+    for fmt in ("UTF-8 CSV", "GBK CSV", "XLSX"):
+        assert fmt in text
+
+
+def test_ingest_accounts_for_every_generated_row(run):
+    _, r, manifest = run
+    assert r["full"]["rows_read"] == manifest["totals"]["rows_read"]
+    assert r["full"]["files_loaded"] == len(manifest["files"])
+    assert r["full"]["mart_rows"]["indicator_values"] > 0
+    by_file = {f["file"]: f for f in manifest["files"]}
+    for fmt in ("utf8", "gbk", "xlsx"):
+        f = r["formats"][fmt]
+        assert f["rows"] == f["rows_manifest"] > 0, fmt
+        assert f["not_loaded"] == []
+        assert 0 < f["read_rows_s"] and f["rows_s"] < f["read_rows_s"]  # E2E is slower than reading alone
+        assert r["bare"][fmt]["rows"] == f["rows"]
+        assert r["bare"][fmt]["rows_in_tables"] > 0
+        phases = f["phases"]
+        assert abs(sum(v for k, v in phases.items() if k not in ("core", "gx")) - f["seconds"]) < 0.05
+    assert all(by_file)  # manifest intact
+
+
+def test_validation_marts_queries_are_measured(run):
+    _, r, _ = run
+    v = r["validation"]["kinds"]
+    assert set(v) == {"visits", "events", "points"}
+    assert all(k["rows"] > 0 and k["expectations"] > 0 and k["rows_s"] > 0 for k in v.values())
+    m = r["marts"]
+    assert m["rows_in"]["fct_visit"] > 0 and m["rows_in"]["fct_event"] > 0
+    assert set(m["rows_out"]) == {"indicator_values", "village_scores", "household_stars"}
+    assert m["rows_out"]["village_scores"] > 0 and m["seconds"] > 0
+    q = r["queries"]
+    assert len(q["queries"]) >= 25
+    assert [x for x in q["queries"] if x["error"]] == []
+    assert all(0 < x["p50_ms"] <= x["p95_ms"] for x in q["queries"])
+
+
+def test_baseline_and_ratios(run):
+    _, r, _ = run
+    b = r["baseline"]
+    for fmt in ("utf8", "gbk", "xlsx"):
+        assert b[fmt]["rows"] > 0 and b[fmt]["loaded"] > 0
+        assert b[fmt]["ours_over_baseline"] > 0
+    assert b["marts"]["rows_out"] > 0 and b["marts_ratio"] > 0 and b["e2e_ratio"] > 0
+
+
+def test_memory_and_targets(run):
+    _, r, _ = run
+    peak = r["full"]["peak_rss_bytes"]
+    assert 50 * 2**20 < peak < 4 * 2**30
+    assert r["full"]["memory_limit"] == "1GB"
+    names = [t["target"] for t in r["targets"]]
+    assert len(names) == 8 and all(t["value"] is not None for t in r["targets"])
