@@ -223,8 +223,8 @@ def _most_changed(kpis: pd.DataFrame) -> tuple[dict | None, dict | None]:
     for r in kpis.itertuples(index=False):
         if r.direction not in ("higher", "lower") or missing(r.target) or r.target_at == "quarter_end":
             continue
-        if missing(r.value) or missing(r.prev_value):
-            continue
+        if missing(r.value) or missing(r.prev_value) or (not missing(r.low_n) and bool(r.low_n)):
+            continue  # a low-n village rate is greyed everywhere: not a headline move either
         sign = 1.0 if r.direction == "higher" else -1.0
         if r.unit == "比率":
             scale = 1.0
@@ -299,7 +299,7 @@ def _group_tables(scope: wh.Scope, period: str, unit: wh.Unit) -> list[GroupTabl
                      for c, n, t in zip(vs["village_code"], vs["name"], vs["township_name"], strict=True)]
     frame = pd.DataFrame(rows)
     all_values = pd.concat([long.rename(columns={"village_code": "_vc"}), *unit_values.values()], ignore_index=True)
-    keyed = all_values.set_index(["unit_code", "indicator_id"])
+    keyed = all_values.drop_duplicates(["unit_code", "indicator_id"]).set_index(["unit_code", "indicator_id"])
     out = []
     for g in cat.groups:
         inds = cat.in_group(g.id)

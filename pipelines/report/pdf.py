@@ -33,6 +33,7 @@ from pipelines.report.text import (
     fmt_value,
     missing,
     period_zh,
+    snapshot_text,
 )
 
 FONT = "cjk"
@@ -137,14 +138,7 @@ class PackPDF(FPDF):
 
 
 def _snapshot_text(d: PackData) -> str:
-    s = d.snapshot
-    parts = []
-    if s.get("batch_id"):
-        parts.append(f"批次 {s['batch_id']}")
-    when = s.get("finished_at") if not missing(s.get("finished_at")) else s.get("published_at")
-    if when is not None and not missing(when):
-        parts.append(f"截至 {when:%Y-%m-%d %H:%M}")
-    return "数据快照：" + " · ".join(parts) if parts else "数据快照：未知"
+    return "数据快照：" + snapshot_text(d.snapshot)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +176,7 @@ def _cover(pdf: PackPDF, d: PackData) -> None:
         ("考评范围", f"{d.area_name}（{level}，区划代码 {d.unit.code}）"),
         ("考评月份", period_zh(d.period)),
         ("生成时间", f"{d.generated_at:%Y-%m-%d %H:%M}"),
-        ("数据快照", _snapshot_text(d).removeprefix("数据快照：")),
+        ("数据快照", snapshot_text(d.snapshot)),
     ):
         pdf.set_font(FONT, "B", 9)
         pdf.cell(22, 5, label)

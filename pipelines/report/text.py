@@ -137,3 +137,16 @@ def text_width(s) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(s))
+
+
+def snapshot_text(s: dict) -> str:
+    """The data snapshot a pack was built from: '批次 <batch id> · 截至 <time>'."""
+    parts = []
+    if s.get("batch_id"):
+        parts.append(f"批次 {s['batch_id']}")
+    when = s.get("finished_at")
+    if when is None or missing(when):
+        when = s.get("published_at")
+    if when is not None and not missing(when):
+        parts.append(f"截至 {when:%Y-%m-%d %H:%M}")
+    return " · ".join(parts) if parts else "未知"

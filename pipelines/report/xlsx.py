@@ -20,6 +20,7 @@ from pipelines.report.text import (
     fmt_value,
     missing,
     period_zh,
+    snapshot_text,
     text_width,
 )
 
@@ -229,15 +230,13 @@ def render_xlsx(d: PackData) -> bytes:
 
 
 def _about(b: _Book, d: PackData) -> None:
-    from pipelines.report.pdf import _snapshot_text
-
     bx = d.boards
     lines = [
         ("标题", f"{d.area_name} {period_zh(d.period)}{TITLE}"),
         ("考评范围", f"{d.area_name}（区划代码 {d.unit.code}）"),
         ("考评月份", d.period),
         ("生成时间", f"{d.generated_at:%Y-%m-%d %H:%M}"),
-        ("数据快照", _snapshot_text(d).removeprefix("数据快照：")),
+        ("数据快照", snapshot_text(d.snapshot)),
         ("参评村（社区）", f"{bx['ranked']} 个：红榜 {bx['red']}，黑榜 {bx['black']}（一票否决 {bx['veto']}）"),
     ]
     cat = _cat()
