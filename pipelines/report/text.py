@@ -7,7 +7,7 @@ catalogue, never from here.
 
 from __future__ import annotations
 
-import math
+import pandas as pd
 
 TITLE = "月度考评通报"
 TITLE_EN = "Monthly assessment pack"
@@ -48,11 +48,12 @@ REASONS: dict[str, str] = {
 
 
 def missing(v) -> bool:
+    """None, NaN, pd.NA or NaT (nullable integer columns hold pd.NA)."""
     if v is None:
         return True
     try:
-        return math.isnan(float(v))
-    except (TypeError, ValueError):
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # not a scalar
         return False
 
 
