@@ -7,11 +7,11 @@ Reports are produced month by month and written as they go, so memory stays boun
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import resource
 import time
+import unicodedata
 from pathlib import Path
 
 from pipelines.sources import REASON_CODES
@@ -124,11 +124,21 @@ def _size(n: int) -> str:
     return str(n)
 
 
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align in a terminal: CJK characters take two columns."""
+    return text + " " * max(0, width - _width(text))
+
+
 def _summary(manifest: dict, out: Path, elapsed: float) -> str:
+    width = max(_width(f["file"]) for f in manifest["files"]) + 2
     lines = [f"合成数据 / synthetic exports: scale={manifest['scale']} seed={manifest['seed']} → {out}",
-             f"{'file':<48} {'kind':<12} {'size':>10} {'rows':>10} {'bad':>6} {'dup':>5}"]
+             f"{_pad('file', width)}{'kind':<12} {'size':>10} {'rows':>10} {'bad':>6} {'dup':>5}"]
     for f in manifest["files"]:
-        lines.append(f"{f['file']:<48} {f['kind']:<12} {_size(f['size_bytes']):>10} {f['rows_read']:>10} "
+        lines.append(f"{_pad(f['file'], width)}{f['kind']:<12} {_size(f['size_bytes']):>10} {f['rows_read']:>10} "
                      f"{f['bad']:>6} {f['duplicates']:>5}")
     t = manifest["totals"]
     c = manifest["counts"]
@@ -142,5 +152,3 @@ def _summary(manifest: dict, out: Path, elapsed: float) -> str:
     ]
     return "\n".join(lines)
 
-
-_ = dt

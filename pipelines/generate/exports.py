@@ -22,6 +22,7 @@ from pipelines.generate.activity import DAY
 from pipelines.generate.world import COUNTY_CODE, COUNTY_NAME, KEY_TYPES, World, stream
 from pipelines.generate.writers import (
     BAD,
+    DATA,
     DUP,
     Sheet,
     Table,
@@ -716,7 +717,7 @@ class Disputes:
         self.population = np.bincount(hh["village_idx"].to_numpy(), weights=hh["members"].to_numpy(),
                                       minlength=len(w.v_code))
         self.shared = [i for i, u in enumerate(w.v_county_unique.tolist()) if not u]
-        self.pending_workbooks: list[tuple[Path, list[Sheet]]] = []
+        self.seen: dict[int, set] = {}  # per township workbook: normalised rows already accepted
 
     def month(self, mi: int, ev: pl.DataFrame | None) -> None:
         run, w = self.run, self.run.world
@@ -778,8 +779,10 @@ class Disputes:
             "is_petition": render.bools(d["petition"].to_numpy(), rng, 0.2, "is_petition"),
             "related_event_id": d["related_event_id"],
         })
-        rows = rows.with_columns(pl.when(pl.col("amount") == "0").then(pl.lit(None)).otherwise(pl.col("amount")).alias("amount")
-                                 if rng.random() < 0.5 else pl.col("amount"))
+        # Some clerks leave a zero amount blank; a case keeps its habit from sheet to sheet.
+        blank_zero = pl.Series([_unit(c, 3) < 0.5 for c in d["case_id"].to_list()], dtype=pl.Boolean)
+        rows = rows.with_columns(pl.when((pl.col("amount") == "0") & blank_zero).then(pl.lit(None))
+                                 .otherwise(pl.col("amount")).alias("amount"))
         rows = rows.with_columns(_seq=pl.Series([str(i + 1) for i in range(n)], dtype=pl.Utf8)).select(["_seq"] + DISPUTE_COLS)
         t = d.with_columns(is_concluded=pl.Series(concluded), is_open=pl.Series(~concluded))
         shared = self.shared
@@ -847,6 +850,20 @@ class Disputes:
         run.prev_ids[key] = set(t["case_id"].filter(pl.Series(clean)).to_list()) if n else set()
         total = {"_seq": "合计", "case_id": f"共{n}件"}
         built = table.build(rng, blanks=int(rng.integers(0, 3)), total=total)
+        # A workbook is one file: a case copied unchanged into a later month's sheet is a duplicate of
+        # the row already accepted from this file (SPEC §3.6 "from the same file"), not a new observation.
+        sig = d.select(pl.concat_str([pl.col("case_id"), pl.col("registered_on").cast(pl.Utf8),
+                                      pl.col("concluded").cast(pl.Utf8), pl.col("result"),
+                                      pl.col("concluded_on").cast(pl.Utf8)], separator="|")).to_series().to_list()
+        seen = self.seen.setdefault(ti, set())
+        kinds = built.kinds
+        for pos, srci in enumerate(built.source.tolist()):
+            if srci < 0 or kinds[pos] == BAD:
+                continue
+            key_ = (sig[srci], tnames[srci], names_[srci])
+            if kinds[pos] == DATA and key_ in seen:
+                kinds[pos] = DUP
+            seen.add(key_)
         dd = dt.datetime.fromtimestamp(day, dt.UTC)
         titles = [f"{w.townships[ti]['name']}矛盾纠纷排查调处台账（{y}年{m}月）",
                   f"填报单位：{w.townships[ti]['name']}综治中心（盖章）", f"填报日期：{dd.year}年{dd.month}月{dd.day}日"]
@@ -880,6 +897,7 @@ class Disputes:
             run.record(path, self.kind, "xlsx", None, sheets, extra={"several_sheets"} if len(sheets) > 1 else set(),
                        skipped_sheets=skipped)
         self.sheets = {}
+        self.seen = {}
 
 
 NOTES = ["填表说明：", "1. 每月一张表，按登记日期排序；", "2. 村名填写行政村全称；",

@@ -88,12 +88,15 @@ class Table:
         order = np.argsort(key, kind="stable")
         frame = frame[order]
         kind = np.concatenate(kinds)[order]
+        src = np.concatenate([np.arange(self.n)] + ([np.array(self._dups)] if self._dups else [])
+                             + [np.full(len(k), -1) for k in kinds[1 + bool(self._dups):]])[order]
         flat = [x for part in reasons for x in part]
         bad = [(int(p), *flat[o]) for p, o in enumerate(order.tolist()) if flat[o] is not None]
         if total is not None:
             frame = pl.concat([frame, pl.DataFrame([{c: total.get(c) for c in cols}], schema={c: pl.Utf8 for c in cols})])
             kind = np.r_[kind, TOTAL].astype(np.int8)
-        return Built(frame=frame, kinds=kind, bad=bad)
+            src = np.r_[src, -1]
+        return Built(frame=frame, kinds=kind, bad=bad, source=src)
 
 
 @dataclass
@@ -101,6 +104,7 @@ class Built:
     frame: pl.DataFrame
     kinds: np.ndarray
     bad: list[tuple[int, str, str]]  # (position in frame, reason, field)
+    source: np.ndarray | None = None  # index into Table.rows of each frame row (-1: extra, blank, total)
 
 
 @dataclass
