@@ -355,6 +355,8 @@ def typed_field(f: Field, raw: pl.Series, key: bytes) -> tuple[pl.Series, pl.Ser
     """(typed value, __bad text) for one field's raw text column."""
     raw = raw.cast(pl.String)
     none = _constant(None, raw.len(), pl.String)
+    if raw.null_count() == raw.len():  # a column the file does not have: nothing to parse
+        return _constant(None, raw.len(), _DTYPES[f.type]), none
     if f.personal:
         return _personal_series(f, raw, key), none
     if f.type == STR:
