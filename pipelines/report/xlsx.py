@@ -88,9 +88,16 @@ class _Book:
             cap = (wrap_cols or {}).get(c, 60)
             ws.set_column(c, c, min(max(w + 2, 6), cap),
                           self.fmt("text", wrap=True) if wrap_cols and c in wrap_cols else None)
+        # Wrapped cells get their height here: xlsxwriter cannot measure text, and Excel does not
+        # grow rows written by a program.
+        for i, row in enumerate(rows):
+            lines = max([_lines(row[c], cap) for c, cap in (wrap_cols or {}).items()] + [1])
+            if lines > 1:
+                ws.set_row(r0 + i, 15 * lines)
         ws.freeze_panes(r0, 0)
         if rows:
             ws.autofilter(r0 - 1, 0, r0 - 1 + len(rows), len(header) - 1)
+        _print_setup(ws, r0)
         return ws
 
     def write(self, ws, r: int, c: int, v, kind: str, st: dict) -> None:
@@ -105,6 +112,19 @@ class _Book:
             ws.write_number(r, c, float(v), f)
         else:
             ws.write_string(r, c, str(v), f)
+
+
+def _lines(v, width: int) -> int:
+    return 1 if not isinstance(v, str) else max(1, -(-text_width(v) // max(1, width - 2)))
+
+
+def _print_setup(ws, head_rows: int) -> None:
+    """A4 landscape, one page wide, header rows repeated, page numbers in the footer."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0, head_rows - 1)
+    ws.set_footer("&C第 &P 页 / 共 &N 页")
 
 
 def _shown_width(v, kind: str) -> int:
@@ -258,9 +278,12 @@ def _about(b: _Book, d: PackData) -> None:
     for i, (k, v) in enumerate(lines, start=1):
         ws.write_string(i, 0, k, b.fmt("text", bold=True))
         ws.write_string(i, 1, v, wrap)
+        if _lines(v, 90) > 1:
+            ws.set_row(i, 15 * _lines(v, 90))
     ws.set_column(0, 0, max(text_width(k) for k, _ in lines) + 2)
     ws.set_column(1, 1, 90)
     ws.freeze_panes(1, 0)
+    _print_setup(ws, 1)
 
 
 def _cat():
