@@ -304,7 +304,10 @@ def _groups(pdf: PackPDF, d: PackData) -> None:
     for i, g in enumerate(d.groups):
         if i:
             pdf.ln(3)
-        pdf.subtitle(f"{g.group.name_zh}", g.group.name_en, min_space=50)
+        # A table that fits on one page starts on a fresh page rather than leaving an orphan row behind.
+        height = 24 + 6.3 * len(g.rows)
+        fits_a_page = height < pdf.h - 18 - 16
+        pdf.subtitle(f"{g.group.name_zh}", g.group.name_en, min_space=height if fits_a_page else 50)
         n = len(g.indicators)
         name_w = 32 if county_pack else 40
         town_w = 18 if county_pack else 0
