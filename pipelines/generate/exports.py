@@ -467,7 +467,7 @@ class Visits:
         heads = render.headers(SOURCES[self.kind], VISIT_COLS, rng)
         _write_report(run, self.kind, self.label, table, st, ex, fmt, rng, heads, date_cols,
                       {"visit_type": "visit_type"}, set(), y, m)
-        # Next file's repeats and conflicts come from this file's clean rows, re-rendered in that file's style.
+        # Next file's repeats and conflicts come from this file's clean rows, as written here.
         run.prev_rows[self.kind] = rows.filter(pl.Series(clean))
         self.prev_ex = ex.sec
 

@@ -41,7 +41,7 @@ SCALES = {
     "tiny": Scale("tiny", 2, (4, 4), (3, 3), 18, 3, 120),
     "small": Scale("small", 2, (9, 11), (4, 6), 30, 6, 320),
     "county": Scale("county", 12, (13, 18), (6, 11), 39, 36, 2300),
-    "province": Scale("province", 60, (13, 17), (8, 12), 66, 36, 12000, points_months=6, xlsx_every=3),
+    "province": Scale("province", 60, (13, 17), (8, 12), 70, 36, 12000, points_months=6, xlsx_every=3),
 }
 
 
