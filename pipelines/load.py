@@ -139,11 +139,11 @@ def _derive(kind: str, frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
     if "household_key" in EXTRA_COLUMNS.get(kind, {}):
         frame = frame.with_columns(_hash_unique(frame["household_id"], key).alias("household_key"))
     if kind == "disputes":
-        from pipelines.normalise import village_key
+        from pipelines.normalise import township_key_expr, village_key_expr
 
         frame = frame.with_columns(
-            pl.col("township_name").map_elements(village_key, return_dtype=pl.String).alias("township_key"),
-            pl.col("village_name").map_elements(village_key, return_dtype=pl.String).alias("village_key"),
+            township_key_expr(pl.col("township_name")).alias("township_key"),
+            village_key_expr(pl.col("village_name")).alias("village_key"),
         )
     if kind == "grids":
         from shapely.geometry import shape
@@ -317,10 +317,11 @@ def _run_core(con, name: str) -> None:
 
 
 def _ref_names(con) -> None:
-    from pipelines.normalise import village_key
+    from pipelines.normalise import township_key, village_key
 
     rows = con.execute("select level, code, parent_code, name from cur_admin_units").fetchall()
-    data = [(lv, code, parent, village_key(name)) for lv, code, parent, name in rows]
+    data = [(lv, code, parent, (township_key if lv == "乡镇" else village_key)(name))
+            for lv, code, parent, name in rows]
     con.execute("create or replace table ref_names (level varchar, code varchar, parent_code varchar, "
                 "name_key varchar)")
     if data:

@@ -365,6 +365,11 @@ def typed_field(f: Field, raw: pl.Series, key: bytes) -> tuple[pl.Series, pl.Ser
         return _by_unique(raw, clean_trimmed, pl.String), none
     if f.type in (DATE, DATETIME):
         dt = _by_unique(raw, datetime_values, pl.Datetime("us"))
+        if f.end_of_day:
+            # No time written (no ':'/'时', not a fractional Excel serial) → 23:59:59 of that day.
+            clean = clean_compact(raw)
+            dated_only = ~clean.str.contains(r"[:时]|^\d+\.\d*[1-9]\d*$").fill_null(True)
+            dt = pl.select(pl.when(dated_only).then(dt + pl.duration(seconds=86399)).otherwise(dt)).to_series()
         value = dt.dt.date() if f.type == DATE else dt
         return value, _bad(raw, dt, present(raw))
     if f.type in (INT, FLOAT, POINTS):

@@ -29,6 +29,8 @@ class Field:
     required_when: str | None = None
     enum: str | None = None  # key into ENUMS
     personal: str | None = None  # HASH or MASK
+    # A deadline given as a bare date means "by the end of that day", not its first minute.
+    end_of_day: bool = False
     # Fields that never change for an id (SPEC §3.6 ID_CONFLICT); for non-snapshot sources every field.
     immutable: bool = False
 
@@ -233,7 +235,7 @@ _add(Source(
         Field("handling_level", ("处置层级", "办结层级"), ENUM, enum="handling_level"),
         Field("status", ("状态", "办理状态", "事件状态"), ENUM, required=True, enum="event_status"),
         Field("accepted_at", ("受理时间",), DATETIME, required_when="status <> '已上报'"),
-        Field("deadline", ("办结时限", "办理时限"), DATETIME, required=True),
+        Field("deadline", ("办结时限", "办理时限"), DATETIME, required=True, end_of_day=True),
         Field("closed_at", ("办结时间",), DATETIME, required_when="status in ('已办结', '已回访')"),
         Field("satisfaction", ("满意度", "回访满意度"), ENUM, enum="satisfaction"),
         Field("entered_at", ("录入时间", "填报时间"), DATETIME, required=True),

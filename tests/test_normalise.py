@@ -318,3 +318,20 @@ def test_sheet_export_time_and_row_numbers_are_carried(tmp_path):
 def test_village_key(name, expected):
     assert village_key(name) == expected
     assert pl.select(village_key_expr(pl.lit(name, dtype=pl.String))).item() == expected
+
+
+def test_deadline_given_as_a_date_means_the_end_of_that_day():
+    from datetime import datetime
+
+    from pipelines.normalise import typed_field
+    from pipelines.sources import SOURCES
+
+    raw = pl.Series(["2025-06-09", "2025-06-09 12:00", "2025年6月9日", "45817", "45817.5", None])
+    value, bad = typed_field(SOURCES["events"].field("deadline"), raw, b"k")
+    assert value.to_list() == [datetime(2025, 6, 9, 23, 59, 59), datetime(2025, 6, 9, 12, 0),
+                               datetime(2025, 6, 9, 23, 59, 59), datetime(2025, 6, 9, 23, 59, 59),
+                               datetime(2025, 6, 9, 12, 0), None]
+    assert bad.null_count() == 6
+    # an occurrence time stays at 00:00 (SPEC §3.6)
+    reported, _ = typed_field(SOURCES["events"].field("reported_at"), pl.Series(["2025-06-09"]), b"k")
+    assert reported.to_list() == [datetime(2025, 6, 9)]
