@@ -167,6 +167,19 @@ def enum_ok(key: str, v) -> bool:
     return any(norm(x).lower() == s for syns in ENUMS[key].values() for x in syns)
 
 
+def canon(kind: str, field: str, v):
+    """The value a reader compares: dates as dates, enum synonyms as their canonical value, points as numbers."""
+    fl = SOURCES[kind].field(field)
+    if fl.type in ("date", "datetime"):
+        return parse_time(v)
+    if fl.enum:
+        s = norm(v).lower()
+        return next((c for c, syns in ENUMS[fl.enum].items() if any(norm(x).lower() == s for x in syns)), s)
+    if fl.type == "points":
+        return float(re.sub(r"[^\d.+-]", "", norm(v)))
+    return norm(v)
+
+
 def village_stem(name: str) -> str:
     s = norm(name)
     for suf in ("村委会", "社区", "村"):
@@ -405,7 +418,8 @@ def _id_conflicts_reuse_an_earlier_id(manifest, files):
         earlier = [r for t, k, r in ids_by_kind[kind]
                    if norm(r[id_field]) == norm(me[id_field]) and t < t_me and k not in bad]
         assert earlier, b
-        assert all(norm(e[b["field"]]) != norm(me[b["field"]]) for e in earlier), b
+        assert all(canon(kind, b["field"], e[b["field"]]) != canon(kind, b["field"], me[b["field"]])
+                   for e in earlier), b
         n += 1
     assert n > 0
 

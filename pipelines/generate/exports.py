@@ -542,6 +542,10 @@ class Events:
                                "TIME_ORDER", "accepted_at")
             return True
 
+        def other_grid(c: dirt.FileCtx, i: int) -> str:
+            g = int(c.col("grid")[i])
+            return w.g_code[(g + 1) % len(w.g_code)]  # another real grid: known, but not this event's
+
         inj = {
             "MISSING_REQUIRED": dirt.missing([("grid_code", None), ("reported_at", None), ("category", None),
                                               ("status", None), ("deadline", None), ("entered_at", None),
@@ -553,7 +557,8 @@ class Events:
             "UNKNOWN_GRID": dirt.unknown_grid,
             "TIME_ORDER": time_order,
             "FUTURE_DATE": dirt.future([("entered_at", False)]),
-            "ID_CONFLICT": dirt.id_conflict_snapshot("event_id", "category", other_category),
+            "ID_CONFLICT": _one_of(dirt.id_conflict_snapshot("event_id", "category", other_category),
+                                   dirt.id_conflict_snapshot("event_id", "grid_code", other_grid)),
         }
         table, ctx = run.finish(self.kind, rows, t, st, ex, inj, rng)
         clean = run.clean_mask(table)
@@ -626,6 +631,10 @@ class Points:
         def other_points(c: dirt.FileCtx, i: int) -> str:
             return str(int(c.typed["points"][i]) + int(c.rng.choice([1, 2, 3, 5])))
 
+        def other_item(c: dirt.FileCtx, i: int) -> str:
+            cur = c.typed["item"][i]
+            return next(x[0] for x in act.POINT_ITEMS[int(c.rng.integers(4)):] if x[0] != cur)
+
         inj = {
             "MISSING_REQUIRED": dirt.missing([("household_id", None), ("points", None), ("occurred_on", None),
                                               ("entered_on", None), ("review_status", None)]),
@@ -635,7 +644,8 @@ class Points:
             "UNKNOWN_VILLAGE": dirt.unknown_village_code,
             "UNKNOWN_HOUSEHOLD": dirt.unknown_household(),
             "FUTURE_DATE": dirt.future([("entered_on", True)]),
-            "ID_CONFLICT": dirt.id_conflict_snapshot("record_id", "points", other_points),
+            "ID_CONFLICT": _one_of(dirt.id_conflict_snapshot("record_id", "points", other_points),
+                                   dirt.id_conflict_snapshot("record_id", "item", other_item)),
         }
         table, ctx = run.finish(self.kind, rows, t, st, ex, inj, rng)
         clean = run.clean_mask(table)
@@ -822,6 +832,10 @@ class Disputes:
             cur = c.typed["dispute_type"][i]
             return [x for x in types if x != cur][int(c.rng.integers(len(types) - 1))]
 
+        def earlier_day(c: dirt.FileCtx, i: int) -> str:
+            # One day earlier: still before any 办结日期 and the export time, so only the id conflicts.
+            return dirt.fmt_time(int(c.col("registered_on")[i]) - DAY, c.st, True)
+
         inj = {
             "MISSING_REQUIRED": dirt.missing([("registered_on", None), ("village_name", None), ("dispute_type", None),
                                               ("result", None), ("concluded_on", "is_concluded")]),
@@ -832,7 +846,8 @@ class Disputes:
             "AMBIGUOUS_VILLAGE": ambiguous,
             "TIME_ORDER": time_order,
             "FUTURE_DATE": dirt.future([("registered_on", True)], cond="is_open"),
-            "ID_CONFLICT": dirt.id_conflict_snapshot("case_id", "dispute_type", other_type),
+            "ID_CONFLICT": _one_of(dirt.id_conflict_snapshot("case_id", "dispute_type", other_type),
+                                   dirt.id_conflict_snapshot("case_id", "registered_on", earlier_day)),
         }
         key = f"{self.kind}:{ti}"
         table = Table(rows)
