@@ -348,6 +348,11 @@ def _row(files, b) -> dict:
 def test_every_reason_code_is_injected_and_really_in_the_file(manifest, files, ref):
     by_reason = Counter(b["reason_code"] for b in manifest["bad_rows"])
     assert set(by_reason) == set(REASON_CODES)
+    missing = {(kind_of(manifest, b["file"]), b["field"]) for b in manifest["bad_rows"]
+               if b["reason_code"] == "MISSING_REQUIRED"}
+    # The conditional requirements too: 户编号 of a 走访, 受理/办结时间 past 已上报, 办结日期 of a concluded case.
+    assert {("visits", "household_id"), ("events", "accepted_at"), ("events", "closed_at"),
+            ("disputes", "concluded_on")} <= missing
     sheet_time = {(f["file"], s["sheet"]): s["export_time"] for f in manifest["files"] for s in f["sheets"]}
     grids, hh, admin = ref["grids"], ref["households"], ref["admin"]
     stems = Counter(village_stem(r["name"]) for c, r in admin.items() if len(c) == 12)

@@ -75,6 +75,7 @@ class FileCtx:
     prev_ids: set[str] = field(default_factory=set)  # ids accepted from an earlier export (clean)
     prev_rows: pl.DataFrame | None = None  # non-snapshot: clean rendered rows of the previous file
     unknown_counter: list[int] = field(default_factory=lambda: [0])
+    turns: dict = field(default_factory=dict)  # shared across a run's files: whose turn it is
     _cache: dict = field(default_factory=dict)
 
     def pick(self, mask: np.ndarray | None = None) -> int | None:
@@ -136,9 +137,17 @@ Injector = Callable[[FileCtx], bool]
 
 
 def missing(fields: list[tuple[str, str | None]]) -> Injector:
-    """Empty one required field; (field, condition column) where the condition column must be truthy."""
+    """Empty one required field; (field, condition column) where the condition column must be truthy.
+
+    Fields are taken in turn, conditional ones (required only when…) first, so that even a source with
+    few bad rows shows each kind of missing value."""
+    fields = sorted(fields, key=lambda x: x[1] is None)
+    key = ("missing", tuple(n for n, _ in fields))
+
     def f(c: FileCtx) -> bool:
-        name, cond = fields[int(c.rng.integers(len(fields)))]
+        k = c.turns.get(key, 0)
+        c.turns[key] = k + 1
+        name, cond = fields[k % len(fields)]
         i = c.pick(c.flag(cond) if cond else None)
         if i is None:
             return False

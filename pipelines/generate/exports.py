@@ -121,6 +121,7 @@ class Run:
     prev_ids: dict[str, set[str]] = field(default_factory=dict)
     prev_rows: dict[str, pl.DataFrame] = field(default_factory=dict)
     unknown_counter: list[int] = field(default_factory=lambda: [0])
+    turns: dict = field(default_factory=dict)
 
     def rng(self, *key) -> np.random.Generator:
         return stream(self.seed, *key)
@@ -166,7 +167,7 @@ class Run:
         table = Table(rows)
         ctx = dirt.FileCtx(world=self.world, rng=rng, st=st, export=ex.sec, table=table, typed=typed,
                            prev_ids=self.prev_ids.get(kind, set()), prev_rows=self.prev_rows.get(kind),
-                           unknown_counter=self.unknown_counter)
+                           unknown_counter=self.unknown_counter, turns=self.turns)
         pending = self.pending.setdefault(kind, list(REASON_CODES))
         if self.dirty > 0:
             used = dirt.inject(ctx, injectors, self.n_bad(rng, rows.height), pending)
@@ -852,7 +853,8 @@ class Disputes:
         key = f"{self.kind}:{ti}"
         table = Table(rows)
         ctx = dirt.FileCtx(world=w, rng=rng, st=st, export=ex_sec, table=table, typed=t,
-                           prev_ids=run.prev_ids.get(key, set()), unknown_counter=run.unknown_counter)
+                           prev_ids=run.prev_ids.get(key, set()), unknown_counter=run.unknown_counter,
+                           turns=run.turns)
         pending = run.pending.setdefault(self.kind, list(REASON_CODES))
         if run.dirty > 0 and n:
             used = dirt.inject(ctx, inj, run.n_bad(rng, n), pending)
