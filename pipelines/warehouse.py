@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,24 @@ def _close_default_locked() -> None:
         old.close()
 
 
+def _month_bounds(period: str) -> tuple[date, date]:
+    """First day of the month and of the next: range predicates let DuckDB skip row groups by their
+    min/max, which strftime(col) = 'YYYY-MM' cannot (0.5 s → ms on a million visits)."""
+    y, m = int(period[:4]), int(period[5:7])
+    return date(y, m, 1), date(y + m // 12, m % 12 + 1, 1)
+
+
+def _bind(sql: str, params: dict | None) -> dict:
+    """Only the parameters the statement names (DuckDB refuses extra ones), plus the month bounds
+    of $p when the statement uses $m0/$m1."""
+    params = dict(params or {})
+    if "$m0" in sql and "p" in params:
+        params["m0"], params["m1"] = _month_bounds(params["p"])
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
 def _q(con: duckdb.DuckDBPyConnection | None, sql: str, params: dict | None = None) -> pd.DataFrame:
+    params = _bind(sql, params)
     for attempt in (0, 1):
         try:
             cur = (con or default_connection()).cursor()
@@ -449,13 +467,13 @@ def month_counts(scope: Scope, period: str, unit_code: str | None = None, *, con
     return _q(
         con,
         """select $u as unit_code,
-             (select count(*) from fct_visit where strftime(visited_at, '%Y-%m') = $p
+             (select count(*) from fct_visit where visited_at >= $m0 and visited_at < $m1
                 and starts_with(grid_code, $u) and starts_with(grid_code, $s)) as visits,
-             (select count(*) from fct_event where strftime(reported_at, '%Y-%m') = $p
+             (select count(*) from fct_event where reported_at >= $m0 and reported_at < $m1
                 and starts_with(grid_code, $u) and starts_with(grid_code, $s)) as events,
-             (select count(*) from fct_dispute where strftime(registered_on, '%Y-%m') = $p
+             (select count(*) from fct_dispute where registered_on >= $m0 and registered_on < $m1
                 and starts_with(village_code, $u) and starts_with(village_code, $s)) as disputes,
-             (select count(*) from fct_points where strftime(occurred_on, '%Y-%m') = $p
+             (select count(*) from fct_points where occurred_on >= $m0 and occurred_on < $m1
                 and starts_with(village_code, $u) and starts_with(village_code, $s)) as points_records""",
         {"p": period, "u": code, "s": scope.code},
     )
@@ -564,7 +582,7 @@ def event_points(scope: Scope, period: str, unit_code: str | None = None, *, con
                   g.centroid_lon, g.centroid_lat, sqrt(greatest(g.households, 1)) as spread,
                   (hash(e.event_id) % 10007) / 10007.0 as u, (hash(e.event_id || '#') % 10007) / 10007.0 as w
            from fct_event e join dim_grid g on g.grid_code = e.grid_code
-           where strftime(e.reported_at, '%Y-%m') = $p
+           where e.reported_at >= $m0 and e.reported_at < $m1
              and starts_with(e.grid_code, $u) and starts_with(e.grid_code, $s)
            order by e.event_id""",
         {"p": period, "u": code, "s": scope.code},
@@ -586,7 +604,7 @@ def dispute_sites(scope: Scope, period: str, unit_code: str | None = None, *, co
                select village_code, count(*) as disputes, count(*) filter (where is_petition) as petitions,
                       mode(dispute_type) as top_type
                from fct_dispute
-               where strftime(registered_on, '%Y-%m') = $p
+               where registered_on >= $m0 and registered_on < $m1
                  and starts_with(village_code, $u) and starts_with(village_code, $s)
                group by village_code),
            c as (select village_code, avg(centroid_lon) as glon, avg(centroid_lat) as glat
@@ -734,7 +752,7 @@ def household_points(scope: Scope, period: str, unit_code: str | None = None, *,
                   coalesce(sum(p.points), 0) as points, count(p.record_id) as records
            from dim_household h
            left join fct_points p on p.household_key = h.household_key and p.review_status = '已确认'
-             and strftime(p.occurred_on, '%Y-%m') = $p
+             and p.occurred_on >= $m0 and p.occurred_on < $m1
            where starts_with(h.village_code, $u) and starts_with(h.village_code, $s)
            group by all order by h.household_key""",
         {"p": period, "u": code, "s": scope.code},
@@ -750,7 +768,7 @@ def points_by_category(scope: Scope, period: str, unit_code: str | None = None, 
                   sum(points) filter (where points > 0) as gained,
                   -sum(points) filter (where points < 0) as deducted,
                   count(*) as records
-           from fct_points where review_status = '已确认' and strftime(occurred_on, '%Y-%m') = $p
+           from fct_points where review_status = '已确认' and occurred_on >= $m0 and occurred_on < $m1
              and starts_with(village_code, $u) and starts_with(village_code, $s)
            group by category order by gained desc nulls last""",
         {"p": period, "u": code, "s": scope.code},
@@ -869,10 +887,10 @@ def reporting_by_grid(scope: Scope, period: str, unit_code: str | None = None, *
         con,
         """with recs as (
                select grid_code, 'visit' as kind, visited_at as occurred, entered_at from fct_visit
-               where strftime(visited_at, '%Y-%m') = $p and starts_with(grid_code, $u) and starts_with(grid_code, $s)
+               where visited_at >= $m0 and visited_at < $m1 and starts_with(grid_code, $u) and starts_with(grid_code, $s)
                union all
                select grid_code, 'event', reported_at, entered_at from fct_event
-               where strftime(reported_at, '%Y-%m') = $p and starts_with(grid_code, $u) and starts_with(grid_code, $s)),
+               where reported_at >= $m0 and reported_at < $m1 and starts_with(grid_code, $u) and starts_with(grid_code, $s)),
            r as (select grid_code,
                         count(*) filter (where kind = 'visit') as visits,
                         count(*) filter (where kind = 'event') as events,

@@ -31,7 +31,7 @@ PAGES = {
     "rankings": ("排名", "村（社区）评分明细"),
     "points": ("积分", "积分兑换（按月）"),
     "quality": ("数据质量", "各网格上报完整性与及时性"),
-    "monthly_pack": ("月度考评", "月度考评"),
+    "monthly_pack": ("月度考评", "下载 PDF"),  # the pack page (another module) offers the downloads
 }
 
 pytestmark = [
@@ -112,7 +112,7 @@ def test_sign_in_and_visit_every_page(server, browser, role):
         nav = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=label)
         nav.click()
         page.wait_for_url(f"**/{url_path}", timeout=20_000) if url_path != "overview" else None
-        page.get_by_text(marker, exact=False).first.wait_for(timeout=30_000)
+        page.get_by_text(marker, exact=False).first.wait_for(timeout=90_000)
         _wait_idle(page)
         if url_path == "map":
             canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas')
