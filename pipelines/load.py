@@ -121,6 +121,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             file_id varchar, file_name varchar, batch_id varchar, seq bigint, source_kind varchar,
             rows_read bigint, rows_non_data bigint, status varchar, reason varchar, raw_path varchar,
             encoding varchar)""")
+    con.execute("create table if not exists ref_boundaries (level varchar, code varchar, geometry varchar, "
+                "label_lon double, label_lat double)")
     con.execute("create table if not exists reg_batches (batch_id varchar, started_at timestamp, "
                 "finished_at timestamp, status varchar)")
     con.execute("create table if not exists reg_validation (batch_id varchar, suite varchar, "
@@ -316,6 +318,18 @@ def _run_core(con, name: str) -> None:
     con.execute(f'create or replace table "{name}" as {sql}')
 
 
+def _boundaries(con) -> None:
+    """Village and township outlines, dissolved once per ingest so pages and the pack don't."""
+    from pipelines.geometry import dissolve_outlines
+
+    rows = con.execute("select village_code, township_code, geometry from dim_grid "
+                       "where geometry is not null and village_code is not null").fetchall()
+    out = dissolve_outlines(rows)
+    con.execute("delete from ref_boundaries")
+    if out:
+        con.executemany("insert into ref_boundaries values (?, ?, ?, ?, ?)", out)
+
+
 def _ref_names(con) -> None:
     from pipelines.normalise import township_key, village_key
 
@@ -332,7 +346,7 @@ def rebuild(con) -> None:
     """Recompute every row's disposition and the core tables, references first."""
     after = {
         "admin_units": ("dim_county", "dim_township", "dim_village"),
-        "grids": ("dim_grid",), "households": ("dim_household",),
+        "grids": ("dim_grid", _boundaries, "dim_township", "dim_village"), "households": ("dim_household",),
         "visits": ("fct_visit",), "events": ("fct_event",), "disputes": ("fct_dispute",),
         "points": ("fct_points",), "redemptions": ("fct_redemption",),
     }
@@ -344,7 +358,7 @@ def rebuild(con) -> None:
         if kind == "admin_units":
             _ref_names(con)
         for model in after[kind]:
-            _run_core(con, model)
+            model(con) if callable(model) else _run_core(con, model)
 
 
 VALIDATION_CHUNK_ROWS = 1_000_000  # bounds the pandas copy GX needs; one GX run per chunk

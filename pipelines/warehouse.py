@@ -18,7 +18,6 @@ copy is picked up without a restart.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -509,66 +508,28 @@ def grid_values(
     )
 
 
-_BOUNDARY_SQL = {  # allow-list: level → (code column, name source)
-    "village": ("g.village_code", "dim_village", "village_code"),
-    "township": ("g.township_code", "dim_township", "township_code"),
+_BOUNDARY_SQL = {  # allow-list: level → (table, code column)
+    "village": ("dim_village", "village_code"),
+    "township": ("dim_township", "township_code"),
 }
-_geo_cache: dict[tuple, pd.DataFrame] = {}
 
 
 def boundaries(scope: Scope, level: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
-    """Village or township outlines dissolved from their grids with shapely (the warehouse has no
-    boundary polygons of its own), simplified for the screen. Columns: code, name, geometry
-    (GeoJSON text), lon, lat (a point inside the outline, for labels)."""
+    """Village or township outlines (dissolved from their grids at ingest, simplified for the
+    screen). Columns: code, name, geometry (GeoJSON text), lon, lat (a point for labels)."""
     if level not in _BOUNDARY_SQL:
         raise ValueError(f"level must be one of {sorted(_BOUNDARY_SQL)}")
     code = _unit(scope, unit_code)
-    col, table, key = _BOUNDARY_SQL[level]
-    s = stamp()
-    cache_key = (s, level, code, scope.code) if con is None else None
-    if cache_key and cache_key in _geo_cache:
-        return _geo_cache[cache_key].copy()
-    rows = _q(
+    table, key = _BOUNDARY_SQL[level]
+    # Strictly inside the scope: a village account gets no township outline.
+    return _q(
         con,
-        f"""select {col} as code, n.name, g.geometry
-            from dim_grid g left join "{table}" n on n.{key} = {col}
-            where starts_with(g.grid_code, $u) and starts_with(g.grid_code, $s) and g.geometry is not null
+        f"""select {key} as code, name, geometry, lon, lat
+            from "{table}"
+            where geometry is not null and starts_with({key}, $u) and starts_with({key}, $s)
             order by code""",
         {"u": code, "s": scope.code},
     )
-    out = _dissolve(rows)
-    if cache_key:
-        if len(_geo_cache) > 32:
-            _geo_cache.clear()
-        _geo_cache[cache_key] = out
-    return out.copy()
-
-
-def _dissolve(rows: pd.DataFrame) -> pd.DataFrame:
-    from shapely import geometry as sg
-    from shapely.ops import unary_union
-
-    recs = []
-    for (code, name), grp in rows.groupby(["code", "name"], dropna=False, sort=True):
-        shapes = []
-        for text in grp["geometry"]:
-            try:
-                shp = sg.shape(json.loads(text))
-            except (ValueError, TypeError, KeyError, AttributeError):
-                continue
-            if not shp.is_valid:
-                shp = shp.buffer(0)
-            shapes.append(shp)
-        if not shapes:
-            continue
-        # A tiny buffer closes slivers between neighbouring grids so the outline has no inner seams.
-        merged = unary_union([s.buffer(1e-6) for s in shapes]).buffer(-1e-6)
-        merged = merged.simplify(0.0005, preserve_topology=True)
-        pt = merged.representative_point()
-        recs.append(
-            {"code": code, "name": name, "geometry": json.dumps(sg.mapping(merged)), "lon": pt.x, "lat": pt.y}
-        )
-    return pd.DataFrame(recs, columns=["code", "name", "geometry", "lon", "lat"])
 
 
 def event_points(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:

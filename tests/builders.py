@@ -29,7 +29,8 @@ def write_csv(path: Path, header: list[str], rows: list[list], title: list[str] 
 
 
 def _square(x0: float, y0: float, d: float = 0.01) -> dict:
-    return {"type": "Polygon", "coordinates": [[[x0, y0], [x0 + d, y0], [x0 + d, y0 + d], [x0, y0 + d], [x0, y0]]]}
+    x0, y0, x1, y1 = (round(v, 6) for v in (x0, y0, x0 + d, y0 + d))  # neighbours share exact edges
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
 
 
 def write_reference(folder: Path) -> list[Path]:

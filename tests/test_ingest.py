@@ -220,3 +220,14 @@ def test_validation_in_chunks_sums_counts(ref, home, monkeypatch):
     rows = _q(home, "select unexpected_count, success from validation_results where suite = 'xiangzhi_events' "
                     "and expectation like '%_grid_known%'")
     assert rows == [(3, False)]
+
+
+def test_village_and_township_outlines_are_dissolved_from_grids(ref, home):
+    import json
+
+    from shapely.geometry import shape
+
+    rows = dict(_q(home, "select village_code, geometry from dim_village"))
+    assert shape(json.loads(rows[b.V1])).area == pytest.approx(0.0001, rel=1e-3)  # its one 0.01° grid
+    t1 = shape(json.loads(_q(home, "select geometry from dim_township where township_code = ?", [b.T1])[0][0]))
+    assert t1.geom_type == "Polygon" and t1.area == pytest.approx(0.0002, rel=1e-3)  # two adjacent grids

@@ -20,6 +20,7 @@ import pytest
 
 from pipelines import warehouse as wh
 from pipelines.catalogue import load_catalogue
+from pipelines.geometry import dissolve_outlines
 from pipelines.models import contract
 
 COUNTY = "360726"
@@ -59,10 +60,6 @@ def build_published(home: Path, seed: int = 7) -> Path:
             con.execute(f'insert into "{table}" by name select * from df')
 
     put("dim_county", [dict(county_code=COUNTY, name="示例县", households=0, population=0, lon=115.05, lat=27.05)])
-    put("dim_township", [
-        dict(township_code=t, name=n, county_code=COUNTY, households=24, population=80, lon=None, lat=None)
-        for t, n in TOWNSHIPS.items()
-    ])
     grids, households = [], []
     for i, (g, v) in enumerate(_grids()):
         t = v[:9]
@@ -80,10 +77,19 @@ def build_published(home: Path, seed: int = 7) -> Path:
                 key_type="低保五保户" if h < 3 else None, is_key=h < 3,
             ))
     put("dim_grid", grids)
+    # Outlines as ingest computes them: dissolved from the grids.
+    outlines = {(lv, code): geo for lv, code, geo, _, _ in
+                dissolve_outlines((g["village_code"], g["township_code"], g["geometry"]) for g in grids)}
+    put("dim_township", [
+        dict(township_code=t, name=n, county_code=COUNTY, households=24, population=80, lon=None, lat=None,
+             geometry=outlines[("township", t)])
+        for t, n in TOWNSHIPS.items()
+    ])
     put("dim_village", [
         dict(village_code=v, name=n, township_code=v[:9], county_code=COUNTY, households=12, population=40,
              lon=None if v == QUIET_VILLAGE else 115.0 + (0.04 if v[6:9] == "200" else 0) + 0.02,
-             lat=None if v == QUIET_VILLAGE else 27.0 + 0.02 * (int(v[-1]) - 1) + 0.01)
+             lat=None if v == QUIET_VILLAGE else 27.0 + 0.02 * (int(v[-1]) - 1) + 0.01,
+             geometry=outlines[("village", v)])
         for v, n in VILLAGES.items()
     ])
     put("dim_household", households)
