@@ -230,8 +230,14 @@ def _cover(pdf: PackPDF, d: PackData) -> None:
             row.cell(fmt_delta(delta, ind))
             row.cell(f"● {LIGHTS[r.light]}", style=FontFace(color=LIGHT_RGB[r.light]))
     pdf.ln(2)
-    pdf.note("状态：● 达标（达成度 100%）；● 接近（达成度 90% 以上）；● 未达标。达成度按指标目录的目标与容差计算；"
-             "季末目标仅在季度末月评定。率类指标为各村分子之和 / 分母之和。")
+    pdf.set_font(FONT, "", 7.5)
+    for light, text in (("green", "达标（达成度 100%）"), ("amber", "接近（达成度 ≥ 90%）"), ("red", "未达标")):
+        pdf.set_text_color(*LIGHT_RGB[light])
+        pdf.cell(pdf.get_string_width("● "), 3.8, "● ")
+        pdf.set_text_color(*GREY)
+        pdf.cell(pdf.get_string_width(text + "   "), 3.8, text + "   ")
+    pdf.ln(4)
+    pdf.note("达成度按指标目录的目标与容差计算；季末目标仅在季度末月评定。率类指标为各村分子之和 / 分母之和。")
 
 
 def _league(pdf: PackPDF, d: PackData) -> None:
