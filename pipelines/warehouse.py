@@ -923,7 +923,7 @@ def period_files(scope: Scope, period: str, *, con=None) -> pd.DataFrame:
         _PERIOD_FILES + """
            select batch_id, file_name, source_kind, rows_read, rows_loaded, rows_quarantined,
                   rows_duplicate, rows_non_data, status, reason
-           from load_files where file_name in (select file_name from pf) or status = 'rejected'
+           from load_files where (file_name in (select file_name from pf) and status <> 'unchanged') or status = 'rejected'
            order by source_kind, file_name, batch_id""",
         {"p": period},
         con,
