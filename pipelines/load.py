@@ -52,7 +52,7 @@ CORE_ORDER = (
 SQL_TYPES = {INT: "BIGINT", FLOAT: "DOUBLE", POINTS: "DOUBLE", DATE: "DATE", DATETIME: "TIMESTAMP",
              BOOL: "BOOLEAN"}
 META_COLUMNS = {
-    "_file_id": "VARCHAR", "_file_name": "VARCHAR", "_batch_id": "VARCHAR", "_seq": "BIGINT",
+    "_file_id": "VARCHAR", "_file_name": "VARCHAR", "_batch_id": "VARCHAR",
     "_sheet": "VARCHAR", "_sheet_no": "INTEGER", "_row": "BIGINT", "_export_time": "TIMESTAMP",
     "_raw": "JSON",
 }
@@ -90,6 +90,7 @@ class IngestReport:
     seconds: float
     published: Path | None
     mart_rows: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # phase → seconds
 
     @property
     def rows_read(self) -> int:
@@ -171,7 +172,7 @@ def stage(con, src: Source, frame: pl.DataFrame, meta: dict) -> int:
     cols = stage_columns(src)
     frame = frame.with_columns(
         pl.lit(meta["file_id"]).alias("_file_id"), pl.lit(meta["file_name"]).alias("_file_name"),
-        pl.lit(meta["batch_id"]).alias("_batch_id"), pl.lit(meta["seq"]).alias("_seq"),
+        pl.lit(meta["batch_id"]).alias("_batch_id"),
         pl.lit(meta["sheet_no"]).alias("_sheet_no"),
     )
     for c in cols:
@@ -190,11 +191,12 @@ def stage(con, src: Source, frame: pl.DataFrame, meta: dict) -> int:
 
 def _checked_view_sql(kind: str) -> str:
     """stg_<kind> plus the reference helper columns the rules read."""
-    s = f"select s.*{{extra}} from stg_{kind} as s{{joins}}"
+    s = f"select s.*, r.seq as _seq{{extra}} from stg_{kind} as s join reg_files as r on r.file_id = s._file_id{{joins}}"
     extra, joins = [], []
     if kind == "admin_units":
-        extra.append("s.parent_code in (select code from stg_admin_units where code is not null "
-                     "and level is not null) as _parent_known")
+        # A county's parent (its city) is outside the county's reference: never checked.
+        extra.append("case when s.level = '县' then true else s.parent_code in (select code from "
+                     "stg_admin_units where code is not null and level is not null) end as _parent_known")
     if kind in ("households", "visits", "events"):
         extra.append("s.grid_code in (select grid_code from dim_grid) as _grid_known")
     if kind in ("grids", "points", "redemptions"):
@@ -517,55 +519,59 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         con.execute("begin transaction")
         con.execute("insert into reg_batches values (?, ?, null, 'running')", [batch_id, started])
         kinds: set[str] = set()
-        reads = []
-        task = progress.add_task("读取 reading", total=len(todo)) if progress else None
+        timings: dict[str, float] = {}
+        mark = time.perf_counter()
+        files_done = []
+        task = progress.add_task("读取与暂存 reading & staging", total=len(todo)) if progress else None
+        # Each file is read, normalised and staged, then dropped: memory stays bounded by one file.
         for f, h in todo:
             dest = raw_dir / f"{h[:8]}_{f.name}"
             shutil.copy2(f, dest)  # raw is immutable: the copy is what was loaded
             res = read_file(f)
-            reads.append((f, h, dest, res))
-            if progress:
-                progress.advance(task)
-        # References first so a first-time folder with everything loads in one run.
-        order = {k: i for i, k in enumerate(LOAD_ORDER)}
-        # Within a batch, files of a kind go in export-time order: "an earlier file" for duplicates.
-        def export_key(res):
-            times = [sh.export_time for sh in res.sheets if sh.export_time is not None]
-            return min(times) if times else started
-
-        reads.sort(key=lambda r: (order.get(r[3].source.kind, 99) if r[3].source else 99,
-                                  export_key(r[3]), r[0].name))
-        task = progress.add_task("规范化 normalising", total=len(reads)) if progress else None
-        for i, (f, h, dest, res) in enumerate(reads, start=1):
-            meta = {"file_id": h, "file_name": f.name, "batch_id": batch_id, "seq": seq0 + i}
             kind = res.source.kind if res.source else None
-            reason = res.error
-            if res.notes and not reason:
-                reason = "; ".join(res.notes)
-            status = "rejected" if res.error else "loaded"
+            reason = res.error or ("; ".join(res.notes) if res.notes else None)
             rows_read = non_data = 0
             if not res.error:
                 kinds.add(kind)
                 for sheet_no, sheet in enumerate(res.sheets, start=1):
                     if sheet.export_time is None:
                         sheet.export_time = started  # SPEC §3.6: else the time it is ingested
-                    frame = normalise(res.source, sheet, key)
-                    frame = _derive(kind, frame, key)
-                    stage(con, res.source, frame, {**meta, "sheet_no": sheet_no})
+                    frame = _derive(kind, normalise(res.source, sheet, key), key)
+                    stage(con, res.source, frame,
+                          {"file_id": h, "file_name": f.name, "batch_id": batch_id, "sheet_no": sheet_no})
                     rows_read += sheet.rows_read
                     non_data += sheet.non_data
-            con.execute("insert into reg_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [h, f.name, batch_id, meta["seq"], kind, rows_read, non_data, status, reason,
-                         str(dest), res.encoding])
+            times = [sh.export_time for sh in res.sheets if sh.export_time is not None]
+            files_done.append(dict(
+                file_id=h, name=f.name, kind=kind, rows_read=rows_read, non_data=non_data,
+                status="rejected" if res.error else "loaded", reason=reason, raw=str(dest),
+                encoding=res.encoding, export=min(times) if times else started))
+            del res
             if progress:
                 progress.advance(task)
+        # Load order (reg_files.seq): references first, then each kind's files in export-time order —
+        # what "an earlier file" means for duplicates of non-snapshot sources within one batch.
+        order = {k: i for i, k in enumerate(LOAD_ORDER)}
+        files_done.sort(key=lambda d: (order.get(d["kind"], 99), d["export"], d["name"]))
+        for i, d in enumerate(files_done, start=1):
+            con.execute("insert into reg_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [d["file_id"], d["name"], batch_id, seq0 + i, d["kind"], d["rows_read"],
+                         d["non_data"], d["status"], d["reason"], d["raw"], d["encoding"]])
+        timings["read_normalise_stage"] = time.perf_counter() - mark
         if progress:
             task = progress.add_task("校验与建模 validating & building", total=None)
+        mark = time.perf_counter()
         rebuild(con)
+        timings["dispositions_core"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         validate_batch(con, batch_id, kinds)
+        timings["validate_gx"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         mart_rows: dict[str, int] = {}
         if build_marts:
             mart_rows = _build_marts(con)
+        timings["marts"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         con.execute("update reg_batches set finished_at = ?, status = 'loaded' where batch_id = ?",
                     [datetime.now().replace(microsecond=0), batch_id])
         publish_tables(con)
@@ -573,6 +579,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         con.execute("commit")
         outcomes += _outcomes(con, batch_id)
         con.execute("checkpoint")
+        timings["commit"] = time.perf_counter() - mark
     except BaseException:
         try:
             con.execute("rollback")
@@ -583,8 +590,10 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
     con.close()
     from pipelines.publish import publish
 
+    mark = time.perf_counter()
     published = publish(p.warehouse, p.published)
-    return IngestReport(batch_id, outcomes, time.perf_counter() - t0, published, mart_rows)
+    timings["publish"] = time.perf_counter() - mark
+    return IngestReport(batch_id, outcomes, time.perf_counter() - t0, published, mart_rows, timings)
 
 
 def _pause_for_tests() -> None:

@@ -231,3 +231,11 @@ def test_village_and_township_outlines_are_dissolved_from_grids(ref, home):
     assert shape(json.loads(rows[b.V1])).area == pytest.approx(0.0001, rel=1e-3)  # its one 0.01° grid
     t1 = shape(json.loads(_q(home, "select geometry from dim_township where township_code = ?", [b.T1])[0][0]))
     assert t1.geom_type == "Polygon" and t1.area == pytest.approx(0.0002, rel=1e-3)  # two adjacent grids
+
+
+def test_county_row_may_name_its_city_as_parent(home, tmp_path):
+    f = b.write_csv(tmp_path / "区划.csv", ["区划代码", "名称", "层级", "上级代码"],
+                    [[b.COUNTY, "示例县", "县", "360700"], [b.T1, "东山乡", "乡镇", b.COUNTY],
+                     [b.T2, "西岭镇", "乡镇", "360798"]])
+    ingest([f])
+    assert _reasons(home) == {(f.name, 4): ("UNKNOWN_VILLAGE", "UNKNOWN_VILLAGE: 上级代码不在参考数据中: 360798")}
