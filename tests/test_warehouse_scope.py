@@ -22,6 +22,7 @@ from pipelines import warehouse as wh
 from pipelines.catalogue import load_catalogue
 from pipelines.geometry import dissolve_outlines
 from pipelines.models import contract
+from pipelines.models.runner import materialise_catalogue
 
 COUNTY = "360726"
 TOWNSHIPS = {"360726100": "东山镇", "360726200": "西河乡"}
@@ -53,6 +54,7 @@ def build_published(home: Path, seed: int = 7) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     contract.create_empty(con)
+    materialise_catalogue(con, cat)  # cfg_* tables, published beside the marts (the scorecard reads them)
 
     def put(table: str, rows: list[dict]) -> None:
         if rows:
@@ -288,8 +290,6 @@ def test_every_public_function_is_a_scoped_query():
 @pytest.mark.parametrize("role", list(SCOPES))
 def test_no_row_outside_scope(con, role, monkeypatch):
     scope = SCOPES[role]
-    if "scorecard" in dict(query_functions()):
-        _fake_explain(monkeypatch)
     for name, fn in query_functions():
         res = _call(fn, scope, con)
         if isinstance(res, wh.Unit):
@@ -317,23 +317,10 @@ def test_no_row_outside_scope(con, role, monkeypatch):
             assert not bad.any(), f"{name}: {res.loc[bad.index[bad], c].tolist()} outside {scope}"
 
 
-def _fake_explain(monkeypatch):
-    """explain_village belongs to the indicators helper; the scope check is ours to test."""
-    import sys
-    import types
-
-    mod = sys.modules.get("pipelines.explain")
-    if mod is None or not hasattr(mod, "explain_village"):
-        mod = types.ModuleType("pipelines.explain")
-        mod.explain_village = lambda con, v, p: pd.DataFrame({"village_code": [v], "indicator_id": ["x"]})
-        monkeypatch.setitem(sys.modules, "pipelines.explain", mod)
-
-
 @pytest.mark.parametrize("role", ["township", "village"])
 def test_codes_outside_scope_are_refused(con, role, monkeypatch):
     """Editing the sidebar (session state, URL) to another township's code raises, for every query
     that takes a code."""
-    _fake_explain(monkeypatch)
     scope = SCOPES[role]
     other = {"unit_code": "360726200", "township_code": "360726200", "village_code": "360726200001"}
     checked = 0

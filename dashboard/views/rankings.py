@@ -54,7 +54,7 @@ with left:
                           for v, i in zip(card["target"], card["indicator_id"], strict=True)],
             t("attainment"): card["attainment"].map(lambda a: "—" if pd.isna(a) else f"{a:.0%}"),
             t("weight"): card["weight"],
-            t("contribution"): card["contribution"].map(lambda v: "—" if pd.isna(v) else round(v, 2)),
+            t("contribution"): card["contribution"].round(2),
         })
         if "why_not_counted" in card:
             table[t("low_n_note")] = card["why_not_counted"].map(

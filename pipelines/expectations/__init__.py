@@ -167,6 +167,18 @@ def suite_for(kind: str):
     return _SUITES[kind]
 
 
+def suite_columns(kind: str) -> list[str]:
+    """The columns a suite reads (expectation columns and row-condition columns): GX copies the
+    whole frame for every conditional expectation, so it gets only these."""
+    cols: set[str] = set()
+    for e in suite_for(kind).expectations:
+        kw = e.configuration.kwargs
+        cols |= {kw[k] for k in ("column", "column_A", "column_B") if k in kw}
+        if kw.get("row_condition") is not None:
+            cols |= set(re.findall(r"name='([^']+)'", repr(kw["row_condition"])))
+    return sorted(cols)
+
+
 def run_suite(kind: str, frame) -> list[dict]:
     """Validate one batch of one source (a pandas frame of chk_<kind> rows) in ONE GX run, so GX
     fingerprints the frame once (FIELD_NOTES). Returns one dict per expectation."""
