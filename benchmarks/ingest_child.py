@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 
-def _sampler(stop: threading.Event, out: dict) -> None:
+def _sampler(stop: threading.Event, out: dict, cap: int | None, json_path: Path, t0: float) -> None:
     import psutil
 
     from benchmarks.phases import ACTIVE
@@ -32,6 +32,16 @@ def _sampler(stop: threading.Event, out: dict) -> None:
         if rss > out["rss"]:
             out["rss"], out["phase"] = rss, phase
         out["by_phase"][phase] = max(out["by_phase"].get(phase, 0), rss)
+        if cap and rss > cap:
+            # The machine is shared: stop before the kernel's OOM killer picks someone else's process.
+            json_path.write_text(json.dumps({
+                "aborted": f"RSS {rss / 2**30:.1f} GiB > cap {cap / 2**30:.1f} GiB during '{phase}' "
+                           f"after {time.perf_counter() - t0:.0f} s",
+                "peak_rss_bytes": rss, "sampled_peak_phase": phase,
+                "sampled_peak_by_phase_bytes": out["by_phase"],
+                "memory_limit": os.environ.get("XIANGZHI_MEMORY_LIMIT", "4GB (default)"),
+            }, ensure_ascii=False, indent=1), encoding="utf-8")
+            os._exit(3)
         stop.wait(0.2)
 
 
@@ -40,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--home", required=True)
     ap.add_argument("--json", required=True)
     ap.add_argument("--no-marts", action="store_true")
+    ap.add_argument("--rss-cap-gb", type=float, help="abort (exit 3) when the process grows beyond this")
     ap.add_argument("paths", nargs="+")
     a = ap.parse_args(argv)
     os.environ["XIANGZHI_HOME"] = a.home
@@ -59,18 +70,23 @@ def main(argv: list[str] | None = None) -> int:
     rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     stop, peak = threading.Event(), {"rss": 0, "phase": "-", "by_phase": {}}
-    th = threading.Thread(target=_sampler, args=(stop, peak), daemon=True)
-    th.start()
     t1 = time.perf_counter()
+    cap = int(a.rss_cap_gb * 2**30) if a.rss_cap_gb else None
+    th = threading.Thread(target=_sampler, args=(stop, peak, cap, Path(a.json), t1), daemon=True)
+    th.start()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     with timed_phases() as acc:
         report = load.ingest([Path(p) for p in a.paths], build_marts=not a.no_marts)
     seconds = time.perf_counter() - t1
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
     stop.set()
     th.join()
     loaded = [f for f in report.files if f.status == "loaded"]
     out = {
         "seconds": seconds,
         "import_seconds": import_s,
+        # CPU seconds of all threads: below `seconds` × cores when the machine is shared.
+        "cpu_s": (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime),
         "rows_read": sum(f.rows_read for f in loaded),
         "rows_loaded": sum(f.rows_loaded for f in loaded),
         "files_loaded": len(loaded),

@@ -104,14 +104,22 @@ def rows_of(files: list[dict]) -> int:
 
 # ------------------------------------------------------------------------------------------ sections
 
-def full_ingest(data: Path, home: Path, env: dict) -> dict:
+def full_ingest(data: Path, home: Path, env: dict, rss_cap_gb: float | None) -> dict:
     """Section 1 (all files) and 6: the whole folder in one batch, in its own process."""
     out = home.parent / f"{home.name}.json"
-    log(f"ingest of the whole folder in a child process (memory limit {env.get('XIANGZHI_MEMORY_LIMIT', '4GB')}) …")
+    log(f"ingest of the whole folder in a child process (memory limit {env.get('XIANGZHI_MEMORY_LIMIT', '4GB')}"
+        f", RSS cap {rss_cap_gb} GiB) …")
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.ingest_child", "--home", str(home), "--json", str(out),
-                           str(data)], cwd=REPO, env=env, capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "benchmarks.ingest_child", "--home", str(home), "--json", str(out)]
+    if rss_cap_gb:
+        cmd += ["--rss-cap-gb", str(rss_cap_gb)]
+    proc = subprocess.run(cmd + [str(data)], cwd=REPO, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    if proc.returncode == 3 and out.exists():
+        res = json.loads(out.read_text(encoding="utf-8"))
+        res["process_wall_s"] = wall
+        log(f"whole-folder ingest aborted: {res['aborted']}")
+        return res
     if proc.returncode != 0:
         raise RuntimeError(f"ingest child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     res = json.loads(out.read_text(encoding="utf-8"))
@@ -148,16 +156,17 @@ def format_ingests(data: Path, groups: dict[str, list[dict]], manifest: dict, wo
         os.environ["XIANGZHI_HOME"] = str(home)
         log(f"  {FORMAT_LABEL[fmt]}: {len(files)} files, {rows_of(files):,} rows …")
         la = loadavg()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with timed_phases() as acc:
             report = ingest([data / f["file"] for f in files])
         secs = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         rows = sum(f.rows_read for f in report.files if f.status == "loaded")
         not_loaded = [(f.file_name, f.status, f.reason) for f in report.files if f.status != "loaded"]
         phases = with_other(dict(acc), secs)
         out[fmt] = {
             "files": len(files), "kinds": sorted({f["kind"] for f in files}), "rows": rows,
-            "rows_manifest": rows_of(files), "seconds": secs, "rows_s": rows / secs,
+            "rows_manifest": rows_of(files), "seconds": secs, "cpu_s": cpu, "rows_s": rows / secs,
             "read_rows_s": rows / phases["read"] if phases["read"] else None,
             "read_normalise_rows_s": rows / (phases["read"] + phases["normalise"]) if phases["read"] else None,
             "phases": phases, "not_loaded": not_loaded, "loadavg": la,
@@ -218,11 +227,12 @@ def validation(warehouse: Path, kinds=FACT_KINDS + ("points",)) -> dict:
             t0 = time.perf_counter()
             run_suite(kind, frame.head(100))  # suite built, GX warmed; ≈ the fixed cost of one run
             small = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             results = run_suite(kind, frame)
             secs = time.perf_counter() - t0
+            cpu = time.process_time() - c0
             out["kinds"][kind] = {"rows": len(frame), "expectations": len(results), "fetch_s": fetch,
-                                  "gx_s": secs, "gx_100_rows_s": small, "rows_s": len(frame) / secs,
+                                  "gx_s": secs, "gx_cpu_s": cpu, "gx_100_rows_s": small, "rows_s": len(frame) / secs,
                                   "failed_expectations": sum(not r["success"] for r in results)}
     finally:
         con.close()
@@ -252,14 +262,15 @@ def marts(warehouse: Path, work: Path) -> dict:
         rows_in = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0]
                    for (t,) in con.execute("select table_name from duckdb_tables() where table_name like 'fct_%' "
                                            "or table_name like 'dim_%' order by 1").fetchall()}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         counts = build_marts(con)
         secs = time.perf_counter() - t0
+        cpu = time.process_time() - c0
     finally:
         con.close()
         copy.unlink(missing_ok=True)
     published = set(tables())
-    return {"seconds": secs, "rows_in": rows_in, "rows_in_total": sum(rows_in.values()),
+    return {"seconds": secs, "cpu_s": cpu, "rows_in": rows_in, "rows_in_total": sum(rows_in.values()),
             "rows_out": {t: n for t, n in counts.items() if t in published},
             "intermediate_rows": {t: n for t, n in counts.items() if t not in published},
             "rows_out_total": sum(n for t, n in counts.items() if t in published), "loadavg": la}
@@ -349,7 +360,8 @@ def naive(data: Path, manifest: dict, groups: dict[str, list[dict]], work: Path,
 
 def evaluate(r: dict) -> list[dict]:
     """Targets of issue #8 against this run's figures."""
-    fi, bare, val, q, base = r["formats"], r["bare"], r["validation"], r["queries"], r.get("baseline")
+    fi, bare, base = r["formats"], r["bare"], r.get("baseline")
+    val, q = r["validation"] or {}, r["queries"] or {}
     t: list[dict] = []
 
     def add(name, value, target, higher=True, unit=""):
@@ -379,6 +391,8 @@ def ratios(r: dict) -> None:
     base, fi, mt = r.get("baseline"), r["formats"], r["marts"]
     if not base:
         return
+    if mt is None:  # no whole-folder warehouse: compare ingest only
+        mt = {"rows_in_total": 0, "seconds": 1.0}
     ours_rows = ours_s = base_rows = base_s = 0.0
     for fmt in FORMATS:
         if fi.get(fmt) and base.get(fmt):
@@ -390,7 +404,7 @@ def ratios(r: dict) -> None:
     bm = base["marts"]
     base["marts"]["rows_in_s"] = bm["rows_in"] / bm["seconds"]
     mt["rows_in_s"] = mt["rows_in_total"] / mt["seconds"]
-    base["marts_ratio"] = mt["rows_in_s"] / bm["rows_in_s"]
+    base["marts_ratio"] = mt["rows_in_s"] / bm["rows_in_s"] if mt["rows_in_total"] else None
     # End to end: ours = the per-format ingests (each builds marts and publishes); the baseline =
     # references + its per-format ingests + its marts once, per row it read.
     base_total_rows = base_rows + base["reference_rows"]
@@ -422,7 +436,7 @@ def render(r: dict) -> str:
 
     w("\n1. Ingest end to end (read, normalise, validate, load, marts, publish) vs the bare engine")
     w(f"   {'format':<11} {'files':>5} {'rows':>10} {'ours s':>8} {'ours rows/s':>12} {'read rows/s':>12} "
-      f"{'rd+norm r/s':>12} │ {'bare engine':<26} {'bare rows/s':>12} {'ours/bare':>9}")
+      f"{'rd+norm r/s':>12} {'cpu/wall':>8} │ {'bare engine':<26} {'bare rows/s':>12} {'ours/bare':>9}")
     for fmt in FORMATS:
         o, b = fi.get(fmt), bare.get(fmt)
         if not o:
@@ -430,44 +444,62 @@ def render(r: dict) -> str:
             continue
         ratio = o["rows_s"] / b["rows_s"] if b else None
         w(f"   {FORMAT_LABEL[fmt]:<11} {o['files']:>5} {o['rows']:>10,} {o['seconds']:>8.2f} {_n(o['rows_s']):>12} "
-          f"{_n(o['read_rows_s']):>12} {_n(o['read_normalise_rows_s']):>12} │ {BARE_LABEL[fmt]:<26} "
+          f"{_n(o['read_rows_s']):>12} {_n(o['read_normalise_rows_s']):>12} {o['cpu_s'] / o['seconds']:>8.2f} │ "
+          f"{BARE_LABEL[fmt]:<26} "
           f"{_n(b and b['rows_s']):>12} {_n(ratio, 2):>9}")
     w(f"   (references first, once: {fi['references_s']:.2f} s; per-format runs ingest into a copy of that home)")
     w("   phase seconds per format: " + "; ".join(
         f"{FORMAT_LABEL[f]}: " + ", ".join(f"{k} {v:.2f}" for k, v in fi[f]["phases"].items() if v >= 0.005)
         for f in FORMATS if fi.get(f)))
-    w(f"   whole folder, one batch (child process): {full['files_loaded']} files, {full['rows_read']:,} rows in "
-      f"{full['seconds']:.1f} s = {_n(full['rows_read'] / full['seconds'])} rows/s "
-      f"(+{full['import_seconds']:.1f} s imports; process wall {full['process_wall_s']:.1f} s)")
-    tot = full["seconds"]
-    w("   phases: " + ", ".join(f"{k} {v:.1f} s ({100 * v / tot:.0f}%)" for k, v in full["phases"].items()
-                                 if v >= 0.05))
+    aborted = full.get("aborted")
+    if aborted:
+        w(f"   whole folder, one batch (child process): ABORTED — {aborted}")
+    else:
+        w(f"   whole folder, one batch (child process): {full['files_loaded']} files, {full['rows_read']:,} rows in "
+          f"{full['seconds']:.1f} s = {_n(full['rows_read'] / full['seconds'])} rows/s "
+          f"(cpu/wall {full['cpu_s'] / full['seconds']:.2f}; +{full['import_seconds']:.1f} s imports; process wall "
+          f"{full['process_wall_s']:.1f} s)")
+        tot = full["seconds"]
+        w("   phases: " + ", ".join(f"{k} {v:.1f} s ({100 * v / tot:.0f}%)" for k, v in full["phases"].items()
+                                     if v >= 0.05))
+    not_run = "   not run: the whole-folder ingest was aborted (see 1.)"
 
     v = r["validation"]
     w("\n2. Validation alone: Great Expectations suites, one run per source over all its rows")
-    w(f"   {'source':<12} {'rows':>10} {'exp.':>5} {'GX s':>8} {'rows/s':>12} {'100-row run s':>14} {'fetch s':>8}")
-    for kind, k in v["kinds"].items():
-        w(f"   {kind:<12} {k['rows']:>10,} {k['expectations']:>5} {k['gx_s']:>8.2f} {_n(k['rows_s']):>12} "
-          f"{k['gx_100_rows_s']:>14.2f} {k['fetch_s']:>8.2f}")
-    w(f"   visits+events+points: {v['fact_rows']:,} rows in {v['fact_gx_s']:.2f} s = {_n(v['fact_rows_s'])} rows/s")
+    if v is None:
+        w(not_run)
+    else:
+        w(f"   {'source':<12} {'rows':>10} {'exp.':>5} {'GX s':>8} {'GX cpu s':>8} {'rows/s':>12} {'100-row run s':>14} "
+          f"{'fetch s':>8}")
+        for kind, k in v["kinds"].items():
+            w(f"   {kind:<12} {k['rows']:>10,} {k['expectations']:>5} {k['gx_s']:>8.2f} {k['gx_cpu_s']:>8.2f} "
+              f"{_n(k['rows_s']):>12} {k['gx_100_rows_s']:>14.2f} {k['fetch_s']:>8.2f}")
+        w(f"   visits+events+points: {v['fact_rows']:,} rows in {v['fact_gx_s']:.2f} s = {_n(v['fact_rows_s'])} rows/s")
 
     mt = r["marts"]
     w("\n3. Marts: rebuild all (build_marts on a copy of the warehouse)")
-    w(f"   {mt['seconds']:.2f} s · rows in {mt['rows_in_total']:,} ("
-      + ", ".join(f"{t} {n:,}" for t, n in mt["rows_in"].items()) + ")")
-    w("   rows out " + f"{mt['rows_out_total']:,} (" + ", ".join(f"{t} {n:,}" for t, n in mt["rows_out"].items())
-      + f"); intermediates {sum(mt['intermediate_rows'].values()):,} rows")
+    if mt is None:
+        w(not_run)
+    else:
+        w(f"   {mt['seconds']:.2f} s (cpu {mt['cpu_s']:.2f} s, all threads) · rows in {mt['rows_in_total']:,} ("
+          + ", ".join(f"{t} {n:,}" for t, n in mt["rows_in"].items()) + ")")
+        w("   rows out " + f"{mt['rows_out_total']:,} (" + ", ".join(f"{t} {n:,}" for t, n in mt["rows_out"].items())
+          + f"); intermediates {sum(mt['intermediate_rows'].values()):,} rows")
 
     q = r["queries"]
-    w(f"\n4. Dashboard queries ({q['scope']}, period {q['period']}, ×{q['repeat']}, one cursor per query, no cache)")
-    w(f"   {'page':<9} {'query':<28} {'p50 ms':>8} {'p95 ms':>8} {'rows':>7}")
-    for row in q["queries"]:
-        if row["error"]:
-            w(f"   {row['page']:<9} {row['query']:<28} failed: {row['error']}")
-        else:
-            w(f"   {row['page']:<9} {row['query']:<28} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['rows']:>7,}")
-    w("   page loads (sum of their queries): " + ", ".join(
-        f"{p} {d['p50_ms']:.0f}/{d['p95_ms']:.0f}" for p, d in q["pages"].items()) + " ms (p50/p95)")
+    if q is None:
+        w("\n4. Dashboard queries")
+        w(not_run)
+    else:
+        w(f"\n4. Dashboard queries ({q['scope']}, period {q['period']}, ×{q['repeat']}, one cursor per query, no cache)")
+        w(f"   {'page':<9} {'query':<28} {'p50 ms':>8} {'p95 ms':>8} {'rows':>7}")
+        for row in q["queries"]:
+            if row["error"]:
+                w(f"   {row['page']:<9} {row['query']:<28} failed: {row['error']}")
+            else:
+                w(f"   {row['page']:<9} {row['query']:<28} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['rows']:>7,}")
+        w("   page loads (sum of their queries): " + ", ".join(
+            f"{p} {d['p50_ms']:.0f}/{d['p95_ms']:.0f}" for p, d in q["pages"].items()) + " ms (p50/p95)")
 
     base = r.get("baseline")
     w("\n5. Naive baseline (pandas read_csv/read_excel(openpyxl), row-by-row Python validation, SQLite, pandas groupby)")
@@ -488,20 +520,23 @@ def render(r: dict) -> str:
         bm = base["marts"]
         w(f"   marts: baseline {bm['indicators']} village-month indicators from {bm['rows_in']:,} rows in "
           f"{bm['seconds']:.2f} s ({_n(bm['rows_in_s'])} rows in/s, {bm['rows_out']:,} rows out); ours all "
-          f"marts {_n(mt['rows_in_s'])} rows in/s → ours/base {base['marts_ratio']:.1f}×")
+          f"marts {_n(mt and mt['rows_in_s'])} rows in/s → ours/base {_n(base['marts_ratio'], 1)}×")
         w(f"   end to end (references + ingest + marts): baseline {_n(base['e2e_rows_s'])} rows/s, ours "
           f"{_n(base['ours_e2e_rows_s'])} rows/s → ours/base {_n(base['e2e_ratio'], 1)}×")
 
     w("\n6. Memory")
-    w(f"   whole-folder ingest process peak RSS {full['peak_rss_bytes'] / 2**20:,.0f} MiB (after imports "
-      f"{full['rss_after_imports_bytes'] / 2**20:,.0f} MiB); sampled peak during phase '{full['sampled_peak_phase']}'; "
-      f"DuckDB memory_limit {full['memory_limit']}")
+    w(f"   whole-folder ingest process peak RSS {full['peak_rss_bytes'] / 2**20:,.0f} MiB"
+      + (f" (after imports {full['rss_after_imports_bytes'] / 2**20:,.0f} MiB)" if not aborted else " (aborted there)")
+      + f"; sampled peak during phase '{full['sampled_peak_phase']}'; DuckDB memory_limit {full['memory_limit']}")
     w("   peak RSS by phase (MiB): " + ", ".join(
         f"{p} {b / 2**20:,.0f}" for p, b in sorted(full["sampled_peak_by_phase_bytes"].items(), key=lambda kv: -kv[1])))
 
-    w(f"\n7. Scale: {full['rows_read']:,} rows ({m['fact_rows']:,} visit+event rows) ingested at "
-      f"{_n(full['rows_read'] / full['seconds'])} rows/s, peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB; "
-      f"published copy {r['published_mb']:,.0f} MB")
+    if aborted:
+        w(f"\n7. Scale: {m['rows']:,} rows ({m['fact_rows']:,} visit+event rows): whole-folder ingest ABORTED ({aborted})")
+    else:
+        w(f"\n7. Scale: {full['rows_read']:,} rows ({m['fact_rows']:,} visit+event rows) ingested at "
+          f"{_n(full['rows_read'] / full['seconds'])} rows/s, peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB; "
+          f"published copy {r['published_mb']:,.0f} MB")
 
     w("\nTargets (issue #8)")
     for t in r["targets"]:
@@ -553,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-limit", help="DuckDB memory limit for ingest (XIANGZHI_MEMORY_LIMIT; default 4GB)")
     ap.add_argument("--baseline-rows", type=int, help="cap rows per format for the naive baseline")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--rss-cap-gb", type=float, default=14.0,
+                    help="abort the whole-folder ingest beyond this RSS (shared machine; default 14)")
     ap.add_argument("--json", type=Path, help="where to save the results JSON (default benchmarks/results/)")
     a = ap.parse_args(argv)
 
@@ -577,16 +614,18 @@ def main(argv: list[str] | None = None) -> int:
                          data=str(data))
         full_home = work / "home_full"
         shutil.rmtree(full_home, ignore_errors=True)
-        r["full"] = full_ingest(data, full_home, dict(os.environ))
+        r["full"] = full_ingest(data, full_home, dict(os.environ), a.rss_cap_gb)
         shutil.rmtree(full_home / "raw", ignore_errors=True)  # raw copies: not needed any more, can be GBs
         published = full_home / "published" / "xiangzhi.duckdb"
         warehouse = full_home / "warehouse" / "xiangzhi.duckdb"
-        r["published_mb"] = published.stat().st_size / 1e6
+        ok = "aborted" not in r["full"]
+        r["published_mb"] = published.stat().st_size / 1e6 if ok else None
         r["formats"] = format_ingests(data, groups, manifest, work)
         r["bare"] = bare_reads(data, groups, work)
-        r["validation"] = validation(warehouse)
-        r["marts"] = marts(warehouse, work)
-        r["queries"] = queries(published, a.repeat)
+        # Sections 2-4 read the whole-folder warehouse; without it they are reported as not run.
+        r["validation"] = validation(warehouse) if ok else None
+        r["marts"] = marts(warehouse, work) if ok else None
+        r["queries"] = queries(published, a.repeat) if ok else None
         if not a.no_baseline:
             cap = a.baseline_rows if a.baseline_rows is not None else BASELINE_CAP.get(a.scale)
             r["baseline"] = naive(data, manifest, groups, work, cap)
