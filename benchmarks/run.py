@@ -129,6 +129,76 @@ def full_ingest(data: Path, home: Path, env: dict, rss_cap_gb: float | None) -> 
     return res
 
 
+def batch_plan(manifest: dict, data: Path, n: int) -> list[list[Path]]:
+    """The folder as n successive batches, as an office loads it over time: references and the
+    oldest exports first, then export-time order, about the same number of rows per batch."""
+    def first_export(f):
+        times = [s["export_time"] for s in f["sheets"] if s.get("export_time")]
+        return min(times) if times else ""
+
+    refs = [f for f in manifest["files"] if f["kind"] in REFERENCE_KINDS]
+    rest = sorted((f for f in manifest["files"] if f["kind"] not in REFERENCE_KINDS),
+                  key=lambda f: (first_export(f), f["file"]))
+    per = sum(f["rows_read"] for f in rest) / n
+    batches: list[list[dict]] = [list(refs)]
+    acc = 0
+    for f in rest:
+        if acc >= per * len(batches) and len(batches) < n:
+            batches.append([])
+        batches[-1].append(f)
+        acc += f["rows_read"]
+    return [[data / f["file"] for f in b] for b in batches if b]
+
+
+def batched_ingest(data: Path, manifest: dict, home: Path, env: dict, n: int, rss_cap_gb: float | None) -> dict:
+    """Section 1/6/7 when one batch is too big: n successive ingests, each in its own process."""
+    plan = batch_plan(manifest, data, n)
+    total: dict = {"batches": [], "seconds": 0.0, "cpu_s": 0.0, "import_seconds": 0.0, "process_wall_s": 0.0,
+                   "rows_read": 0, "rows_loaded": 0, "files_loaded": 0, "files_other": [], "phases": {},
+                   "peak_rss_bytes": 0, "sampled_peak_by_phase_bytes": {}}
+    for i, paths in enumerate(plan, start=1):
+        log(f"batch {i}/{len(plan)}: {len(paths)} files …")
+        out = home.parent / f"{home.name}.batch{i}.json"
+        cmd = [sys.executable, "-m", "benchmarks.ingest_child", "--home", str(home), "--json", str(out)]
+        if rss_cap_gb:
+            cmd += ["--rss-cap-gb", str(rss_cap_gb)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd + [str(p) for p in paths], cwd=REPO, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode == 3 and out.exists():
+            res = json.loads(out.read_text(encoding="utf-8"))
+            total["aborted"] = f"batch {i}/{len(plan)}: {res['aborted']}"
+            total["peak_rss_bytes"] = max(total["peak_rss_bytes"], res["peak_rss_bytes"])
+            total["sampled_peak_phase"] = res["sampled_peak_phase"]
+            total["sampled_peak_by_phase_bytes"] = res["sampled_peak_by_phase_bytes"]
+            total["memory_limit"] = res["memory_limit"]
+            return total
+        if proc.returncode != 0:
+            raise RuntimeError(f"ingest child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+        res = json.loads(out.read_text(encoding="utf-8"))
+        shutil.rmtree(home / "raw", ignore_errors=True)
+        total["batches"].append({"files": len(paths), "rows_read": res["rows_read"], "seconds": res["seconds"],
+                                 "rows_s": res["rows_read"] / res["seconds"], "peak_rss_bytes": res["peak_rss_bytes"],
+                                 "sampled_peak_phase": res["sampled_peak_phase"], "phases": res["phases"],
+                                 "loadavg": loadavg()})
+        log(f"  {res['rows_read']:,} rows in {res['seconds']:.0f} s, peak RSS {res['peak_rss_bytes'] / 2**30:.2f} GiB")
+        for k in ("seconds", "cpu_s", "import_seconds", "rows_read", "rows_loaded", "files_loaded"):
+            total[k] += res[k]
+        total["process_wall_s"] += wall
+        total["files_other"] += res["files_other"]
+        for k, v in res["phases"].items():
+            total["phases"][k] = total["phases"].get(k, 0.0) + v
+        if res["peak_rss_bytes"] >= total["peak_rss_bytes"]:
+            total.update(peak_rss_bytes=res["peak_rss_bytes"], sampled_peak_phase=res["sampled_peak_phase"],
+                         rss_after_imports_bytes=res["rss_after_imports_bytes"])
+        for k, v in res["sampled_peak_by_phase_bytes"].items():
+            total["sampled_peak_by_phase_bytes"][k] = max(total["sampled_peak_by_phase_bytes"].get(k, 0), v)
+        total["memory_limit"] = res["memory_limit"]
+        total["mart_rows"] = res["mart_rows"]
+    total["loadavg"] = loadavg()
+    return total
+
+
 def format_ingests(data: Path, groups: dict[str, list[dict]], manifest: dict, work: Path) -> dict:
     """Section 1 per format: references loaded once, then each format's files into a copy of that home."""
     import pipelines.expectations as ex
@@ -453,15 +523,20 @@ def render(r: dict) -> str:
         for f in FORMATS if fi.get(f)))
     aborted = full.get("aborted")
     if aborted:
-        w(f"   whole folder, one batch (child process): ABORTED — {aborted}")
+        w(f"   whole folder (child process): ABORTED — {aborted}")
     else:
-        w(f"   whole folder, one batch (child process): {full['files_loaded']} files, {full['rows_read']:,} rows in "
+        how = f"{len(full['batches'])} batches" if full.get("batches") else "one batch"
+        w(f"   whole folder, {how} (child process each): {full['files_loaded']} files, {full['rows_read']:,} rows in "
           f"{full['seconds']:.1f} s = {_n(full['rows_read'] / full['seconds'])} rows/s "
           f"(cpu/wall {full['cpu_s'] / full['seconds']:.2f}; +{full['import_seconds']:.1f} s imports; process wall "
           f"{full['process_wall_s']:.1f} s)")
         tot = full["seconds"]
         w("   phases: " + ", ".join(f"{k} {v:.1f} s ({100 * v / tot:.0f}%)" for k, v in full["phases"].items()
                                      if v >= 0.05))
+        for i, b in enumerate(full.get("batches") or [], start=1):
+            w(f"   batch {i}: {b['files']} files, {b['rows_read']:,} rows, {b['seconds']:.0f} s = {_n(b['rows_s'])} rows/s, "
+              f"peak RSS {b['peak_rss_bytes'] / 2**30:.2f} GiB ({b['sampled_peak_phase']}); rebuild "
+              f"{b['phases']['rebuild']:.0f} s, validate {b['phases']['validate']:.0f} s")
     not_run = "   not run: the whole-folder ingest was aborted (see 1.)"
 
     v = r["validation"]
@@ -588,6 +663,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-limit", help="DuckDB memory limit for ingest (XIANGZHI_MEMORY_LIMIT; default 4GB)")
     ap.add_argument("--baseline-rows", type=int, help="cap rows per format for the naive baseline")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--batches", type=int, default=1,
+                    help="ingest the whole folder as N successive batches (export-time order), each its own process")
     ap.add_argument("--rss-cap-gb", type=float, default=14.0,
                     help="abort the whole-folder ingest beyond this RSS (shared machine; default 14)")
     ap.add_argument("--json", type=Path, help="where to save the results JSON (default benchmarks/results/)")
@@ -614,7 +691,10 @@ def main(argv: list[str] | None = None) -> int:
                          data=str(data))
         full_home = work / "home_full"
         shutil.rmtree(full_home, ignore_errors=True)
-        r["full"] = full_ingest(data, full_home, dict(os.environ), a.rss_cap_gb)
+        if a.batches > 1:
+            r["full"] = batched_ingest(data, manifest, full_home, dict(os.environ), a.batches, a.rss_cap_gb)
+        else:
+            r["full"] = full_ingest(data, full_home, dict(os.environ), a.rss_cap_gb)
         shutil.rmtree(full_home / "raw", ignore_errors=True)  # raw copies: not needed any more, can be GBs
         published = full_home / "published" / "xiangzhi.duckdb"
         warehouse = full_home / "warehouse" / "xiangzhi.duckdb"
