@@ -459,7 +459,7 @@ def evaluate(r: dict) -> list[dict]:
 def ratios(r: dict) -> None:
     """Speed-ups of ours over the baseline (ingest per format, marts, end to end)."""
     base, fi, mt = r.get("baseline"), r["formats"], r["marts"]
-    if not base:
+    if not base or not fi:
         return
     if mt is None:  # no whole-folder warehouse: compare ingest only
         mt = {"rows_in_total": 0, "seconds": 1.0}
@@ -509,6 +509,9 @@ def render(r: dict) -> str:
       f"{'rd+norm r/s':>12} {'cpu/wall':>8} │ {'bare engine':<26} {'bare rows/s':>12} {'ours/bare':>9}")
     for fmt in FORMATS:
         o, b = fi.get(fmt), bare.get(fmt)
+        if not fi:
+            w("   per-format ingests: not run (--skip formats)")
+            break
         if not o:
             w(f"   {FORMAT_LABEL[fmt]:<11} (no files of this format)")
             continue
@@ -517,16 +520,17 @@ def render(r: dict) -> str:
           f"{_n(o['read_rows_s']):>12} {_n(o['read_normalise_rows_s']):>12} {o['cpu_s'] / o['seconds']:>8.2f} │ "
           f"{BARE_LABEL[fmt]:<26} "
           f"{_n(b and b['rows_s']):>12} {_n(ratio, 2):>9}")
-    w(f"   (references first, once: {fi['references_s']:.2f} s; per-format runs ingest into a copy of that home)")
-    w("   phase seconds per format: " + "; ".join(
-        f"{FORMAT_LABEL[f]}: " + ", ".join(f"{k} {v:.2f}" for k, v in fi[f]["phases"].items() if v >= 0.005)
-        for f in FORMATS if fi.get(f)))
+    if fi:
+        w(f"   (references first, once: {fi['references_s']:.2f} s; per-format runs ingest into a copy of that home)")
+        w("   phase seconds per format: " + "; ".join(
+            f"{FORMAT_LABEL[f]}: " + ", ".join(f"{k} {v:.2f}" for k, v in fi[f]["phases"].items() if v >= 0.005)
+            for f in FORMATS if fi.get(f)))
     aborted = full.get("aborted")
     if aborted:
         w(f"   whole folder (child process): ABORTED — {aborted}")
     else:
-        how = f"{len(full['batches'])} batches" if full.get("batches") else "one batch"
-        w(f"   whole folder, {how} (child process each): {full['files_loaded']} files, {full['rows_read']:,} rows in "
+        how = f"{len(full['batches'])} batches (a child process each)" if full.get("batches") else "one batch (child process)"
+        w(f"   whole folder, {how}: {full['files_loaded']} files, {full['rows_read']:,} rows in "
           f"{full['seconds']:.1f} s = {_n(full['rows_read'] / full['seconds'])} rows/s "
           f"(cpu/wall {full['cpu_s'] / full['seconds']:.2f}; +{full['import_seconds']:.1f} s imports; process wall "
           f"{full['process_wall_s']:.1f} s)")
@@ -537,7 +541,7 @@ def render(r: dict) -> str:
             w(f"   batch {i}: {b['files']} files, {b['rows_read']:,} rows, {b['seconds']:.0f} s = {_n(b['rows_s'])} rows/s, "
               f"peak RSS {b['peak_rss_bytes'] / 2**30:.2f} GiB ({b['sampled_peak_phase']}); rebuild "
               f"{b['phases']['rebuild']:.0f} s, validate {b['phases']['validate']:.0f} s")
-    not_run = "   not run: the whole-folder ingest was aborted (see 1.)"
+    not_run = ("   not run: the whole-folder ingest was aborted (see 1.)" if aborted else "   not run (--skip)")
 
     v = r["validation"]
     w("\n2. Validation alone: Great Expectations suites, one run per source over all its rows")
@@ -579,7 +583,7 @@ def render(r: dict) -> str:
     base = r.get("baseline")
     w("\n5. Naive baseline (pandas read_csv/read_excel(openpyxl), row-by-row Python validation, SQLite, pandas groupby)")
     if not base:
-        w("   skipped (--no-baseline)")
+        w("   not run (--no-baseline / --skip)")
     else:
         if base.get("cap_rows_per_format"):
             w(f"   at most ~{base['cap_rows_per_format']:,} rows per format (rates; see README)")
@@ -668,7 +672,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rss-cap-gb", type=float, default=14.0,
                     help="abort the whole-folder ingest beyond this RSS (shared machine; default 14)")
     ap.add_argument("--json", type=Path, help="where to save the results JSON (default benchmarks/results/)")
+    ap.add_argument("--skip", default="", help="comma-separated sections to leave out: formats (with the bare "
+                    "engine), validation, marts, queries, baseline (the whole-folder ingest always runs)")
     a = ap.parse_args(argv)
+    todo = {"formats", "validation", "marts", "queries", "baseline"} - set(filter(None, a.skip.split(",")))
 
     os.environ.setdefault("XIANGZHI_SECRET", "benchmark-secret")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -700,13 +707,13 @@ def main(argv: list[str] | None = None) -> int:
         warehouse = full_home / "warehouse" / "xiangzhi.duckdb"
         ok = "aborted" not in r["full"]
         r["published_mb"] = published.stat().st_size / 1e6 if ok else None
-        r["formats"] = format_ingests(data, groups, manifest, work)
-        r["bare"] = bare_reads(data, groups, work)
+        r["formats"] = format_ingests(data, groups, manifest, work) if "formats" in todo else {}
+        r["bare"] = bare_reads(data, groups, work) if "formats" in todo else {}
         # Sections 2-4 read the whole-folder warehouse; without it they are reported as not run.
-        r["validation"] = validation(warehouse) if ok else None
-        r["marts"] = marts(warehouse, work) if ok else None
-        r["queries"] = queries(published, a.repeat) if ok else None
-        if not a.no_baseline:
+        r["validation"] = validation(warehouse) if ok and "validation" in todo else None
+        r["marts"] = marts(warehouse, work) if ok and "marts" in todo else None
+        r["queries"] = queries(published, a.repeat) if ok and "queries" in todo else None
+        if not a.no_baseline and "baseline" in todo:
             cap = a.baseline_rows if a.baseline_rows is not None else BASELINE_CAP.get(a.scale)
             r["baseline"] = naive(data, manifest, groups, work, cap)
         ratios(r)
