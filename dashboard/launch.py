@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,19 +24,14 @@ def command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
 
 
 def run(port: int = 8501, host: str = "127.0.0.1") -> int:
-    """Run Streamlit in the foreground until interrupted; returns its exit code."""
+    """Replace this process with Streamlit, so that stopping `xiangzhi dashboard` (Ctrl+C, SIGTERM
+    from a service manager or a test) stops the server itself and leaves no orphan behind."""
     print(f"乡治 仪表盘 / dashboard: http://{host}:{port}  (Ctrl+C 退出 / to stop)", flush=True)
     env = dict(os.environ)
     # Streamlit runs in dashboard/ (to read its .streamlit/config.toml): pin the data home first,
     # since the default ./data is relative to where the user typed the command.
     env["XIANGZHI_HOME"] = str(config.home())
-    proc = subprocess.Popen(command(port, host), cwd=str(APP.parent), env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            return proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return 130
+    os.chdir(APP.parent)
+    cmd = command(port, host)
+    os.execve(cmd[0], cmd, env)
+    return 0  # not reached

@@ -6,6 +6,7 @@ and on the map page checks the deck.gl canvas and that no request left 127.0.0.1
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -72,11 +73,11 @@ def server(demo_home):
     period = con.execute("select max(period) from indicator_values").fetchone()[0]
     con.close()
     yield {"url": url, "units": units, "period": period}
-    proc.terminate()
+    os.killpg(proc.pid, signal.SIGTERM)  # the whole session: no server left behind
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
