@@ -308,7 +308,8 @@ def disposition_sql(kind: str) -> str:
 def _current_sql(kind: str) -> str:
     src = SOURCES[kind]
     order = ", ".join(f"{c} desc" for c in _order_by(src).split(", "))
-    loaded = (f"select s.* from chk_{kind} as s join disp_{kind} as d using (_file_id, _sheet_no, _row) "
+    # _raw (the masked source row) is only needed for quarantine: not copied into loaded_/cur_.
+    loaded = (f"select s.* exclude (_raw) from chk_{kind} as s join disp_{kind} as d using (_file_id, _sheet_no, _row) "
               "where d.status = 'loaded'")
     return (f"create or replace table loaded_{kind} as {loaded};\n"
             f"create or replace table cur_{kind} as select * from loaded_{kind} "
@@ -363,7 +364,7 @@ def rebuild(con) -> None:
             model(con) if callable(model) else _run_core(con, model)
 
 
-VALIDATION_CHUNK_ROWS = 1_000_000  # bounds the pandas copy GX needs; one GX run per chunk
+VALIDATION_CHUNK_ROWS = 500_000  # bounds the pandas copy GX needs; one GX run per chunk
 
 
 def validate_batch(con, batch_id: str, kinds: set[str]) -> None:
