@@ -265,7 +265,7 @@ def disposition_sql(kind: str) -> str:
     dup_partition = f"{idf}, _values" + (", _file_id" if src.snapshot else "")
     order = _order_by(src)
     return f"""
-    create or replace table disp_{kind} as
+    create or replace temp table disp_{kind} as
     with
     checked as (select * from chk_{kind}),
     faults as (
@@ -311,9 +311,12 @@ def _current_sql(kind: str) -> str:
     # _raw (the masked source row) is only needed for quarantine: not copied into loaded_/cur_.
     loaded = (f"select s.* exclude (_raw) from chk_{kind} as s join disp_{kind} as d using (_file_id, _sheet_no, _row) "
               "where d.status = 'loaded'")
-    return (f"create or replace table loaded_{kind} as {loaded};\n"
-            f"create or replace table cur_{kind} as select * from loaded_{kind} "
-            f"qualify row_number() over (partition by \"{src.id_field}\" order by {order}) = 1")
+    # Working tables of one ingest live in memory (temp), never in the warehouse file. A non-snapshot
+    # source loads each id once, so its current table is the loaded one.
+    current = (f"select * from loaded_{kind} qualify row_number() over "
+               f"(partition by \"{src.id_field}\" order by {order}) = 1") if src.snapshot else f"select * from loaded_{kind}"
+    return (f"create or replace temp table loaded_{kind} as {loaded};\n"
+            f"create or replace temp table cur_{kind} as {current}")
 
 
 def _run_core(con, name: str) -> None:

@@ -239,3 +239,12 @@ def test_county_row_may_name_its_city_as_parent(home, tmp_path):
                      [b.T2, "西岭镇", "乡镇", "360798"]])
     ingest([f])
     assert _reasons(home) == {(f.name, 4): ("UNKNOWN_VILLAGE", "UNKNOWN_VILLAGE: 上级代码不在参考数据中: 360798")}
+
+
+def test_a_suite_that_cannot_run_stops_instead_of_recording_zero():
+    import pandas as pd
+
+    from pipelines.expectations import run_suite
+
+    with pytest.raises(RuntimeError, match="xiangzhi_redemptions"):
+        run_suite("redemptions", pd.DataFrame({"redemption_id": ["R1"]}))  # columns missing

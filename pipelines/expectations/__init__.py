@@ -167,6 +167,17 @@ def suite_for(kind: str):
     return _SUITES[kind]
 
 
+def _exception(er) -> str | None:
+    """The error message of an expectation that raised; GX nests it per metric when a metric failed."""
+    info = er.exception_info or {}
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for v in info.values():
+        if isinstance(v, dict) and (v.get("raised_exception") or v.get("exception_message")):
+            return str(v.get("exception_message") or "error")
+    return None
+
+
 def suite_columns(kind: str) -> list[str]:
     """The columns a suite reads (expectation columns and row-condition columns): GX copies the
     whole frame for every conditional expectation, so it gets only these."""
@@ -175,8 +186,23 @@ def suite_columns(kind: str) -> list[str]:
         kw = e.configuration.kwargs
         cols |= {kw[k] for k in ("column", "column_A", "column_B") if k in kw}
         if kw.get("row_condition") is not None:
-            cols |= set(re.findall(r"name='([^']+)'", repr(kw["row_condition"])))
+            cols |= _condition_columns(kw["row_condition"])
     return sorted(cols)
+
+
+def _condition_columns(cond) -> set[str]:
+    """Column names inside a row condition (a GX Condition, or its dict form once stored)."""
+    if hasattr(cond, "dict"):
+        cond = cond.dict()
+    if isinstance(cond, dict):
+        out = {cond["column"]["name"]} if isinstance(cond.get("column"), dict) else set()
+        for v in cond.values():
+            if isinstance(v, dict | list):
+                out |= _condition_columns(v)
+        return out
+    if isinstance(cond, list):
+        return set().union(*(_condition_columns(c) for c in cond)) if cond else set()
+    return set()
 
 
 def run_suite(kind: str, frame) -> list[dict]:
@@ -185,6 +211,11 @@ def run_suite(kind: str, frame) -> list[dict]:
     suite = suite_for(kind)
     batch = _batch_definition(kind).get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(suite, result_format="SUMMARY")
+    # An expectation that could not run (a column missing from the frame…) is a defect of ours, not
+    # a data fault: stop rather than record a misleading zero.
+    broken = [f"{er.expectation_config.type}: {_exception(er)}" for er in result.results if _exception(er)]
+    if broken:
+        raise RuntimeError(f"GX suite {suite.name} could not run: " + "; ".join(broken[:3]))
     out = []
     for er in result.results:
         cfg = er.expectation_config
@@ -197,6 +228,6 @@ def run_suite(kind: str, frame) -> list[dict]:
             "reason": meta.get("reason"),
             "success": bool(er.success),
             "unexpected_count": int((er.result or {}).get("unexpected_count") or 0),
-            "error": (er.exception_info or {}).get("exception_message") if not er.success else None,
+            "error": None,
         })
     return out
