@@ -577,6 +577,9 @@ def render(r: dict) -> str:
                 w(f"   {row['page']:<9} {row['query']:<28} failed: {row['error']}")
             else:
                 w(f"   {row['page']:<9} {row['query']:<28} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['rows']:>7,}")
+        okq = [x for x in q["queries"] if x["p95_ms"] is not None]
+        w(f"   {sum(x['p95_ms'] <= TARGETS['query_p95_ms'] for x in okq)} of {len(okq)} queries with p95 ≤ "
+          f"{TARGETS['query_p95_ms']:.0f} ms")
         w("   page loads (sum of their queries): " + ", ".join(
             f"{p} {d['p50_ms']:.0f}/{d['p95_ms']:.0f}" for p, d in q["pages"].items()) + " ms (p50/p95)")
 
