@@ -701,9 +701,3 @@ def ingest_cli(paths: list[Path], quiet: bool = False) -> int:
         return 2
     print_report(report, console)
     return 0
-
-
-def warehouse_connect_readonly(path: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """For tests and tools: open a warehouse file read-only."""
-    return duckdb.connect(str(path or config.paths().published), read_only=True)
-
