@@ -496,7 +496,7 @@ def render(r: dict) -> str:
     m = r["meta"]
     L: list[str] = []
     w = L.append
-    w(f"xiangzhi benchmark — scale {m['scale']} (seed {m['seed']}), {m['started']}")
+    w(f"xiangzhi benchmark — scale {m['scale']} (seed {m['seed']}), {m['started']}, commit {m.get('commit')}")
     w(f"machine: {m['machine']['cpu']} · {m['machine']['cores']} cores · {m['machine']['mem_gib']:.0f} GiB · "
       f"load avg at start {m['loadavg_start']} · end {m.get('loadavg_end')}")
     w(f"data: {m['files']} files, {m['rows']:,} rows, {m['size_mb']:.0f} MB · DuckDB memory limit "
@@ -647,6 +647,18 @@ def machine() -> dict:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
+def git_commit() -> str | None:
+    """The checkout the figures belong to (+ 'dirty' when pipelines/ has uncommitted changes)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "pipelines"], cwd=REPO, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (head + (" dirty" if dirty else "")) or None
+
+
 def versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -691,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
     r: dict = {"meta": {"scale": a.scale, "seed": a.seed, "started": started.isoformat(timespec="seconds"),
                         "machine": machine(), "versions": versions(), "loadavg_start": loadavg(),
                         "memory_limit": os.environ.get("XIANGZHI_MEMORY_LIMIT", "4GB (default)"),
-                        "argv": sys.argv[1:]}}
+                        "argv": sys.argv[1:], "commit": git_commit()}}
     try:
         manifest = ensure_data(a.scale, a.seed, data)
         groups = group_files(manifest)
