@@ -24,7 +24,7 @@ import bcrypt
 import yaml
 
 from pipelines import config
-from pipelines.cli import UserError
+from pipelines.errors import UserError
 from pipelines.warehouse import ROLES, Scope
 
 DEMO_PASSWORD = "xiangzhi-demo"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.cli import UserError
+from pipelines.errors import UserError
 
 DEFAULT_PATH = Path(__file__).with_name("indicators.yaml")
 ENV_VAR = "XIANGZHI_INDICATORS"

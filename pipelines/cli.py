@@ -6,9 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-
-class UserError(Exception):
-    """A mistake the user can fix: printed as one clear line, exit code 2, never a traceback."""
+from pipelines.errors import UserError  # noqa: F401  (re-exported: older scripts import it from here)
 
 
 def _cmd_generate(a: argparse.Namespace) -> int:

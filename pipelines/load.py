@@ -686,7 +686,7 @@ def print_report(report: IngestReport, console=None) -> None:
 def ingest_cli(paths: list[Path], quiet: bool = False) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from pipelines.cli import UserError
+    from pipelines.errors import UserError
 
     console = wide_console()
     try:

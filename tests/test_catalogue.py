@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.catalogue import DEFAULT_PATH, CatalogueError, load_catalogue
-from pipelines.cli import UserError
+from pipelines.errors import UserError
 
 TEXT = DEFAULT_PATH.read_text(encoding="utf-8")
 LINES = TEXT.splitlines()

@@ -24,7 +24,7 @@ import shapely
 from shapely import wkt as shp_wkt
 from shapely.geometry import shape
 
-from pipelines.cli import UserError
+from pipelines.errors import UserError
 from pipelines.generate import generate
 from pipelines.generate.world import SCALES, build_world
 from pipelines.sources import BOOL_FALSE, BOOL_TRUE, ENUMS, REASON_CODES, SOURCES, detect_source, header_index

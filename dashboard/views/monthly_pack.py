@@ -13,7 +13,7 @@ from dashboard.i18n import LIGHT_HEX, lang, t
 from dashboard.state import current, guard
 from pipelines import report
 from pipelines import warehouse as wh
-from pipelines.cli import UserError
+from pipelines.errors import UserError
 from pipelines.report import text as rt
 
 # Page-specific words (the shared ones come from dashboard.i18n).

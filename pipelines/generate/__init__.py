@@ -20,7 +20,7 @@ MANIFEST = "manifest.json"
 
 
 def _user_error(msg: str) -> Exception:
-    from pipelines.cli import UserError
+    from pipelines.errors import UserError
 
     return UserError(msg)
 

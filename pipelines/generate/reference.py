@@ -20,7 +20,7 @@ HEADERS = [f.header for f in SOURCES["admin_units"].fields]
 
 
 def _user_error(msg: str) -> Exception:
-    from pipelines.cli import UserError
+    from pipelines.errors import UserError
 
     return UserError(msg)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipelines import config
 from pipelines import warehouse as wh
-from pipelines.cli import UserError
+from pipelines.errors import UserError
 from pipelines.report.data import PackData, check_period, check_township, collect, county_scope
 
 __all__ = ["Pack", "PackData", "build_pack", "collect", "render_pack"]

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from pipelines import warehouse as wh
-from pipelines.cli import UserError
+from pipelines.errors import UserError
 from pipelines.report.text import missing, period_zh, prev_period
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

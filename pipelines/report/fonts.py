@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.cli import UserError
+from pipelines.errors import UserError
 
 # Preference order: family name as fontconfig knows it.
 FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Noto Sans SC")
