@@ -68,6 +68,23 @@ _SETTINGS = {
     "entry_timeliness_days": "录入及时天数 entry timeliness days",
 }
 
+# --- grid workers' scoring sheet (SPEC §6.1) ---------------------------------------------------
+# What the grid_worker_scores SQL computes, in the order of the published columns: item → sign
+# (+1 a reward, −1 a lapse). The sheet may re-point and re-cap these, not invent or drop one.
+WORKER_ITEMS: dict[str, int] = {
+    "households_visited": 1,
+    "key_households_visited": 1,
+    "patrols": 1,
+    "talks": 1,
+    "events_reported": 1,
+    "events_resolved_in_grid": 1,
+    "overdue_events": -1,
+    "late_entries": -1,
+}
+# SPEC §6.1: the four grades, best first; the sheet sets their thresholds.
+WORKER_GRADES = ("优秀", "良好", "合格", "不合格")
+_WORKER_ITEM_FIELDS = ("item", "name_zh", "name_en", "unit_zh", "points", "cap")
+
 
 class CatalogueError(UserError):
     """A broken catalogue edit: the message names the file and the line."""
@@ -125,11 +142,53 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class WorkerItem:
+    item: str
+    name_zh: str
+    name_en: str
+    unit_zh: str
+    points: float  # per unit counted; negative for a lapse
+    cap: float  # |item points| never exceeds |cap|; same sign as points
+
+    def score(self, count: int) -> float:
+        """count × points held to the cap (the SQL of grid_worker_scores computes the same)."""
+        raw = count * self.points
+        return min(raw, self.cap) if self.points >= 0 else max(raw, self.cap)
+
+
+@dataclass(frozen=True)
+class WorkerGrade:
+    grade: str
+    name_en: str
+    min: float | None  # None for the last grade (everything below the others)
+
+
+@dataclass(frozen=True)
+class WorkerSheet:
+    """网格员考核评议表: base, the eight items and the grades (SPEC §6.1)."""
+
+    base: float
+    items: tuple[WorkerItem, ...]
+    grades: tuple[WorkerGrade, ...]
+
+    def __getitem__(self, item: str) -> WorkerItem:
+        return next(i for i in self.items if i.item == item)
+
+    def grade(self, total: float) -> str:
+        t = round(total, 4)
+        for g in self.grades:
+            if g.min is None or t >= g.min:
+                return g.grade
+        return self.grades[-1].grade
+
+
+@dataclass(frozen=True)
 class Catalogue:
     path: Path
     indicators: tuple[Indicator, ...]
     groups: tuple[Group, ...]
     settings: Settings
+    workers: WorkerSheet
 
     def __getitem__(self, indicator_id: str) -> Indicator:
         for ind in self.indicators:
@@ -242,12 +301,14 @@ class _Validator:
         if not isinstance(data, dict):
             self.fail(root, "顶层应为映射（settings, groups, indicators）/ top level must be a mapping")
         for key in data:
-            if key not in ("settings", "groups", "indicators"):
+            if key not in ("settings", "groups", "indicators", "worker_assessment"):
                 self.fail(self.key_node(root, key), f"未知的顶层键 / unknown top-level key '{key}'")
         settings = self.settings(root, data)
         groups = self.groups(root, data)
         indicators = self.indicators(root, data, {g.id for g in groups})
-        return Catalogue(path=self.path, indicators=indicators, groups=groups, settings=settings)
+        workers = self.worker_sheet(root, data)
+        return Catalogue(path=self.path, indicators=indicators, groups=groups, settings=settings,
+                         workers=workers)
 
     def section(self, root, data, key, kind):
         if key not in data:
@@ -403,3 +464,86 @@ class _Validator:
             tolerance=None if tolerance is None else float(tolerance), weight=float(weight), veto=veto,
             group=group, target_at=target_at, scale=float(scale),
         )
+
+    # -- grid workers' scoring sheet (SPEC §6.1) ---------------------------------------------------
+    def worker_sheet(self, root, data) -> WorkerSheet:
+        node, sheet = self.section(root, data, "worker_assessment", dict)
+        for key in sheet:
+            if key not in ("base", "items", "grades"):
+                self.fail(self.key_node(node, key), f"考核评议表未知字段 / unknown field '{key}' in worker_assessment")
+        for key in ("base", "items", "grades"):
+            if key not in sheet:
+                self.fail(node, f"考核评议表缺少 / worker_assessment is missing '{key}'")
+        base = sheet["base"]
+        if not _is_number(base) or not 0 <= base <= 100:
+            self.fail(self.child(node, "base"), f"基础分应在0到100之间 / base must be a number in 0–100, got {base!r}")
+        return WorkerSheet(base=float(base), items=self.worker_items(node, sheet),
+                           grades=self.worker_grades(node, sheet))
+
+    def worker_items(self, node, sheet) -> tuple[WorkerItem, ...]:
+        inode = self.child(node, "items")
+        items = sheet["items"]
+        if not isinstance(items, list):
+            self.fail(inode, "items 应为列表 / items must be a list")
+        out: dict[str, WorkerItem] = {}
+        for n, it in zip(inode.value, items, strict=True):
+            if not isinstance(it, dict):
+                self.fail(n, "每个考核项目应为映射 / each item must be a mapping")
+            for key in it:
+                if key not in _WORKER_ITEM_FIELDS:
+                    self.fail(self.key_node(n, key), f"考核项目未知字段 / unknown field '{key}'")
+            for key in _WORKER_ITEM_FIELDS:
+                if key not in it:
+                    self.fail(n, f"考核项目缺少字段 / item is missing '{key}'")
+            name = it["item"]
+            if name not in WORKER_ITEMS:
+                self.fail(self.child(n, "item"),
+                          f"未知考核项目 / unknown item {name!r} (known: {', '.join(WORKER_ITEMS)})")
+            if name in out:
+                self.fail(self.child(n, "item"), f"重复的考核项目 / duplicate item '{name}'")
+            for key in ("name_zh", "name_en", "unit_zh"):
+                if not isinstance(it[key], str) or not it[key].strip():
+                    self.fail(self.child(n, key), f"{name}: '{key}' 应为非空文本 / must be non-empty text")
+            sign = WORKER_ITEMS[name]
+            word = "正数（加分项）/ a positive number (a reward)" if sign > 0 else "负数（扣分项）/ a negative number (a lapse)"
+            for key in ("points", "cap"):
+                v = it[key]
+                if not _is_number(v) or v * sign <= 0:
+                    self.fail(self.child(n, key), f"{name}: {key} 应为{word}, got {v!r}")
+            out[name] = WorkerItem(name, it["name_zh"], it["name_en"], it["unit_zh"], float(it["points"]),
+                                   float(it["cap"]))
+        if missing := [i for i in WORKER_ITEMS if i not in out]:
+            self.fail(inode, f"缺少考核项目 / missing item(s): {', '.join(missing)}")
+        return tuple(out[i] for i in WORKER_ITEMS)
+
+    def worker_grades(self, node, sheet) -> tuple[WorkerGrade, ...]:
+        gnode = self.child(node, "grades")
+        grades = sheet["grades"]
+        if not isinstance(grades, list):
+            self.fail(gnode, "grades 应为列表 / grades must be a list")
+        names = [g.get("grade") if isinstance(g, dict) else None for g in grades]
+        if names != list(WORKER_GRADES):
+            bad = next((i for i, (a, b) in enumerate(zip(names, WORKER_GRADES, strict=False)) if a != b), None)
+            at = gnode if bad is None else (self.child(gnode.value[bad], "grade") or gnode.value[bad])
+            self.fail(at, f"等次应依次为 / grades must be, in order: {', '.join(WORKER_GRADES)}")
+        out, prev = [], None
+        for i, (n, g) in enumerate(zip(gnode.value, grades, strict=True)):
+            for key in g:
+                if key not in ("grade", "name_en", "min"):
+                    self.fail(self.key_node(n, key), f"等次未知字段 / unknown field '{key}'")
+            if not isinstance(g.get("name_en"), str) or not g["name_en"].strip():
+                self.fail(self.child(n, "name_en") or n, f"{g['grade']}: 'name_en' 应为非空文本 / must be non-empty text")
+            last = i == len(grades) - 1
+            v = g.get("min")
+            at = self.child(n, "min") or n
+            if last:
+                if v is not None:
+                    self.fail(at, f"{g['grade']}: 最后一个等次不设下限（min: null）/ the last grade takes no min (min: null)")
+            else:
+                if not _is_number(v) or not 0 <= v <= 100:
+                    self.fail(at, f"{g['grade']}: min 应在0到100之间 / min must be a number in 0–100, got {v!r}")
+                if prev is not None and v >= prev:
+                    self.fail(at, f"{g['grade']}: 下限应低于上一等次（{prev:g}）/ min must be below the grade above ({prev:g})")
+                prev = v
+            out.append(WorkerGrade(g["grade"], g["name_en"], None if v is None else float(v)))
+        return tuple(out)

@@ -6,7 +6,8 @@ mentions, so the order needs no upkeep. Built tables that are in the published c
 (schema.yml) are checked against it, and a mismatch raises before anything is published.
 
 `build_marts` first materialises the indicator catalogue into small tables (`cfg_indicator`,
-`cfg_indicator_level`, `cfg_setting`) so that the SQL reads targets, weights and settings from
+`cfg_indicator_level`, `cfg_setting`, `cfg_worker_item`,
+`cfg_worker_grade`) so that the SQL reads targets, weights and settings from
 tables and no target or weight is written into SQL.
 """
 
@@ -102,7 +103,22 @@ def materialise_catalogue(con, catalogue) -> None:
     con.execute("create or replace table cfg_setting (key varchar, value double)")
     con.executemany(
         "insert into cfg_setting values (?, ?)",
-        [[k, float(v)] for k, v in vars(catalogue.settings).items()],
+        [[k, float(v)] for k, v in vars(catalogue.settings).items()]
+        + [["worker_base", float(catalogue.workers.base)]],
+    )
+    # The grid workers' scoring sheet (SPEC §6.1): points per unit and cap per item, grade thresholds.
+    con.execute(
+        "create or replace table cfg_worker_item (item varchar, ordinal integer, name_zh varchar, "
+        "name_en varchar, points double, cap double)"
+    )
+    con.executemany(
+        "insert into cfg_worker_item values (?, ?, ?, ?, ?, ?)",
+        [[i.item, n, i.name_zh, i.name_en, i.points, i.cap] for n, i in enumerate(catalogue.workers.items)],
+    )
+    con.execute("create or replace table cfg_worker_grade (grade varchar, ordinal integer, min_total double)")
+    con.executemany(
+        "insert into cfg_worker_grade values (?, ?, ?)",
+        [[g.grade, n, g.min] for n, g in enumerate(catalogue.workers.grades)],
     )
 
 
