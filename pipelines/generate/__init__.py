@@ -107,12 +107,33 @@ def _manifest(run, scale: str, seed: int, dirty: float, elapsed: float) -> dict:
         "row_numbering": "CSV/JSONL: 1-based line number in the file; XLSX: 1-based sheet row as Excel shows "
                          "it; GeoJSON: 1-based feature index",
         "id_conflict_order": "ID_CONFLICT rows are the later observation, with files compared in export-time order",
+        "grid_workers": _worker_cases(w),
         "files": sorted(run.files, key=lambda f: f["file"]),
         "bad_rows": sorted(run.bad_rows, key=lambda b: (b["file"], b["sheet"] or "", b["row_number"])),
         "bad_rows_by_reason": by_reason,
         "quirks": {k: sorted(v) for k, v in sorted(quirks.items())},
         "totals": {k: sum(f[k] for f in run.files) for k in ("rows_read", "non_data", "duplicates", "bad",
                                                                  "expected_loaded", "size_bytes")},
+    }
+
+
+def _worker_cases(w) -> dict:
+    """What the generator put in for the grid workers' assessment (SPEC §6.1, world._worker_plan)."""
+    from pipelines.generate.activity import SLACK_EVENTS
+
+    plan = w.meta["worker_plan"]
+    return {
+        "shared_workers": [{"worker": w.g_workers[g][-1], "grids": [w.g_code[g - 1], w.g_code[g]]}
+                           for g in plan["shared"]],
+        "full_round": [{"worker": w.g_workers[g][0], "grid": w.g_code[g],
+                        "note": "visits every household of the grid each month (active months), on time"}
+                       for g in plan["full_round"]],
+        "slack": [{"worker": w.g_workers[g][-1], "grid": w.g_code[g], "events_per_month": SLACK_EVENTS,
+                   "note": "网格员巡查 events left open for a year: overdue in every later month"}
+                  for g in plan["slack"]],
+        "everywhere": "patrols 巡查 and talks 宣讲 in every active grid; late entries (4–10 days) in every "
+                      "source; names with inner spaces (quirk 'spaces'); events of other sources name "
+                      "the hotline or a department",
     }
 
 

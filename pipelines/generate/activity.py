@@ -113,9 +113,19 @@ def visits(w: World, mi: int) -> pl.DataFrame:
     k = len(grid)
     at = _times(rng, k, y, m, 8, 19)
     entered = at + _entry_delay(rng, k, sigmoid(-3.0 - 0.9 * q)[w.g_village[grid]])
+    # 逐户走访 (worker plan, SPEC §6.1 caps): a grid's first worker visits every household, on time.
+    fr = np.flatnonzero(np.isin(gv, w.meta["worker_plan"]["full_round"]) & active)
+    frng = stream(w.seed, "full_round", mi)
+    fr_at = _times(frng, len(fr), y, m, 8, 19)
+    grid, hh = np.concatenate([grid, gv[fr]]), np.concatenate([hh, fr])
+    vtype = np.concatenate([vtype, np.zeros(len(fr), np.int8)])
+    at = np.concatenate([at, fr_at])
+    entered = np.concatenate([entered, fr_at + frng.integers(2, 240, len(fr)) * 60])
+    first = np.concatenate([np.zeros(k, bool), np.ones(len(fr), bool)])
+    k = len(grid)
     order = np.argsort(at, kind="stable")
-    grid, vtype, hh, at, entered = grid[order], vtype[order], hh[order], at[order], entered[order]
-    worker = _workers(w, grid, rng)
+    grid, vtype, hh, at, entered, first = (a[order] for a in (grid, vtype, hh, at, entered, first))
+    worker = np.where(first, _worker_arrays(w)[0][grid], np.array(_workers(w, grid, rng), dtype=object)).tolist()
     prefix = np.array(["ZF", "XC", "XJ"])[vtype]
     ids = pl.Series(prefix) + seq_ids("", y, m, k, 7)
     return pl.DataFrame({
@@ -134,6 +144,7 @@ EVENT_WEIGHTS = np.array([0.14, 0.15, 0.2, 0.2, 0.07, 0.05, 0.11, 0.08])
 EVENT_DEADLINE_DAYS = np.array([7, 3, 7, 15, 3, 15, 7, 7])
 EVENT_SPEED = np.array([1.0, 0.7, 0.8, 2.0, 0.8, 2.5, 0.6, 1.0])
 EVENT_SOURCES = ("网格员巡查", "群众上报", "12345热线", "部门转办")
+SLACK_EVENTS = 3  # per slack grid and month (worker plan): open for a year, so overdue piles up
 LEVELS = ("网格", "村", "乡镇", "县")
 SATISFACTION = ("满意", "基本满意", "不满意")
 
@@ -177,10 +188,29 @@ def events(w: World, mi: int) -> pl.DataFrame:
     level = np.where(u2 < pg, 0, np.where(u2 < pg + 0.3, 1, np.where(u2 < pg + 0.3 + 0.7 * (1 - pg - 0.3), 2, 3)))
     deadline = rep + EVENT_DEADLINE_DAYS[cat] * DAY
     settled = np.where(has_cb, cb, closed + 7 * DAY)
-    order = np.argsort(rep, kind="stable")
+    # Worker plan (SPEC §6.1 overdue cap): a grid's last worker reports events that stay open ~a year.
+    slack = np.array([gi for gi in w.meta["worker_plan"]["slack"] if not dorm[gi]], dtype=np.int64)
+    srng = stream(w.seed, "slack", mi)
+    ns = len(slack) * SLACK_EVENTS
+    s_rep = _times(srng, ns, y, m, 8, 18)
+    s_cat = np.full(ns, 3)  # 民生诉求
+    s_closed = s_rep + 365 * DAY
+    extra = {"g": np.repeat(slack, SLACK_EVENTS), "cat": s_cat, "src": np.zeros(ns, np.int64), "rep": s_rep,
+             "entered": s_rep + srng.integers(2, 240, ns) * 60, "acc": s_rep + 3600, "prog": s_rep + 7200,
+             "closed": s_closed, "cb": np.full(ns, NONE), "sat": np.zeros(ns, np.int64),
+             "level": np.full(ns, 1), "deadline": s_rep + EVENT_DEADLINE_DAYS[s_cat] * DAY,
+             "settled": s_closed + 7 * DAY}
     g, cat, src, rep, entered, acc, prog, closed, cb, sat, level, deadline, settled = (
-        a[order] for a in (g, cat, src, rep, entered, acc, prog, closed, cb, sat, level, deadline, settled))
-    workers = np.array(_workers(w, g, rng), dtype=object)
+        np.concatenate([a, extra[n]]) for a, n in (
+            (g, "g"), (cat, "cat"), (src, "src"), (rep, "rep"), (entered, "entered"), (acc, "acc"), (prog, "prog"),
+            (closed, "closed"), (cb, "cb"), (sat, "sat"), (level, "level"), (deadline, "deadline"),
+            (settled, "settled")))
+    is_slack = np.concatenate([np.zeros(k, bool), np.ones(ns, bool)])
+    k = len(g)
+    order = np.argsort(rep, kind="stable")
+    g, cat, src, rep, entered, acc, prog, closed, cb, sat, level, deadline, settled, is_slack = (
+        a[order] for a in (g, cat, src, rep, entered, acc, prog, closed, cb, sat, level, deadline, settled, is_slack))
+    workers = np.where(is_slack, _worker_arrays(w)[1][g], np.array(_workers(w, g, rng), dtype=object))
     dept = np.array(names.DEPARTMENTS, dtype=object)[rng.integers(0, len(names.DEPARTMENTS), k)]
     reporter = np.where(src == 2, "12345热线平台", np.where(src == 3, dept, workers))
     return pl.DataFrame({

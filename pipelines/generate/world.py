@@ -223,6 +223,7 @@ def build_world(scale: Scale, seed: int) -> World:
         g_workers.append(staff[pos:pos + k])
         pos += k
     g_activity = srng.gamma(6.0, 1 / 6.0, ng_all)  # some grids are busier than others
+    worker_plan = _worker_plan(v_town, g_village, g_workers, len(townships))
 
     households = _households(seed, scale, v_code, np.array(g_village), ng_all)
     return World(
@@ -231,7 +232,33 @@ def build_world(scale: Scale, seed: int) -> World:
         v_q=v_q, v_slope=v_slope, v_custom_category=v_custom, v_county_unique=v_unique,
         g_code=g_code, g_village=np.array(g_village), g_geom=g_geom, g_head=g_head, g_workers=g_workers,
         g_activity=g_activity, g_start=g_start, g_count=g_count, households=households,
+        meta={"worker_plan": worker_plan},
     )
+
+
+def _worker_plan(v_town: list[int], g_village: list[int], g_workers: list[list[str]], n_towns: int) -> dict:
+    """Grid workers' assessment cases (SPEC §6.1) placed deterministically in every township:
+    - shared: the first worker of a village's first grid also works its second grid (one name in
+      two grids is two workers); edits g_workers in place, after every random draw;
+    - full_round: the first worker of a grid visits every household of it each month (逐户走访), so
+      the households and key-households caps are reached;
+    - slack: the last worker of a grid reports extra patrol events each month that stay open, so
+      overdue events pile up to their cap (they count again in each later month)."""
+    grids_of: dict[int, list[int]] = {}
+    for g, v in enumerate(g_village):
+        grids_of.setdefault(int(v), []).append(g)
+    plan: dict[str, list[int]] = {"shared": [], "full_round": [], "slack": []}
+    for t in range(n_towns):
+        vs = [v for v, tt in enumerate(v_town) if tt == t and len(grids_of.get(v, [])) >= 2]
+        if not vs:
+            continue
+        a, b = grids_of[vs[0]][:2]
+        g_workers[b] = g_workers[b][:1] + [g_workers[a][0]]
+        plan["shared"].append(b)
+        other = vs[1] if len(vs) > 1 else vs[0]
+        plan["full_round"].append(grids_of[other][0])
+        plan["slack"].append(grids_of[other][-1])
+    return plan
 
 
 def _households(seed: int, scale: Scale, v_code: list[str], g_village: np.ndarray, ng: int) -> pl.DataFrame:
