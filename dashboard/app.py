@@ -140,6 +140,7 @@ def pages() -> list:
         ("points", "page_points"),
         ("quality", "page_quality"),
         ("monthly_pack", "page_pack"),
+        ("workers", "page_workers"),  # grid workers (page 8)
     ]
     out = []
     for i, (name, key) in enumerate(spec):

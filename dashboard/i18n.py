@@ -174,6 +174,44 @@ TEXT: dict[str, dict[str, str]] = {
     "grids_active": {"zh": "网格活跃率（活跃 {n} / 共 {total}）", "en": "Active grids ({n} of {total})"},
     "redeemed_month": {"zh": "本月兑换次数", "en": "Redemptions this month"},
     "failed_checks": {"zh": "未通过的校验 {n} 项", "en": "{n} failed checks"},
+    # --- grid workers (page 8) ---
+    "page_workers": {"zh": "网格员考评", "en": "Grid workers"},
+    "workers_title": {"zh": "{unit} · {period} 网格员考评", "en": "{unit} · {period} grid workers' assessment"},
+    "workers_empty": {
+        "zh": "{period} 本范围内没有网格员考评记录（当月无走访巡查、上报事件或超期事件）。",
+        "en": "No grid worker has anything to assess in {period} here (no visits, patrols, events or overdue events).",
+    },
+    "workers_rule": {
+        "zh": "考核评议表：基础分 {base:g} 分，加减分项封顶后合计，总分限定在 0–100 分；"
+              "优秀 ≥ {g1:g}，良好 ≥ {g2:g}，合格 ≥ {g3:g}。排名为乡镇内排名，并列名次相同、下一名次顺延。",
+        "en": "Scoring sheet: base {base:g}, item points held to their caps, total clipped to 0–100; "
+              "Excellent ≥ {g1:g}, Good ≥ {g2:g}, Pass ≥ {g3:g}. Ranks are within the township; ties share a rank.",
+    },
+    "workers_league": {"zh": "{township} · 网格员月度排名", "en": "{township} · league of grid workers"},
+    "worker": {"zh": "网格员", "en": "Worker"},
+    "worker_total": {"zh": "总分", "en": "Total"},
+    "worker_grade": {"zh": "等次", "en": "Grade"},
+    "worker_rank": {"zh": "乡镇内排名", "en": "Rank in township"},
+    "worker_rank_change": {"zh": "名次变化", "en": "Rank change"},
+    "worker_total_change": {"zh": "较上月", "en": "vs last month"},
+    "worker_new": {"zh": "新", "en": "new"},
+    "worker_detail": {"zh": "网格员得分明细", "en": "A worker's items and points"},
+    "pick_worker": {"zh": "选择网格员", "en": "Choose a worker"},
+    "worker_item": {"zh": "考核项目", "en": "Item"},
+    "worker_count": {"zh": "数量", "en": "Count"},
+    "worker_per_unit": {"zh": "每项分值", "en": "Points each"},
+    "worker_cap": {"zh": "封顶", "en": "Cap"},
+    "worker_points": {"zh": "得分", "en": "Points"},
+    "worker_sum": {
+        "zh": "总分 {total:g} = 基础分 {base:g} + 各项得分 {items:+g}（限定 0–100）· {grade}",
+        "en": "Total {total:g} = base {base:g} + item points {items:+g} (clipped to 0–100) · {grade}",
+    },
+    "worker_history": {"zh": "历月得分", "en": "History"},
+    "workers_sheet": {"zh": "张榜公示表（按村打印）", "en": "Posting sheet (one per village, for printing)"},
+    "workers_sheet_village": {"zh": "公示的村（社区）", "en": "Village to post"},
+    "workers_sheet_pdf": {"zh": "下载公示表 PDF", "en": "Download sheet PDF"},
+    "workers_sheet_xlsx": {"zh": "下载公示表 XLSX", "en": "Download sheet XLSX"},
+    "workers_csv": {"zh": "下载本表 CSV", "en": "Download this table (CSV)"},
 }
 
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}

@@ -941,3 +941,64 @@ def period_quarantine(scope: Scope, period: str, *, con=None) -> pd.DataFrame:
         {"p": period},
         con,
     )
+
+
+# --- grid workers (page 8) ---
+# 网格员考评 (SPEC §6.1): the published grid_worker_scores mart, with names for display and last
+# month's total and rank of the same worker (grid_code, worker_name) for the change columns.
+
+WORKER_ITEMS = ("households_visited", "key_households_visited", "patrols", "talks", "events_reported",
+                "events_resolved_in_grid", "overdue_events", "late_entries")
+_WORKER_COLUMNS = ", ".join(f"s.{c}" for c in (*WORKER_ITEMS, *(f"{i}_points" for i in WORKER_ITEMS)))
+
+
+def worker_league(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """The month's grid workers of the unit, per township by rank: items, points, total, grade,
+    rank_in_township, last month's total and rank (NULL when the worker had no row then), the change
+    in total and in rank (prev_rank − rank: positive = improved)."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        f"""select s.period, s.township_code, t.name as township_name, s.village_code, v.name as village_name,
+                   s.grid_code, g.grid_name, s.worker_name, {_WORKER_COLUMNS}, s.total, s.grade,
+                   s.rank_in_township, p.total as prev_total, p.rank_in_township as prev_rank,
+                   s.total - p.total as total_change, p.rank_in_township - s.rank_in_township as rank_change
+            from grid_worker_scores s
+            left join grid_worker_scores p
+              on p.grid_code = s.grid_code and p.worker_name = s.worker_name and p.period = $prev
+            left join dim_grid g on g.grid_code = s.grid_code
+            left join dim_village v on v.village_code = s.village_code
+            left join dim_township t on t.township_code = s.township_code
+            where s.period = $p and starts_with(s.grid_code, $u) and starts_with(s.grid_code, $s)
+            order by s.township_code, s.rank_in_township, s.village_code, s.grid_code, s.worker_name""",
+        {"p": period, "prev": _prev_period(period), "u": code, "s": scope.code},
+    )
+
+
+def worker_history(scope: Scope, grid_code: str, worker_name: str, *, con=None) -> pd.DataFrame:
+    """One worker's (grid, name) rows over every month: items, points, total, grade and rank."""
+    scope.check(grid_code)
+    return _q(
+        con,
+        f"""select s.period, s.grid_code, s.village_code, s.township_code, s.worker_name, {_WORKER_COLUMNS},
+                   s.total, s.grade, s.rank_in_township
+            from grid_worker_scores s
+            where s.grid_code = $g and s.worker_name = $w and starts_with(s.grid_code, $s)
+            order by s.period""",
+        {"g": grid_code, "w": worker_name, "s": scope.code},
+    )
+
+
+def worker_villages(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Villages of the unit with at least one assessed worker in the month (one 张榜公示 sheet each)."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select s.village_code, v.name, s.township_code, t.name as township_name, count(*) as workers
+           from grid_worker_scores s
+           left join dim_village v on v.village_code = s.village_code
+           left join dim_township t on t.township_code = s.township_code
+           where s.period = $p and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
+           group by all order by s.village_code""",
+        {"p": period, "u": code, "s": scope.code},
+    )

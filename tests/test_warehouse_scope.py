@@ -22,7 +22,7 @@ from pipelines import warehouse as wh
 from pipelines.catalogue import load_catalogue
 from pipelines.geometry import dissolve_outlines
 from pipelines.models import contract
-from pipelines.models.runner import materialise_catalogue
+from pipelines.models.runner import materialise_catalogue, run_models
 
 COUNTY = "360726"
 TOWNSHIPS = {"360726100": "东山镇", "360726200": "西河乡"}
@@ -224,6 +224,10 @@ def build_published(home: Path, seed: int = 7) -> Path:
         dict(batch_id="B1", suite="events", expectation="expect_column_values_to_be_in_set", success=False,
              unexpected_count=2),
     ])
+    # grid_worker_scores from the real SQL models over the facts above (SPEC §6.1).
+    run_models(con, "marts", ["int_calendar", "int_worker_item_counts", "grid_worker_scores"])
+    con.execute("drop table int_calendar")
+    con.execute("drop table int_worker_item_counts")
     for name in contract.tables():
         assert not contract.check(con, name), contract.check(con, name)
     con.close()
@@ -271,6 +275,10 @@ def _call(fn, scope, con, **over):
             kwargs[pname] = over[pname]
         elif pname == "village_code" and p.default is inspect.Parameter.empty:
             kwargs[pname] = "360726100001"
+        elif pname == "grid_code":  # a grid of the village every scope above contains
+            kwargs[pname] = "360726100001001"
+        elif pname == "worker_name":
+            kwargs[pname] = "李四"
         elif pname in ("unit_code", "township_code", "village_code"):
             kwargs[pname] = None
         elif pname in ARGS:
@@ -322,7 +330,8 @@ def test_codes_outside_scope_are_refused(con, role, monkeypatch):
     """Editing the sidebar (session state, URL) to another township's code raises, for every query
     that takes a code."""
     scope = SCOPES[role]
-    other = {"unit_code": "360726200", "township_code": "360726200", "village_code": "360726200001"}
+    other = {"unit_code": "360726200", "township_code": "360726200", "village_code": "360726200001",
+             "grid_code": "360726200001001"}
     checked = 0
     for _name, fn in query_functions():
         params = inspect.signature(fn).parameters
@@ -417,3 +426,26 @@ def test_boundaries_dissolve_grids(con):
     assert shape["type"] == "Polygon"  # two villages × two grids merge into one outline
     v = wh.boundaries(SCOPES["township"], "village", con=con)
     assert v["code"].tolist() == ["360726100001", "360726100002"]
+
+
+def test_worker_league_scoped_and_with_last_month(con):
+    """Page 8 queries: a village account sees its own grids' workers only; change since last month
+    comes from the same worker's row of the previous month."""
+    county = wh.worker_league(SCOPES["county"], "2025-06", con=con)
+    village = wh.worker_league(SCOPES["village"], "2025-06", con=con)
+    assert len(county) > len(village) > 0
+    assert set(village["grid_code"]) == {"360726100001001", "360726100001002"}
+    assert set(county["worker_name"]) == {"李四", "王五"}
+    mart = con.execute("select count(*) from grid_worker_scores where period = '2025-06'").fetchone()[0]
+    assert len(county) == mart
+    may = wh.worker_league(SCOPES["county"], "2025-05", con=con).set_index(["grid_code", "worker_name"])
+    for r in county.itertuples():
+        prev = may.loc[(r.grid_code, r.worker_name)]
+        assert r.prev_total == prev.total and r.total_change == r.total - prev.total
+        assert r.rank_change == prev.rank_in_township - r.rank_in_township
+    first = wh.worker_league(SCOPES["county"], "2024-06", con=con)
+    assert first["prev_total"].isna().all()  # 2024-05 has no rows
+    hist = wh.worker_history(SCOPES["village"], "360726100001001", "李四", con=con)
+    assert hist["period"].tolist() == PERIODS
+    with pytest.raises(wh.ScopeError):
+        wh.worker_history(SCOPES["village"], "360726100002001", "李四", con=con)

@@ -151,3 +151,36 @@ def snapshot_text(s: dict) -> str:
     if when is not None and not missing(when):
         parts.append(f"截至 {when:%Y-%m-%d %H:%M}")
     return " · ".join(parts) if parts else "未知"
+
+
+# --- grid workers' posting sheet 张榜公示 (SPEC §6.1) ---
+WORKER_SHEET_TITLE = "网格员月度考评结果公示"
+WORKER_SHEET_TITLE_EN = "Grid workers' monthly assessment: public notice"
+WORKER_POSTING_LINE = ("公示时间：______年____月____日 至 ______年____月____日          "
+                       "监督电话：________________          （盖章）")
+WORKER_NOTE = ("考核依据网格员走访巡查记录与上报事件自动计算（网格员姓名依规公示）。如有异议，请在公示期内向村"
+               "（社区）党组织或乡镇（街道）反映。")
+
+
+def fmt_points(v) -> str:
+    """Item points for print: +15, +1.5, −4, 0."""
+    if missing(v):
+        return "—"
+    v = float(v)
+    return "0" if v == 0 else f"{v:+g}".replace("-", "−")
+
+
+def fmt_total(v) -> str:
+    """A worker's total: unrounded in the mart, multiples of 0.5 with the default sheet: 69.5, 100."""
+    return "—" if missing(v) else f"{round(float(v), 4):g}"
+
+
+def sheet_rule(sheet) -> str:
+    """The scoring sheet in one line (printed under the table)."""
+    parts = [f"基础分 {sheet.base:g} 分"]
+    for i in sheet.items:
+        cap = "最多" if i.points > 0 else "最多扣"
+        parts.append(f"{i.name_zh}每{i.unit_zh} {fmt_points(i.points)}（{cap} {abs(i.cap):g} 分）")
+    g = [x for x in sheet.grades if x.min is not None]
+    grades = "，".join(f"{x.grade} ≥ {x.min:g}" for x in g) + f"，其余为{sheet.grades[-1].grade}"
+    return "；".join(parts) + f"。总分限定在 0–100 分；等次：{grades}。"
