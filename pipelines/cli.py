@@ -31,9 +31,11 @@ def _cmd_ingest(a: argparse.Namespace) -> int:
 
 
 def _cmd_report(a: argparse.Namespace) -> int:
-    from pipelines.report import build_pack
+    from pipelines.report import build_pack, build_worker_sheets
 
-    for p in build_pack(period=a.period, township=a.township, out=Path(a.out) if a.out else None):
+    # grid workers (page 8): `report workers` / `--workers-only` writes just the 张榜公示 sheets
+    build = build_worker_sheets if (a.what == "workers" or a.workers_only) else build_pack
+    for p in build(period=a.period, township=a.township, out=Path(a.out) if a.out else None):
         print(p)
     return 0
 
@@ -75,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--period", required=True, help="YYYY-MM")
     rp.add_argument("--township", help="9-digit township code (default: whole county)")
     rp.add_argument("--out", help="output folder (default $XIANGZHI_HOME/reports)")
+    # grid workers (page 8): the posting sheets alone
+    rp.add_argument("what", nargs="?", choices=["pack", "workers"], default="pack",
+                    help="pack (default) or workers: only the grid workers' 张榜公示 sheets")
+    rp.add_argument("--workers-only", action="store_true", help="same as `report workers`")
     rp.set_defaults(func=_cmd_report)
 
     d = sub.add_parser("dashboard", help="start the dashboard")

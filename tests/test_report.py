@@ -90,8 +90,11 @@ def _change(change, prev) -> str:
 
 def test_pdf_opens_with_expected_pages_and_embedded_cjk_font(county_pack, township_pack):
     reader = PdfReader(str(county_pack["pdf"]))
-    # cover, league + movers, four group tables (2–3 pages for 20 villages), charts, data quality
-    assert 7 <= len(reader.pages) <= 14, len(reader.pages)
+    # cover, league + movers, four group tables (2–3 pages for 20 villages), charts, data quality,
+    # then one grid workers' 张榜公示 page per village with assessed workers (SPEC §8)
+    sheets = sum(1 for p in county_pack["text"].split("网格员月度考评结果公示")[1:])
+    assert sheets > 0
+    assert 7 + sheets <= len(reader.pages) <= 14 + sheets, len(reader.pages)
     assert 4 <= len(PdfReader(str(township_pack["pdf"])).pages) < len(reader.pages)
     embedded = []
     for page in reader.pages:

@@ -21,7 +21,7 @@ from pipelines import warehouse as wh
 from pipelines.errors import UserError
 from pipelines.report.data import PackData, check_period, check_township, collect, county_scope
 
-__all__ = ["Pack", "PackData", "build_pack", "collect", "render_pack"]
+__all__ = ["Pack", "PackData", "build_pack", "build_worker_sheets", "collect", "render_pack"]
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,38 @@ def render_pack(scope: wh.Scope, period: str, unit_code: str | None = None, *, n
 def build_pack(period: str, township: str | None = None, out: Path | None = None) -> list[Path]:
     """Write the pack's PDF and XLSX and return their paths. Unknown period or township, or no
     published data, raise UserError (printed by the CLI as one line, exit code 2)."""
+    scope = _checked(period, township)
+    pack = render_pack(scope, period, township)
+    return _write(out, [(pack.pdf_name, pack.pdf), (pack.xlsx_name, pack.xlsx)])
+
+
+def build_worker_sheets(period: str, township: str | None = None, out: Path | None = None) -> list[Path]:
+    """`xiangzhi report workers`: only the grid workers' 张榜公示 sheets (SPEC §6.1), one page per
+    village, as a PDF and an XLSX for posting."""
+    from pipelines.report.workers import render_sheets
+
+    scope = _checked(period, township)
+    s = render_sheets(scope, period, township)
+    return _write(out, [(s.stem + ".pdf", s.pdf), (s.stem + ".xlsx", s.xlsx)])
+
+
+def _checked(period: str, township: str | None) -> wh.Scope:
     if township is not None and not re.fullmatch(r"\d{9}", township):
         raise UserError(f"乡镇代码应为 9 位数字 / a township code has 9 digits, got {township!r}")
     scope = county_scope()
     check_period(scope, period)
     check_township(scope, township)
-    pack = render_pack(scope, period, township)
+    return scope
+
+
+def _write(out: Path | None, files: list[tuple[str, bytes]]) -> list[Path]:
     out = Path(out) if out is not None else config.paths().reports
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / pack.pdf_name, out / pack.xlsx_name]
-    for p, blob in zip(paths, (pack.pdf, pack.xlsx), strict=True):
+    paths = []
+    for name, blob in files:
+        p = out / name
         tmp = p.with_name(p.name + ".part")
         tmp.write_bytes(blob)
         tmp.replace(p)  # a reader never sees half a file
+        paths.append(p)
     return paths

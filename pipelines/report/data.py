@@ -61,6 +61,7 @@ class PackData:
     files: pd.DataFrame | None = None  # county packs for county accounts only
     quarantine: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    workers: pd.DataFrame | None = None  # grid workers' league of the area (张榜公示 pages, SPEC §6.1)
 
     @property
     def headline(self) -> pd.DataFrame:
@@ -191,6 +192,7 @@ def _collect(scope: wh.Scope, period: str, unit_code: str | None, *, now: dateti
         groups=groups, score_trend=trend, township_trend=by_town, disputes=disputes, counts=counts,
         reporting=reporting,
     )
+    data.workers = wh.worker_league(scope, period, code)
     if scope.role == "county" and unit.level == "county":
         data.files = wh.period_files(scope, period)
         data.quarantine = wh.period_quarantine(scope, period)

@@ -152,7 +152,19 @@ def render_pdf(d: PackData) -> bytes:
     _groups(pdf, d)
     _charts(pdf, d)
     _quality(pdf, d)
+    _worker_sheets(pdf, d)
     return bytes(pdf.output())
+
+
+def _worker_sheets(pdf: PackPDF, d: PackData) -> None:
+    """The grid workers' 张榜公示 sheets (SPEC §6.1, §8): one landscape A4 page per village."""
+    from pipelines.report.workers import draw_village, village_sheets
+
+    if d.workers is None or d.workers.empty:
+        return
+    for v in village_sheets(d.workers):
+        pdf.add_page(orientation="landscape")
+        draw_village(pdf, v, d.period)
 
 
 def _cover(pdf: PackPDF, d: PackData) -> None:

@@ -169,7 +169,8 @@ def draw_village(pdf: FPDF, v: VillageSheet, period: str) -> None:
     size = 8.5 if rows <= 16 else 7.5 if rows <= 22 else 6.5
     pdf.set_font(FONT, "", size)
     pdf.set_draw_color(190, 190, 190)
-    with pdf.table(col_widths=widths, text_align=aligns, width=sum(widths), align="LEFT",
+    # FPDF.table itself: the pack's PackPDF overrides table() with its own signature.
+    with FPDF.table(pdf, col_widths=widths, text_align=aligns, width=sum(widths), align="LEFT",
                    line_height=size * 0.5, padding=(0.8, 1.0), v_align="MIDDLE",
                    headings_style=FontFace(emphasis="BOLD", fill_color=HEAD_FILL)) as t:
         head = t.row()

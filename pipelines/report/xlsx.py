@@ -245,6 +245,10 @@ def render_xlsx(d: PackData) -> bytes:
                  REASONS.get(r.reason_code, r.reason_code), r.rows, r.example] for r in q.itertuples(index=False)]
         b.sheet("隔离原因", ["数据类型", "原因代码", "原因", "行数", "示例"], rows,
                 ["text", "text", "text", "int", "text"], wrap_cols={4: 80})
+    if d.workers is not None and not d.workers.empty:
+        from pipelines.report.workers import village_sheets, write_village_sheets
+
+        write_village_sheets(b.wb, village_sheets(d.workers), d.period)  # 张榜公示, one sheet per village
     b.wb.close()
     return buf.getvalue()
 
