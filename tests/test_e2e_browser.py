@@ -33,6 +33,7 @@ PAGES = {
     "points": ("积分", "积分兑换（按月）"),
     "quality": ("数据质量", "各网格上报完整性与及时性"),
     "monthly_pack": ("月度考评", "下载 PDF"),  # the pack page (another module) offers the downloads
+    "workers": ("网格员考评", "下载公示表 XLSX"),  # grid workers (page 8): the sheet downloads come last
 }
 
 pytestmark = [
@@ -142,3 +143,26 @@ def _wait_idle(page) -> None:
         timeout=30_000,
     )
     page.wait_for_timeout(800)  # plotly and the data grid draw after the elements arrive
+
+
+def test_workers_page_posting_sheet_downloads(server, browser):
+    """Page 8 as a village account: the league shows, and the 张榜公示 PDF downloads with its village."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1800}, locale="zh-CN")
+    page.goto(server["url"], wait_until="domcontentloaded")
+    page.get_by_label("用户名").fill("village")
+    page.get_by_label("密码").fill(auth.DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    unit = server["units"]["village"]["name"]
+    page.get_by_role("heading", name=f"{unit} · {server['period']} 总览").wait_for(timeout=30_000)
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="网格员考评").click()
+    page.get_by_text("下载公示表 PDF").first.wait_for(timeout=90_000)
+    _wait_idle(page)
+    assert page.get_by_text("网格员月度排名").count() >= 1
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="下载公示表 PDF").click()
+    path = info.value.path()
+    data = Path(path).read_bytes()
+    assert data.startswith(b"%PDF") and info.value.suggested_filename.endswith(".pdf")
+    assert unit in info.value.suggested_filename
+    page.screenshot(path=str(SHOTS / "village_workers_download.png"), full_page=True)
+    page.close()

@@ -543,3 +543,39 @@ def test_generator_manifest_names_the_injected_cases(any_con, tmp_path):
                                 "where grid_code = ? and worker_name = ?", [c["grid"], c["worker"]]).fetchone()[0]
                 for c in cases[case]]
         assert cap in best, (case, best)
+
+
+# ---------------------------------------------------------------------------------------------
+# Through a real ingest: names as offices type them (full-width and non-breaking spaces) become one
+# worker, and a deadline written as a bare date means the end of that day (SPEC §3.6, §6.1).
+
+def test_ingested_names_and_bare_date_deadlines(home, tmp_path):
+    from pipelines.load import ingest
+    from tests import builders as b
+
+    ingest(b.write_reference(tmp_path / "ref"))
+    visits = b.write_csv(tmp_path / "走访_20250630.csv", b.VISIT_HEADER, [
+        b.visit("V1", worker="王\u3000伟", at="2025-06-03 10:00", entered="2025-06-03 18:00"),
+        b.visit("V2", worker=" 王\u00a0伟 ", kind="巡查", hh="", at="2025-06-04 10:00", entered="2025-06-09 08:00"),
+        b.visit("V3", worker="", kind="巡查", hh="", at="2025-06-05 10:00", entered="2025-06-05 11:00"),
+    ])
+    ev = b.event("E1", reported="2025-06-02 09:00", deadline="2025-06-10", status="已办结", accepted="2025-06-02 10:00",
+                 closed="2025-06-10 22:00")  # closed before the end of its bare-date deadline day: on time
+    ev[2] = "王 伟"
+    late = b.event("E2", reported="2025-06-03 09:00", deadline="2025-06-10", status="已办结",
+                   accepted="2025-06-03 10:00", closed="2025-06-11 08:00", level="村")  # the next morning: overdue
+    late[2] = "王伟"
+    events = b.write_csv(tmp_path / "事件_20250630.csv", b.EVENT_HEADER, [ev, late])
+    ingest([visits, events])
+    con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        rows = con.execute(f"select period, grid_code, worker_name, {COLUMNS} from grid_worker_scores").fetchall()
+        deadline = con.execute("select deadline from fct_event where event_id = 'E1'").fetchone()[0]
+    finally:
+        con.close()
+    assert deadline == datetime(2025, 6, 10, 23, 59, 59)
+    # One worker 王伟 in G1: household H1 (a key household: both items), 1 patrol entered 5 days later
+    # (late), 2 events, E1 resolved in the grid, E2 overdue; the patrol with no name counts for nobody.
+    # 60 + 1 + 1 + 0.5 + 4 + 2 − 3 − 0.5 = 65
+    assert rows == [("2025-06", b.G1, "王伟", 1, 1, 1, 0, 2, 1, 1, 1,
+                     1.0, 1.0, 0.5, 0.0, 4.0, 2.0, -3.0, -0.5, 65.0, "合格", 1)]
