@@ -85,21 +85,51 @@ def threads() -> int | None:
     return int(v) if v else None
 
 
+# The demo's pseudonymisation key is published in this repository, so hashes made with it can be
+# reversed (ids have little entropy): it is accepted only in a data home that `xiangzhi demo` marked.
+DEMO_SECRET = "xiangzhi-demo-secret-not-for-production"
+DEMO_MARKER = ".xiangzhi-demo-home"
+
+
+def is_demo_home(home_dir: Path | None = None) -> bool:
+    return ((home_dir or home()) / DEMO_MARKER).exists()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a small secret file readable by its owner only (0600 from the start, not after)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    path.chmod(0o600)
+
+
 def secret(create: bool = False) -> bytes:
-    """The HMAC key. With create=True (demo, first ingest) a random key is written to the data home."""
+    """The HMAC key. With create=True (demo, first ingest) a random key is written to the data home.
+
+    The demo's public key is refused outside a demo home (UserError): a production home that
+    inherited it would publish hashes anyone can reverse."""
+    from pipelines.errors import UserError
+
     env = os.environ.get("XIANGZHI_SECRET")
-    if env:
-        return env.encode("utf-8")
     f = paths().secret_file
-    if f.exists():
-        return f.read_text(encoding="utf-8").strip().encode("utf-8")
-    if not create:
+    if env:
+        key = env
+    elif f.exists():
+        key = f.read_text(encoding="utf-8").strip()
+    elif not create:
         raise RuntimeError(
             "没有设置脱敏密钥 / no pseudonymisation key: set XIANGZHI_SECRET or create "
             f"{f} (the first `xiangzhi ingest` creates one)"
         )
-    f.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    f.write_text(key + "\n", encoding="utf-8")
-    f.chmod(0o600)
+    else:
+        key = secrets.token_hex(32)
+        write_private(f, key + "\n")
+    if key == DEMO_SECRET and not is_demo_home():
+        raise UserError(
+            f"拒绝使用演示密钥：{home()} 不是演示数据目录，演示密钥是公开的，用它脱敏的身份证号可被还原。"
+            f"请删除 {f} 或设置 XIANGZHI_SECRET 为新的随机密钥后重新导入。"
+            f" / refusing the demo's public key outside a demo home: hashes made with it can be reversed; "
+            f"remove {f} or set XIANGZHI_SECRET to a new random key and ingest again"
+        )
     return key.encode("utf-8")

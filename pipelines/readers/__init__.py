@@ -7,6 +7,7 @@ A bad user file never raises: `read_file` returns a `ReadResult` with a one-line
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pipelines.readers.common import ReadResult, SheetData, reject
@@ -57,5 +58,34 @@ def read_file(path: Path) -> ReadResult:
 
         return read_geojson(path)
     except Exception as exc:  # a reader bug must not stop the batch: report it as this file's reason
-        detail = " ".join(str(exc).split())[:200]
-        return reject(path, f"读取文件出错 / failed to read file: {type(exc).__name__}: {detail}")
+        return reject(path, failure_reason(path, exc))
+
+
+def failure_reason(path: Path, exc: Exception) -> str:
+    """Where a file failed to parse, never what it holds: parser messages quote whole raw lines
+    (names, id numbers, phones), so only the line and column are taken from them (SPEC §3.7)."""
+    text = str(exc)
+    where_zh, where_en = [], []
+    line = re.search(r"(?:line|row)\s*(?:number\s*)?[:#]?\s*(\d+)", text, re.I)
+    quoted = re.search(r"`([^`]{4,})", text)  # polars quotes the text it could not parse
+    n = int(line.group(1)) if line else None
+    if n is None and quoted:
+        needle = quoted.group(1).split(" ")[0][:60].encode("utf-8", "ignore")
+        try:
+            with open(path, "rb") as fh:  # bounded read; the text itself is never reported
+                data = fh.read(256 << 20)
+            at = data.find(needle) if needle else -1
+            n = data.count(b"\n", 0, at) + 1 if at >= 0 else None
+        except OSError:
+            n = None
+    if n is not None:
+        where_zh.append(f"约第 {n} 行")
+        where_en.append(f"near line {n}")
+    col = re.search(r"column number (\d+)", text) or re.search(r"column (\d+)", text)
+    if col:
+        where_zh.append(f"第 {col.group(1)} 列")
+        where_en.append(f"column {col.group(1)}")
+    zh = ("，" + "、".join(where_zh)) if where_zh else ""
+    en = (" " + ", ".join(where_en)) if where_en else ""
+    return (f"文件无法解析{zh}（常见原因：某行引号不成对或列数不一致）/ the file could not be parsed{en} "
+            f"(often an unmatched quote or a wrong number of columns) [{type(exc).__name__}]")
