@@ -23,7 +23,21 @@ SETTINGS_HELP = {
     "XIANGZHI_MAX_POINTS": "largest plausible 分值 / 消耗积分 of one record, either sign (default 10000)",
     "XIANGZHI_MAX_HOUSEHOLD_SIZE": "largest plausible 家庭人口 (default 50)",
     "XIANGZHI_MAX_AMOUNT": "largest plausible 涉及金额 in yuan (default 100000000)",
+    "XIANGZHI_MAX_FILE_MB": "largest input file read, in MB (default 2048)",
+    "XIANGZHI_MAX_INFLATED_MB": "largest unpacked size of one workbook, in MB (default 1024)",
+    "XIANGZHI_MAX_INFLATION": "largest unpacked/packed ratio of a workbook bigger than 100 MB unpacked (default 200)",
+    "XIANGZHI_MAX_COLUMNS": "most columns in one row of a file (default 1000)",
 }
+
+
+def input_limits() -> dict[str, float]:
+    """Limits checked before a file is read (SPEC §3.6: a bomb is rejected with a reason, not run)."""
+    return {
+        "file_mb": _float_setting("XIANGZHI_MAX_FILE_MB", 2048),
+        "inflated_mb": _float_setting("XIANGZHI_MAX_INFLATED_MB", 1024),
+        "inflation": _float_setting("XIANGZHI_MAX_INFLATION", 200),
+        "columns": _float_setting("XIANGZHI_MAX_COLUMNS", 1000),
+    }
 
 
 def earliest_date():

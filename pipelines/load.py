@@ -458,17 +458,32 @@ def _content_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def collect(paths: list[Path]) -> list[Path]:
+def collect(paths: list[Path]) -> tuple[list[Path], list[FileOutcome]]:
+    """The files to read, and the paths refused before any byte is read (readers.path_problem):
+    one bad path is a line in the summary, never a failed batch or a hang."""
+    from pipelines.readers import path_problem, supported
+
     out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out += sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")
-                          and x.name not in IGNORED_NAMES)
-        elif p.exists():
-            out.append(p)
+    refused: list[FileOutcome] = []
+
+    def offer(x: Path, root: Path | None) -> None:
+        problem = path_problem(x, root)
+        if problem:
+            refused.append(FileOutcome(x.name or str(x), None, "rejected", problem))
         else:
-            raise IngestError(f"找不到文件或文件夹 / no such file or folder: {p}")
-    return out
+            out.append(x)
+
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            for x in sorted(p.rglob("*")):
+                if x.name.startswith(".") or x.name in IGNORED_NAMES:
+                    continue
+                if x.is_dir() and not x.is_symlink() and not supported(x):
+                    continue  # walked by rglob; only a folder named like an export (x.xlsx) is reported
+                offer(x, p)
+        else:
+            offer(p, None)
+    return out, refused
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -495,9 +510,11 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
     t0 = time.perf_counter()
     p = config.paths().ensure()
     key = config.secret(create=True)
-    files = collect(paths or [p.inbox])
-    if not files:
+    files, refused = collect(paths or [p.inbox])
+    if not files and not refused:
         raise IngestError(f"没有可导入的文件 / nothing to ingest in {', '.join(map(str, paths or [p.inbox]))}")
+    if not files:
+        return IngestReport(None, refused, time.perf_counter() - t0, None)
 
     con = connect(p.warehouse)
     try:
@@ -505,7 +522,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         known = {r[0]: r[1] for r in con.execute("select file_id, status from reg_files").fetchall()}
         started = datetime.now().replace(microsecond=0)
         batch_id = started.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        outcomes: list[FileOutcome] = []
+        outcomes: list[FileOutcome] = list(refused)
         todo: list[tuple[Path, str]] = []
         seen: set[str] = set()
         for f in files:

@@ -67,3 +67,54 @@ def test_earliest_date_is_a_setting(ref, home, tmp_path, monkeypatch):
     ingest([f])
     assert _q(home, "select row_number, reason_code from quarantine where file_name = ?", [f.name]) == [
         (2, "BAD_DATE")]
+
+
+def test_bad_paths_are_refused_one_by_one_and_the_rest_loads(ref, home, tmp_path):
+    """Items 3 and 4: a dangling symlink, a folder named x.xlsx, a FIFO, a link to /dev/zero and a link
+    leaving the inbox are each a line in the summary; a missing argument too; the good file loads."""
+    import os
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    good = b.write_csv(inbox / "走访_20250630.csv", b.VISIT_HEADER, [b.visit("V1")])
+    (inbox / "x.xlsx").mkdir()
+    (inbox / "dangling.csv").symlink_to(tmp_path / "gone.csv")
+    os.mkfifo(inbox / "pipe.csv")
+    (inbox / "zero.csv").symlink_to("/dev/zero")
+    (inbox / "passwd.csv").symlink_to("/etc/passwd")
+    report = ingest([inbox, tmp_path / "missing.csv"])
+    by_name = {o.file_name: o for o in report.files}
+    assert by_name[good.name].status == "loaded" and by_name[good.name].rows_loaded == 1
+    refused = {n: o.reason for n, o in by_name.items() if o.status == "rejected"}
+    assert set(refused) == {"x.xlsx", "dangling.csv", "pipe.csv", "zero.csv", "passwd.csv", "missing.csv"}
+    assert "文件夹" in refused["x.xlsx"] and "不存在" in refused["dangling.csv"]
+    assert "不是普通文件" in refused["pipe.csv"] and "之外" in refused["zero.csv"]
+    assert "之外" in refused["passwd.csv"] and "找不到" in refused["missing.csv"]
+    raw_copies = [p.name for p in (home / "raw").rglob("*") if p.is_file()]
+    assert not any("passwd" in n or "zero" in n for n in raw_copies)
+
+
+def test_fifo_given_directly_is_refused_not_read(home, tmp_path):
+    import os
+
+    fifo = tmp_path / "events.csv"
+    os.mkfifo(fifo)
+    report = ingest([fifo])
+    assert [(o.file_name, o.status) for o in report.files] == [("events.csv", "rejected")]
+
+
+def test_resource_bombs_are_refused_before_reading(home, tmp_path, monkeypatch):
+    """Item 5: a workbook inflating far beyond its size, and a CSV with too many columns."""
+    import zipfile
+
+    bomb = tmp_path / "积分.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/sharedStrings.xml", b"<sst>" + b"A" * (120 << 20) + b"</sst>")
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(5000)) + "\n" + ",".join("1" * 5000) + "\n", encoding="utf-8")
+    report = ingest([bomb, wide])
+    reasons = {o.file_name: o.reason for o in report.files}
+    assert "压缩炸弹" in reasons["积分.xlsx"] and "5,000" in reasons["wide.csv"]
+    monkeypatch.setenv("XIANGZHI_MAX_COLUMNS", "10000")
+    again = ingest([wide])
+    assert "列数过多" not in (again.files[0].reason or "")
