@@ -122,8 +122,19 @@ class Paths:
         return self.home / "reports"
 
     def ensure(self) -> Paths:
-        for d in (self.inbox, self.raw, self.warehouse_dir, self.published_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        """Create the data home, private to its owner (0700): raw/ holds the original exports with
+        their personal data, and the key sits beside it. A home that cannot be written is a UserError."""
+        from pipelines.errors import UserError
+
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.home.chmod(0o700)
+            for d in (self.inbox, self.raw, self.warehouse_dir, self.published_dir):
+                d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.raw.chmod(0o700)
+        except OSError as exc:  # read-only, permission denied, or a file where a folder should be
+            raise UserError(f"数据目录不可写：{exc.filename or self.home}（请检查权限或设置 XIANGZHI_HOME）"
+                            f" / the data home is not writable: {exc.filename or self.home}") from None
         return self
 
 

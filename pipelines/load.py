@@ -495,7 +495,9 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
             raise IngestError(f"数据仓库正被另一个进程使用（可能有另一个导入在运行）/ the warehouse is in use "
                               f"by another process (another ingest running?): {path}") from e
         raise
-    con.execute(f"set memory_limit = '{config.memory_limit()}'")
+    from pipelines.publish import sql_string
+
+    con.execute(f"set memory_limit = {sql_string(config.memory_limit())}")
     con.execute("set enable_progress_bar = false")  # our own progress bar; DuckDB's garbles the summary
     if config.threads():
         con.execute(f"set threads = {int(config.threads())}")
@@ -519,6 +521,8 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
     con = connect(p.warehouse)
     try:
         ensure_schema(con)
+        raw_dir = None
+        _remove_orphan_raw(con, p.raw)
         known = {r[0]: r[1] for r in con.execute("select file_id, status from reg_files").fetchall()}
         started = datetime.now().replace(microsecond=0)
         batch_id = started.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -534,7 +538,11 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
                 todo.append((f, h))
         if not todo:
             con.close()
-            return IngestReport(None, outcomes, time.perf_counter() - t0, None)
+            from pipelines.publish import is_stale, publish
+
+            # Nothing new, but an earlier run may have been killed between its commit and publish.
+            published = publish(p.warehouse, p.published) if is_stale(p.warehouse, p.published) else None
+            return IngestReport(None, outcomes, time.perf_counter() - t0, published)
 
         raw_dir = p.raw / batch_id
         raw_dir.mkdir(parents=True, exist_ok=True)
@@ -550,6 +558,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         for f, h in todo:
             dest = raw_dir / f"{h[:8]}_{f.name}"
             shutil.copy2(f, dest)  # raw is immutable: the copy is what was loaded
+            dest.chmod(0o600)  # the original export, personal data and all: owner only
             res = read_file(f)
             kind = res.source.kind if res.source else None
             reason = res.error or ("; ".join(res.notes) if res.notes else None)
@@ -604,6 +613,8 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         con.execute("checkpoint")
         timings["commit"] = time.perf_counter() - mark
     except BaseException:
+        if raw_dir is not None:
+            shutil.rmtree(raw_dir, ignore_errors=True)  # a failed batch leaves no copies behind
         try:
             con.execute("rollback")
         except Exception:  # noqa: BLE001 - no transaction open
@@ -617,6 +628,15 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
     published = publish(p.warehouse, p.published)
     timings["publish"] = time.perf_counter() - mark
     return IngestReport(batch_id, outcomes, time.perf_counter() - t0, published, mart_rows, timings)
+
+
+def _remove_orphan_raw(con, raw_root: Path) -> None:
+    """raw/<batch>/ folders of batches that never committed (killed runs): their rows were rolled
+    back, so the copies are neither audit trail nor needed for re-judging. Runs under the lock."""
+    committed = {r[0] for r in con.execute("select batch_id from reg_batches").fetchall()}
+    for d in raw_root.iterdir() if raw_root.exists() else ():
+        if d.is_dir() and d.name not in committed:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _pause_for_tests() -> None:

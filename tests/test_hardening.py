@@ -118,3 +118,59 @@ def test_resource_bombs_are_refused_before_reading(home, tmp_path, monkeypatch):
     monkeypatch.setenv("XIANGZHI_MAX_COLUMNS", "10000")
     again = ingest([wide])
     assert "列数过多" not in (again.files[0].reason or "")
+
+
+def test_a_batch_committed_but_never_published_is_published_by_the_next_run(ref, home, tmp_path):
+    """Item 1: the state a kill between commit and publish leaves (warehouse ahead of the published
+    copy) is repaired by the next ingest even when it has nothing new to load."""
+    import shutil
+
+    published = home / "published" / "xiangzhi.duckdb"
+    before = tmp_path / "before.duckdb"
+    shutil.copy2(published, before)
+    f = b.write_csv(tmp_path / "走访_20250630.csv", b.VISIT_HEADER, [b.visit("V1"), b.visit("V2")])
+    ingest([f])
+    shutil.copy2(before, published)  # as if killed after the commit, before the rename
+    assert _q(home, "select count(*) from fct_visit") == [(0,)]
+    again = ingest([f])
+    assert [o.status for o in again.files] == ["unchanged"] and again.published == published
+    assert _q(home, "select count(*) from fct_visit") == [(2,)]
+    assert ingest([f]).published is None  # up to date: nothing is republished
+
+
+def test_a_data_home_whose_path_has_a_quote(tmp_path, monkeypatch):
+    """Item 10: paths reach SQL only as escaped literals."""
+    home = tmp_path / "o'brien home"
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    files = b.write_reference(tmp_path / "ref")
+    report = ingest(files)
+    assert report.published and _q(home, "select count(*) from dim_village") == [(3,)]
+    assert not list((home / "published").glob("*.tmp*"))
+
+
+def test_data_home_is_private_and_failed_runs_leave_no_raw_copies(ref, home, tmp_path):
+    """Items 15 and 16: 0700 folders, 0600 raw copies; an orphan raw/<batch>/ of a killed run goes."""
+    import stat as st
+
+    mode = lambda p: st.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(home) == 0o700 and mode(home / "raw") == 0o700
+    copies = [p for p in (home / "raw").rglob("*") if p.is_file()]
+    assert copies and all(mode(p) == 0o600 for p in copies)
+    orphan = home / "raw" / "20250101T000000-dead00"
+    orphan.mkdir()
+    (orphan / "x.csv").write_text("户主姓名\n张三\n", encoding="utf-8")
+    ingest([b.write_csv(tmp_path / "走访.csv", b.VISIT_HEADER, [b.visit("V1")])])
+    assert not orphan.exists()
+    assert len([d for d in (home / "raw").iterdir()]) == 2  # the reference batch and this one
+
+
+def test_a_data_home_that_cannot_be_written_is_a_clear_message(tmp_path, monkeypatch):
+    """Item 15: no traceback. Tests run as root here, so the home is put under a regular file (the
+    same OSError path as a read-only or foreign-owned folder)."""
+    from pipelines.errors import UserError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("XIANGZHI_HOME", str(blocker / "data"))
+    with pytest.raises(UserError, match="数据目录不可写"):
+        ingest([tmp_path])
