@@ -27,6 +27,7 @@ SETTINGS_HELP = {
     "XIANGZHI_MAX_INFLATED_MB": "largest unpacked size of one workbook, in MB (default 1024)",
     "XIANGZHI_MAX_INFLATION": "largest unpacked/packed ratio of a workbook bigger than 100 MB unpacked (default 200)",
     "XIANGZHI_MAX_COLUMNS": "most columns in one row of a file (default 1000)",
+    "XIANGZHI_RAW_RETENTION_DAYS": "days `xiangzhi raw prune` keeps raw copies of the exports (default 365)",
 }
 
 

@@ -174,3 +174,22 @@ def test_a_data_home_that_cannot_be_written_is_a_clear_message(tmp_path, monkeyp
     monkeypatch.setenv("XIANGZHI_HOME", str(blocker / "data"))
     with pytest.raises(UserError, match="数据目录不可写"):
         ingest([tmp_path])
+
+
+def test_raw_prune_removes_old_batches_and_rejudging_still_works(ref, home, tmp_path, capsys):
+    """Item 16: retention of raw copies; later ingests re-judge from staged rows, not raw files."""
+    from pipelines.cli import main
+
+    old = home / "raw" / "20200101T000000-aaaaaa"
+    old.mkdir()
+    (old / "x.csv").write_bytes(b"x" * 2048)
+    assert main(["raw", "prune", "--older-than", "30", "--dry-run"]) == 0
+    assert old.exists() and "20200101T000000-aaaaaa" in capsys.readouterr().out
+    assert main(["raw", "prune", "--older-than", "30"]) == 0
+    assert not old.exists() and len(list((home / "raw").iterdir())) == 1
+    assert main(["raw", "prune", "--older-than", "0"]) == 0
+    assert not list((home / "raw").iterdir())
+    # The grid file's rows are re-judged from the warehouse: a visit naming a grid still loads.
+    ingest([b.write_csv(tmp_path / "走访.csv", b.VISIT_HEADER, [b.visit("V1")])])
+    assert _q(home, "select count(*) from fct_visit") == [(1,)]
+    assert main(["raw", "prune", "--older-than", "soon"]) == 2
