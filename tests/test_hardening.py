@@ -193,3 +193,37 @@ def test_raw_prune_removes_old_batches_and_rejudging_still_works(ref, home, tmp_
     ingest([b.write_csv(tmp_path / "走访.csv", b.VISIT_HEADER, [b.visit("V1")])])
     assert _q(home, "select count(*) from fct_visit") == [(1,)]
     assert main(["raw", "prune", "--older-than", "soon"]) == 2
+
+
+def _visit_lines():
+    return [",".join(b.VISIT_HEADER)] + [",".join(b.visit(f"V{i}")) for i in range(1, 5)]
+
+
+def test_one_stray_quote_loses_one_line_not_the_file(ref, home, tmp_path):
+    """Item 11: the other rows load; the bad line is quarantined with its line number."""
+    lines = _visit_lines()
+    lines[2] = lines[2].replace("赵网格", '"赵网格')
+    f = tmp_path / "走访_20250630.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest([f])
+    (o,) = report.files
+    assert (o.status, o.rows_read, o.rows_loaded, o.rows_quarantined) == ("loaded", 4, 3, 1)
+    assert _q(home, "select row_number from quarantine where file_name = ?", [f.name]) == [(3,)]
+    assert "引号不成对" in o.reason
+
+
+def test_cr_only_line_endings_load(ref, home, tmp_path):
+    f = tmp_path / "走访_20250630.csv"
+    f.write_bytes("\r".join(_visit_lines()).encode("utf-8") + b"\r")
+    (o,) = ingest([f]).files
+    assert (o.rows_read, o.rows_loaded) == (4, 4)
+
+
+def test_lines_mixing_gbk_and_utf8_are_decoded_line_by_line(ref, home, tmp_path):
+    lines = _visit_lines()
+    data = b"\n".join(line.encode("gb18030" if i % 2 else "utf-8") for i, line in enumerate(lines)) + b"\n"
+    f = tmp_path / "走访_20250630.csv"
+    f.write_bytes(data)
+    (o,) = ingest([f]).files
+    assert (o.status, o.rows_loaded) == ("loaded", 4)
+    assert _q(home, "select count(*) from fct_visit where worker = '赵网格'") == [(4,)]
