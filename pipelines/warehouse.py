@@ -947,9 +947,13 @@ def period_quarantine(scope: Scope, period: str, *, con=None) -> pd.DataFrame:
 # 网格员考评 (SPEC §6.1): the published grid_worker_scores mart, with names for display and last
 # month's total and rank of the same worker (grid_code, worker_name) for the change columns.
 
-WORKER_ITEMS = ("households_visited", "key_households_visited", "patrols", "talks", "events_reported",
-                "events_resolved_in_grid", "overdue_events", "late_entries")
-_WORKER_COLUMNS = ", ".join(f"s.{c}" for c in (*WORKER_ITEMS, *(f"{i}_points" for i in WORKER_ITEMS)))
+def _worker_columns() -> str:
+    from pipelines.catalogue import WORKER_ITEMS  # the eight items, in the mart's column order
+
+    return ", ".join(f"s.{c}" for c in (*WORKER_ITEMS, *(f"{i}_points" for i in WORKER_ITEMS)))
+
+
+_WORKER_COLUMNS = _worker_columns()
 
 
 def worker_league(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
