@@ -1097,7 +1097,11 @@ def _events_sql(where: str) -> str:
     export (the snapshot the open state comes from)."""
     return f"""with snap as (select coalesce(max(export_time), max(reported_at)) as as_of from fct_event)
         select e.event_id, e.grid_code, g.grid_name, g.village_code, v.name as village_name, g.township_code,
-               e.category, e.source, e.handling_level, e.status, e.reporter, e.reported_at, e.accepted_at,
+               e.category, e.source, e.handling_level, e.status,
+               -- grid workers' names are public (SPEC §3.7); anyone else who reported is masked as 张**
+               case when e.source = '网格员巡查' then e.reporter when e.reporter is not null
+                    then left(e.reporter, 1) || '**' end as reporter,
+               e.reported_at, e.accepted_at,
                e.deadline, e.closed_at, e.satisfaction,
                round(date_diff('second', e.reported_at, e.accepted_at) / 3600.0, 2) as hours_to_accept,
                round(date_diff('second', e.reported_at, e.closed_at) / 3600.0, 2) as hours_to_close,
