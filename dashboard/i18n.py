@@ -326,6 +326,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "case_id": ("案件编号", "Case ID"),
     "household_key": ("户编号（脱敏）", "Household (pseudonymised)"),
     "grid_code": ("网格编码", "Grid code"),
+    "grid_name": ("网格名称", "Grid"),
     "village_code": ("村代码", "Village code"),
     "village_name": ("村（社区）", "Village"),
     "township_code": ("乡镇代码", "Township code"),

@@ -13,9 +13,20 @@ import pytest
 from dashboard.export import to_csv, to_xlsx
 from pipelines import warehouse as wh
 from pipelines.catalogue import load_catalogue
-from tests.test_dashboard_apptest import app, demo, published, texts  # noqa: F401  (demo: fixture)
+from tests.test_dashboard_apptest import app, published, texts
 
 CAT = load_catalogue()
+
+
+@pytest.fixture
+def demo(demo_home, monkeypatch):
+    """The session's generated demo home (as in test_dashboard_apptest)."""
+    monkeypatch.setenv("XIANGZHI_HOME", str(demo_home))
+    with published(demo_home) as con:
+        units = wh.first_units(con)
+        period = con.execute("select max(period) from indicator_values").fetchone()[0]
+        towns = [r[0] for r in con.execute("select township_code from dim_township order by 1").fetchall()]
+    return {"home": demo_home, "units": units, "period": period, "townships": towns}
 TITLES = {"zh": ("事件与案件", "村庄对比", "权重推演"), "en": ("events and cases", "compare villages", "what-if weights")}
 
 
@@ -48,7 +59,7 @@ def test_pages_render_for_every_role(demo, role, lang):
         assert whatif_t in at.title[0].value
         assert len(at.slider) == sum(1 for i in CAT.indicators if i.weight > 0) + 1
     else:
-        with pytest.raises(Exception):  # not in this account's navigation
+        with pytest.raises(ValueError):  # not in this account's navigation
             at.switch_page("views/whatif.py").run()
 
 

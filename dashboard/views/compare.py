@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.export import download_buttons
-from dashboard.i18n import fmt_value, ind_name, t
+from dashboard.i18n import LIGHT_HEX, fmt_value, ind_name, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -46,16 +46,30 @@ for col, code in ((left, a), (right, b)):
                             key=f"cmp_hist_{code}")
 
 
-emoji = {"green": "🟢", "amber": "🟠", "red": "🔴", "grey": "⚪", "none": "🔵"}
+col_a, col_b = names[a], names[b] if b != a else names[b] + " "
+
+
+def _cell(code: str, ind_id: str) -> str:
+    r = rows[code]
+    return "● " + fmt_value(r.loc[ind_id, "value"], inds[ind_id].unit) if ind_id in r.index else "—"
+
+
+def _colour(code: str, ind_id: str) -> str:
+    r = rows[code]
+    return f"color: {LIGHT_HEX[r.loc[ind_id, 'light'] if ind_id in r.index else 'grey']}"
+
+
 table = pd.DataFrame({
     t("indicator"): [ind_name(inds[i]) for i in inds],
     t("target"): [fmt_value(inds[i].target, inds[i].unit) for i in inds],
     t("weight"): [inds[i].weight for i in inds],
-    names[a]: [emoji.get(rows[a].loc[i, "light"], "") + " " + fmt_value(rows[a].loc[i, "value"], inds[i].unit)
-               if i in rows[a].index else "—" for i in inds],
-    names[b] if b != a else names[b] + " ": [
-        emoji.get(rows[b].loc[i, "light"], "") + " " + fmt_value(rows[b].loc[i, "value"], inds[i].unit)
-        if i in rows[b].index else "—" for i in inds],
+    col_a: [_cell(a, i) for i in inds],
+    col_b: [_cell(b, i) for i in inds],
 })
-st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3)
+colours = pd.DataFrame("", index=table.index, columns=table.columns)
+colours[col_a] = [_colour(a, i) for i in inds]
+colours[col_b] = [_colour(b, i) for i in inds]
+st.dataframe(table.style.apply(lambda _df: colours, axis=None), hide_index=True, width="stretch",
+             height=35 * (len(table) + 1) + 3)
+st.caption(t("ranks_note"))
 download_buttons(table, f"村庄对比_{names[a]}_{names[b]}_{c.period}", key="compare")

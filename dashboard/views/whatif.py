@@ -65,6 +65,7 @@ def _highlight(df: pd.DataFrame) -> pd.DataFrame:
     return css
 
 
-st.dataframe(show.style.apply(_highlight, axis=None), hide_index=True, width="stretch",
+score_cols = {f"{t('official')}·{t('score')}": "{:.2f}", f"{t('whatif')}·{t('score')}": "{:.2f}"}
+st.dataframe(show.style.apply(_highlight, axis=None).format(score_cols, na_rep="—"), hide_index=True, width="stretch",
              height=min(35 * (len(show) + 1) + 3, 700))
 download_buttons(show, f"权重推演_{c.period}", key="whatif")
