@@ -165,3 +165,22 @@ def test_export_xlsx_typed_cells_and_csv_bom():
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0] == list(df.columns) and rows[1][0] == "E1" and rows[2][4] == "否"
+
+
+def test_filters_survive_a_reload(demo):
+    """The case filters are kept in the URL: a fresh session with the same URL shows the same list."""
+    at = app("county")
+    at.switch_page("views/cases.py").run()
+    every = at.dataframe[0].value
+    cat_ = every["事件类别"].iloc[0]
+    at.selectbox(key="ev_cat").select(cat_).run()
+    at.checkbox(key="dc_month").uncheck().run()
+    assert at.query_params["ev_cat"] == [cat_] or at.query_params["ev_cat"] == cat_
+    filtered = len(at.dataframe[0].value)
+    fresh = app("county")
+    fresh.query_params.update({"ev_cat": cat_, "dc_month": "0"})
+    fresh.switch_page("views/cases.py").run()
+    assert not fresh.exception
+    assert fresh.selectbox(key="ev_cat").value == cat_ and fresh.checkbox(key="dc_month").value is False
+    assert len(fresh.dataframe[0].value) == filtered
+    assert set(fresh.dataframe[0].value["事件类别"]) == {cat_}

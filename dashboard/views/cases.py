@@ -72,6 +72,36 @@ def drill_section(ind_id: str, unit_code: str, period: str) -> None:
         st.rerun()
 
 
+# Filters live in the URL too (?ev_cat=…), so a reload or a shared link keeps them.
+FILTERS = {"ev_month": True, "ev_cat": None, "ev_status": None, "ev_overdue": False,
+           "dc_month": True, "dc_type": None, "dc_result": None}
+
+
+def restore_filter(key: str, options: list | None = None) -> None:
+    """Before a filter widget: take its value from the URL on a fresh session, else keep the session's."""
+    if key not in st.session_state:
+        raw = st.query_params.get(key)
+        default = FILTERS[key]
+        if raw is None:
+            value = default
+        elif isinstance(default, bool):
+            value = raw == "1"
+        else:
+            value = raw
+        st.session_state[key] = value
+    if options is not None and st.session_state[key] not in options:
+        st.session_state[key] = None
+
+
+def persist_filters() -> None:
+    for key, default in FILTERS.items():
+        value = st.session_state.get(key, default)
+        if value == default:
+            st.query_params.pop(key, None)
+        else:
+            st.query_params[key] = ("1" if value else "0") if isinstance(default, bool) else str(value)
+
+
 qp = st.query_params
 if qp.get("ind"):
     drill_section(qp.get("ind"), qp.get("unit") or c.unit.code, qp.get("period") or c.period)
@@ -81,13 +111,19 @@ tab_events, tab_overdue, tab_disputes = st.tabs([t("tab_events"), t("tab_overdue
 
 with tab_events:
     f1, f2, f3, f4 = st.columns([2, 2, 2, 3])
-    month_only = f1.checkbox(t("this_month_only", period=c.period), value=True, key="ev_month")
+    restore_filter("ev_month")
+    month_only = f1.checkbox(t("this_month_only", period=c.period), key="ev_month")
     with guard():
         every = run(wh.event_cases, c.period if month_only else None, c.unit.code)
-    category = f2.selectbox(t("category"), [None, *sorted(every["category"].dropna().unique())], key="ev_cat",
+    cats = [None, *sorted(every["category"].dropna().unique())]
+    restore_filter("ev_cat", cats)
+    category = f2.selectbox(t("category"), cats, key="ev_cat",
                             format_func=lambda v: t("all") if v is None else v)
-    status = f3.selectbox(t("status"), [None, *sorted(every["status"].dropna().unique())], key="ev_status",
+    states = [None, *sorted(every["status"].dropna().unique())]
+    restore_filter("ev_status", states)
+    status = f3.selectbox(t("status"), states, key="ev_status",
                           format_func=lambda v: t("all") if v is None else v)
+    restore_filter("ev_overdue")
     overdue = f4.checkbox(t("overdue_only"), key="ev_overdue")
     with guard():
         ev = run(wh.event_cases, c.period if month_only else None, c.unit.code, category, status, overdue)
@@ -118,12 +154,17 @@ with tab_overdue:
 
 with tab_disputes:
     g1, g2, g3 = st.columns([2, 2, 2])
-    d_month = g1.checkbox(t("this_month_only", period=c.period), value=True, key="dc_month")
+    restore_filter("dc_month")
+    d_month = g1.checkbox(t("this_month_only", period=c.period), key="dc_month")
     with guard():
         all_cases = run(wh.dispute_cases, c.period if d_month else None, c.unit.code)
-    dtype = g2.selectbox(t("dispute_type"), [None, *sorted(all_cases["dispute_type"].dropna().unique())],
+    dtypes = [None, *sorted(all_cases["dispute_type"].dropna().unique())]
+    restore_filter("dc_type", dtypes)
+    dtype = g2.selectbox(t("dispute_type"), dtypes,
                          key="dc_type", format_func=lambda v: t("all") if v is None else v)
-    result = g3.selectbox(t("result"), [None, *sorted(all_cases["result"].dropna().unique())], key="dc_result",
+    results = [None, *sorted(all_cases["result"].dropna().unique())]
+    restore_filter("dc_result", results)
+    result = g3.selectbox(t("result"), results, key="dc_result",
                           format_func=lambda v: t("all") if v is None else v)
     with guard():
         dc = run(wh.dispute_cases, c.period if d_month else None, c.unit.code, dtype, result)
@@ -135,3 +176,5 @@ with tab_disputes:
         table(dc, ["case_id", "village_name", "registered_on", "dispute_type", "parties_masked", "party_count", "amount",
                    "mediation_org", "mediator", "result", "concluded_on", "days_to_conclude", "is_petition",
                    "related_event_id"], f"{c.unit.name}_纠纷案件", key="disputes")
+
+persist_filters()
