@@ -116,7 +116,11 @@ def display_frame(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
     out = df[[c for c in columns if c in df.columns]].copy()
     for c in out.columns:
-        if pd.api.types.is_bool_dtype(out[c]):
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            v = out[c].dropna()
+            if len(v) and (v == v.dt.normalize()).all():  # DuckDB DATE arrives as midnight datetimes
+                out[c] = out[c].dt.date
+        elif pd.api.types.is_bool_dtype(out[c]):
             out[c] = out[c].map(lambda v: "✓" if v is True or v == 1 else "")
     return relabel(out)
 

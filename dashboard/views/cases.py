@@ -73,8 +73,9 @@ def drill_section(ind_id: str, unit_code: str, period: str) -> None:
 
 
 # Filters live in the URL too (?ev_cat=…), so a reload or a shared link keeps them.
-FILTERS = {"ev_month": True, "ev_cat": None, "ev_status": None, "ev_overdue": False,
-           "dc_month": True, "dc_type": None, "dc_result": None}
+# "" = all (a None selection would show Streamlit's own "Choose an option" placeholder)
+FILTERS = {"ev_month": True, "ev_cat": "", "ev_status": "", "ev_overdue": False,
+           "dc_month": True, "dc_type": "", "dc_result": ""}
 
 
 def restore_filter(key: str, options: list | None = None) -> None:
@@ -90,7 +91,7 @@ def restore_filter(key: str, options: list | None = None) -> None:
             value = raw
         st.session_state[key] = value
     if options is not None and st.session_state[key] not in options:
-        st.session_state[key] = None
+        st.session_state[key] = ""
 
 
 def persist_filters() -> None:
@@ -102,6 +103,7 @@ def persist_filters() -> None:
             st.query_params[key] = ("1" if value else "0") if isinstance(default, bool) else str(value)
 
 
+ALL = t("all")  # bound now: AppTest calls format_func outside the run, where the language is unknown
 qp = st.query_params
 if qp.get("ind"):
     drill_section(qp.get("ind"), qp.get("unit") or c.unit.code, qp.get("period") or c.period)
@@ -115,18 +117,19 @@ with tab_events:
     month_only = f1.checkbox(t("this_month_only", period=c.period), key="ev_month")
     with guard():
         every = run(wh.event_cases, c.period if month_only else None, c.unit.code)
-    cats = [None, *sorted(every["category"].dropna().unique())]
+    cats = ["", *sorted(every["category"].dropna().unique())]
     restore_filter("ev_cat", cats)
     category = f2.selectbox(t("category"), cats, key="ev_cat",
-                            format_func=lambda v: t("all") if v is None else v)
-    states = [None, *sorted(every["status"].dropna().unique())]
+                            format_func=lambda v: v or ALL)
+    states = ["", *sorted(every["status"].dropna().unique())]
     restore_filter("ev_status", states)
     status = f3.selectbox(t("status"), states, key="ev_status",
-                          format_func=lambda v: t("all") if v is None else v)
+                          format_func=lambda v: v or ALL)
     restore_filter("ev_overdue")
     overdue = f4.checkbox(t("overdue_only"), key="ev_overdue")
     with guard():
-        ev = run(wh.event_cases, c.period if month_only else None, c.unit.code, category, status, overdue)
+        ev = run(wh.event_cases, c.period if month_only else None, c.unit.code, category or None, status or None,
+                 overdue)
     st.markdown(t("events_shown", n=fmt_count(len(ev)), closed=fmt_count(int(ev["is_closed"].sum())),
                   late=fmt_count(int(ev["closed_late"].sum())), overdue=fmt_count(int(ev["overdue_open"].sum()))))
     if ev.empty:
@@ -158,16 +161,16 @@ with tab_disputes:
     d_month = g1.checkbox(t("this_month_only", period=c.period), key="dc_month")
     with guard():
         all_cases = run(wh.dispute_cases, c.period if d_month else None, c.unit.code)
-    dtypes = [None, *sorted(all_cases["dispute_type"].dropna().unique())]
+    dtypes = ["", *sorted(all_cases["dispute_type"].dropna().unique())]
     restore_filter("dc_type", dtypes)
     dtype = g2.selectbox(t("dispute_type"), dtypes,
-                         key="dc_type", format_func=lambda v: t("all") if v is None else v)
-    results = [None, *sorted(all_cases["result"].dropna().unique())]
+                         key="dc_type", format_func=lambda v: v or ALL)
+    results = ["", *sorted(all_cases["result"].dropna().unique())]
     restore_filter("dc_result", results)
     result = g3.selectbox(t("result"), results, key="dc_result",
-                          format_func=lambda v: t("all") if v is None else v)
+                          format_func=lambda v: v or ALL)
     with guard():
-        dc = run(wh.dispute_cases, c.period if d_month else None, c.unit.code, dtype, result)
+        dc = run(wh.dispute_cases, c.period if d_month else None, c.unit.code, dtype or None, result or None)
     states = "，".join(f"{k} {v}" for k, v in dc["result"].fillna("—").value_counts().items())
     st.markdown(t("disputes_shown", n=fmt_count(len(dc)), states=states or "—"))
     if dc.empty:
