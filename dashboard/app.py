@@ -1,5 +1,5 @@
 """乡治 dashboard entry point: sign-in, the one sidebar (period, township, village, language) and
-st.navigation over dashboard/views/ (SPEC §7). Started by `xiangzhi dashboard` (dashboard.launch)."""
+st.navigation over dashboard/views/ (SPEC §7). Started by `xiangzhi dashboard` (pipelines.serve)."""
 
 from __future__ import annotations
 

@@ -49,6 +49,23 @@ COUNTY_ONLY = frozenset({"load_batches", "load_files", "quarantine_by_reason", "
 NO_DIVISION_DATA = frozenset({"snapshot"})
 
 
+# Account roles (SPEC §7). A clerk 信息员 uploads for a township or the county and reads what an
+# account of that level reads: scope_for() maps it onto the township or county Scope, so every query
+# below treats a clerk exactly like that level and no query needs to know clerks exist.
+CLERK = "clerk"
+USER_ROLES: dict[str, tuple[int, ...]] = {**{r: (n,) for r, n in ROLES.items()}, CLERK: (9, 6)}
+
+
+def scope_for(role: str, code: str) -> Scope:
+    """The data Scope of an account: its own role's, or for a clerk the level its code names."""
+    if role == CLERK:
+        level = LEVEL_BY_LENGTH.get(len(code)) if isinstance(code, str) else None
+        if level not in ("county", "township"):
+            raise ValueError(f"clerk scope needs a 6- or 9-digit code, got {code!r}")
+        return Scope(level, code)
+    return Scope(role, code)
+
+
 class ScopeError(PermissionError):
     """A code outside the signed-in scope was asked for."""
 
