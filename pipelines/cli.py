@@ -25,6 +25,10 @@ def _cmd_reference(a: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(a: argparse.Namespace) -> int:
+    if a.status or a.scope:  # the upload page's background child (pipelines/uploads.py)
+        from pipelines.uploads import run_ingest
+
+        return run_ingest([Path(p) for p in a.paths], Path(a.status) if a.status else None, a.scope)
     from pipelines.load import ingest_cli
 
     return ingest_cli([Path(p) for p in a.paths], quiet=a.quiet)
@@ -110,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("ingest", help="load exports (files or folders; default: the inbox)")
     i.add_argument("paths", nargs="*")
     i.add_argument("--quiet", action="store_true", help="no progress bar")
+    # upload page (pipelines/uploads.py): phase and summary to a status file; refuse out-of-scope files
+    i.add_argument("--status", help="write phase, progress and the per-file summary to this JSON file")
+    i.add_argument("--scope", help="division code: refuse whole any file holding rows outside it")
     i.set_defaults(func=_cmd_ingest)
 
     rp = sub.add_parser("report", help="monthly meeting pack (PDF + XLSX)")

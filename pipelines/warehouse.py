@@ -44,7 +44,7 @@ LEVEL_BY_LENGTH: dict[int, str] = {6: "county", 9: "township", 12: "village", 15
 # (tests/test_warehouse_scope.py fails for any query returning no division code that is not listed
 # here or in NO_DIVISION_DATA.)
 COUNTY_ONLY = frozenset({"load_batches", "load_files", "quarantine_by_reason", "validation_results",
-                         "period_files", "period_quarantine"})
+                         "period_files", "period_quarantine", "batch_quarantine"})
 # Queries whose rows hold no division data at all (batch ids and times), visible to every account.
 NO_DIVISION_DATA = frozenset({"snapshot"})
 
@@ -956,5 +956,33 @@ def period_quarantine(scope: Scope, period: str, *, con=None) -> pd.DataFrame:
            from quarantine where file_name in (select file_name from pf)
            group by all order by rows desc, source_kind, reason_code""",
         {"p": period},
+        con,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 数据导入 Upload (pipelines/uploads.py): what the upload child needs from the published copy
+
+
+def household_divisions(scope: Scope, *, con=None) -> pd.DataFrame:
+    """household_key → village of every registry household in scope (to tell whose a points row is)."""
+    return _q(
+        con,
+        """select household_key, village_code from dim_household
+           where starts_with(village_code, $s) order by village_code, household_key""",
+        {"s": scope.code},
+    )
+
+
+def batch_quarantine(scope: Scope, batch_id: str | None = None, *, con=None) -> pd.DataFrame:
+    """The quarantined rows of one batch, in file and row order (county accounts only: quarantine rows
+    carry no division code; the upload child reads its own batch with the county's scope after
+    refusing any file with rows outside the uploader's scope)."""
+    return _county_only(
+        scope,
+        """select batch_id, file_name, sheet, row_number, source_kind, reason_code, reason_detail, raw_row
+           from quarantine where $b is null or batch_id = $b
+           order by source_kind, file_name, sheet nulls first, row_number""",
+        {"b": batch_id},
         con,
     )
