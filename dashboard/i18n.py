@@ -196,13 +196,13 @@ TEXT: dict[str, dict[str, str]] = {
                            "en": "Nothing new: every file was loaded before or refused."},
     "upload_failed": {"zh": "导入失败，数据未改变：{msg}", "en": "The ingest failed and nothing changed: {msg}"},
     "upload_summary": {"zh": "各文件结果", "en": "Per file"},
-    "upload_line_loaded": {"zh": "✅ {file}（{kind}）：读取 {read} 行，载入 {loaded} 行，隔离 {q} 行{reasons}，"
+    "upload_line_loaded": {"zh": "【已载入】{file}（{kind}）：读取 {read} 行，载入 {loaded} 行，隔离 {q} 行{reasons}，"
                                  "重复 {dup} 行，非数据 {nd} 行",
-                           "en": "✅ {file} ({kind}): {read} rows read, {loaded} loaded, {q} quarantined{reasons}, "
+                           "en": "[loaded] {file} ({kind}): {read} rows read, {loaded} loaded, {q} quarantined{reasons}, "
                                  "{dup} duplicates, {nd} non-data"},
-    "upload_line_rejected": {"zh": "❌ {file}：拒收 — {reason}", "en": "❌ {file}: rejected — {reason}"},
-    "upload_line_unchanged": {"zh": "➖ {file}：内容相同的文件已导入过，未变", "en": "➖ {file}: already loaded, unchanged"},
-    "upload_line_refused": {"zh": "⛔ {file}：{reason}", "en": "⛔ {file}: {reason}"},
+    "upload_line_rejected": {"zh": "【拒收】{file}：{reason}", "en": "[rejected] {file}: {reason}"},
+    "upload_line_unchanged": {"zh": "【未变】{file}：内容相同的文件已导入过", "en": "[unchanged] {file}: already loaded"},
+    "upload_line_refused": {"zh": "【未导入】{file}：{reason}", "en": "[refused] {file}: {reason}"},
     "upload_quarantine": {"zh": "下载本次隔离行（XLSX，{n} 行，每行标明原因和出错字段）",
                           "en": "Download this upload's quarantined rows (XLSX, {n} rows, reason and faulty field "
                                 "on each)"},
