@@ -262,7 +262,7 @@ def run_ingest(paths: list[Path], status_path: Path | None, scope_code: str | No
     home = sw.path.parent if sw.path else None
     folder_of_upload = [p for p in paths if p.is_dir() and p.name.startswith("upload-")]
     try:
-        files = load.collect(paths)
+        files = _files(paths)
         refused: list[dict] = []
         if scope_code:
             lookups = _Lookups(scope_code)
@@ -312,6 +312,17 @@ def run_ingest(paths: list[Path], status_path: Path | None, scope_code: str | No
             if info and info.get("upload_id") == home.name:
                 with contextlib.suppress(FileNotFoundError):
                     _running_file().unlink()
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    """The files to check for scope (the ingest itself vets every path again)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith("."))
+        else:
+            out.append(p)
+    return out
 
 
 def _fail(sw: StatusWriter, message: str, folders: list[Path]) -> None:
