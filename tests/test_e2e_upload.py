@@ -107,9 +107,13 @@ def test_clerk_uploads_next_month_and_downloads_quarantine(clerk_server, tmp_pat
     con = duckdb.connect(str(clerk_server["home"] / "published" / "xiangzhi.duckdb"), read_only=True)
     table = con.execute("""select file_name, coalesce(sheet, ''), row_number, reason_code from quarantine
                            where batch_id = ?""", [s["batch_id"]]).fetchall()
-    months = con.execute("select max(period) from indicator_values").fetchone()[0]
+    loaded = con.execute("select file_name, rows_loaded from load_files where batch_id = ? and status = 'loaded'",
+                         [s["batch_id"]]).fetchall()
+    june_visits = con.execute("select count(*) from fct_visit where visited_at >= '2025-06-01'").fetchone()[0]
     con.close()
-    assert months == "2025-06"  # the uploaded month is published
+    # the uploaded month is published: its four files in the batch, June visits on every page
+    assert sorted(n for n, _ in loaded) == sorted(f.name for f in june) and all(r > 0 for _, r in loaded)
+    assert june_visits > 0
     wb = openpyxl.load_workbook(saved)
     rows = []
     for ws in wb:
