@@ -19,7 +19,52 @@ SETTINGS_HELP = {
     "XIANGZHI_INDICATORS": "indicator catalogue YAML (default pipelines/indicators.yaml); offices edit a copy",
     "XIANGZHI_THREADS": "DuckDB threads (default: all cores)",
     "XIANGZHI_PAUSE_BEFORE_COMMIT": "testing only: seconds to wait before an ingest commits",
+    "XIANGZHI_EARLIEST_DATE": "dates before this are BAD_DATE (default 2000-01-01; Excel's 0 and 1900-02-29 too)",
+    "XIANGZHI_MAX_POINTS": "largest plausible 分值 / 消耗积分 of one record, either sign (default 10000)",
+    "XIANGZHI_MAX_HOUSEHOLD_SIZE": "largest plausible 家庭人口 (default 50)",
+    "XIANGZHI_MAX_AMOUNT": "largest plausible 涉及金额 in yuan (default 100000000)",
 }
+
+
+def earliest_date():
+    """The earliest plausible occurrence, entry or deadline date (SPEC §3.6 BAD_DATE)."""
+    import datetime as dt
+
+    from pipelines.errors import UserError
+
+    text = os.environ.get("XIANGZHI_EARLIEST_DATE", "2000-01-01")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"XIANGZHI_EARLIEST_DATE 应为 YYYY-MM-DD，而不是 {text!r} / must be YYYY-MM-DD") from None
+
+
+def _float_setting(name: str, default: float) -> float:
+    from pipelines.errors import UserError
+
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"{name} 应为数字，而不是 {text!r} / must be a number") from None
+
+
+# Any number beyond this is unreadable whatever its field: it keeps BIGINT and DECIMAL(18,6) casts safe.
+ABSOLUTE_NUMBER_LIMIT = 1e12
+
+
+def number_range(field_name: str) -> tuple[float, float]:
+    """Plausible (low, high) for a numeric field; values outside are BAD_NUMBER (SPEC §3.6)."""
+    points = _float_setting("XIANGZHI_MAX_POINTS", 10000)
+    fixed = {
+        "points": (-points, points), "points_spent": (-points, points),
+        "members": (0, _float_setting("XIANGZHI_MAX_HOUSEHOLD_SIZE", 50)),
+        "amount": (0, _float_setting("XIANGZHI_MAX_AMOUNT", 1e8)),
+        "lon": (-180, 180), "lat": (-90, 90),
+    }
+    return fixed.get(field_name, (-ABSOLUTE_NUMBER_LIMIT, ABSOLUTE_NUMBER_LIMIT))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import unicodedata
 import numpy as np
 import polars as pl
 
-from pipelines import privacy, sources
+from pipelines import config, privacy, sources
 from pipelines.readers.common import SheetData
 from pipelines.sources import (
     BOOL,
@@ -424,10 +424,15 @@ def typed_field(f: Field, raw: pl.Series, key: bytes) -> tuple[pl.Series, pl.Ser
             clean = clean_compact(raw)
             dated_only = ~clean.str.contains(r"[:时]|^\d+\.\d*[1-9]\d*$").fill_null(True)
             dt = pl.select(pl.when(dated_only).then(dt + pl.duration(seconds=86399)).otherwise(dt)).to_series()
+        # Ancient dates (Excel's serial 0 and its phantom 1900-02-29 included) are errors, not history:
+        # accepted, they would stretch the month range of every indicator across centuries.
+        dt = _apply(dt, pl.when(pl.col("s") >= pl.lit(config.earliest_date())).then(pl.col("s")))
         value = dt.dt.date() if f.type == DATE else dt
         return value, _bad(raw, dt, present(raw))
     if f.type in (INT, FLOAT, POINTS):
         num = _by_unique(raw, number_values, pl.Float64)
+        lo, hi = config.number_range(f.name)  # inf, nan and 1e308 fall outside too
+        num = _apply(num, pl.when(pl.col("s").is_between(lo, hi)).then(pl.col("s")))
         if f.type == INT:
             num = _apply(num, pl.when(pl.col("s") == pl.col("s").floor()).then(pl.col("s")).cast(pl.Int64))
         return num, _bad(raw, num, present(raw))
