@@ -55,6 +55,9 @@ META_COLUMNS = {
     "_file_id": "VARCHAR", "_file_name": "VARCHAR", "_batch_id": "VARCHAR",
     "_sheet": "VARCHAR", "_sheet_no": "INTEGER", "_row": "BIGINT", "_export_time": "TIMESTAMP",
     "_raw": "JSON",
+    # Import profiles (SPEC §3.8): input rows a staged row stands for (persons grouped into a
+    # household; NULL = 1), and "the format carries no entry time" (out of entry_timeliness_rate).
+    "_rows": "BIGINT", "_entry_unknown": "BOOLEAN",
 }
 # Columns the loader derives at staging time (beyond what normalise returns).
 EXTRA_COLUMNS = {
@@ -122,6 +125,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             file_id varchar, file_name varchar, batch_id varchar, seq bigint, source_kind varchar,
             rows_read bigint, rows_non_data bigint, status varchar, reason varchar, raw_path varchar,
             encoding varchar)""")
+    # Import profile per file (SPEC §3.8); warehouses made before profiles get the column.
+    con.execute("alter table reg_files add column if not exists profile varchar")
     con.execute("create table if not exists ref_boundaries (level varchar, code varchar, geometry varchar, "
                 "label_lon double, label_lat double)")
     con.execute("create table if not exists reg_batches (batch_id varchar, started_at timestamp, "
@@ -191,7 +196,10 @@ def stage(con, src: Source, frame: pl.DataFrame, meta: dict) -> int:
 
 def _checked_view_sql(kind: str) -> str:
     """stg_<kind> plus the reference helper columns the rules read."""
-    s = f"select s.*, r.seq as _seq{{extra}} from stg_{kind} as s join reg_files as r on r.file_id = s._file_id{{joins}}"
+    from pipelines.profiles.resolve import source_relation  # grids given by name (SPEC §3.8)
+
+    s = (f"select s.*, r.seq as _seq{{extra}} from {source_relation(kind)} as s "
+         f"join reg_files as r on r.file_id = s._file_id{{joins}}")
     extra, joins = [], []
     if kind == "admin_units":
         # A county's parent (its city) is outside the county's reference: never checked.
@@ -231,6 +239,9 @@ def _order_by(src: Source) -> str:
 # Values are compared after normalisation (SPEC §3.6): a dispute's village is compared as the village
 # its name resolves to (桃园 = 桃园村 = 桃园村委会), and the township name only serves that resolution.
 RESOLVED_COLUMNS = {"disputes": {"village_name": "_village_code", "township_name": None}}
+# Import profiles: a grid given by name is compared as the grid_code it resolved to (SPEC §3.8).
+for _k in ("households", "visits", "events"):
+    RESOLVED_COLUMNS[_k] = {"grid_name": None, "township_name": None, "village_name": None}
 
 
 def _compared(src: Source) -> list[tuple[str, str, bool]]:
@@ -348,11 +359,19 @@ def _ref_names(con) -> None:
         con.executemany("insert into ref_names values (?, ?, ?, ?)", data)
 
 
+def _grid_names(con) -> None:
+    """Grids' names in every written form, for rows that give a grid by name (SPEC §3.8)."""
+    from pipelines.profiles.resolve import grid_names_sql
+
+    con.execute(grid_names_sql())
+
+
 def rebuild(con) -> None:
     """Recompute every row's disposition and the core tables, references first."""
     after = {
         "admin_units": ("dim_county", "dim_township", "dim_village"),
-        "grids": ("dim_grid", _boundaries, "dim_township", "dim_village"), "households": ("dim_household",),
+        "grids": ("dim_grid", _boundaries, "dim_township", "dim_village", _grid_names),
+        "households": ("dim_household",),
         "visits": ("fct_visit",), "events": ("fct_event",), "disputes": ("fct_dispute",),
         "points": ("fct_points",), "redemptions": ("fct_redemption",),
     }
@@ -424,22 +443,26 @@ def publish_tables(con) -> None:
         for k in LOAD_ORDER
     )
     con.execute(f"create or replace table quarantine as {union} order by batch_id, file_name, sheet, row_number")
+    # Rows are counted as input rows (SPEC §3.8): a household grouped from n person rows counts n
+    # (its `_rows`), whatever its disposition.
     counts = " union all ".join(
-        f"select _file_id as file_id, d.status from stg_{k} join disp_{k} as d using (_file_id, _sheet_no, _row)"
+        f"select _file_id as file_id, d.status, coalesce(_rows, 1) as n from stg_{k} "
+        f"join disp_{k} as d using (_file_id, _sheet_no, _row)"
         for k in LOAD_ORDER
     )
     con.execute(f"""
         create or replace table load_files as
         with c as (
             select file_id,
-                   count(*) filter (where status = 'loaded') as loaded,
-                   count(*) filter (where status = 'quarantined') as quarantined,
-                   count(*) filter (where status = 'duplicate') as duplicate
+                   sum(n) filter (where status = 'loaded') as loaded,
+                   sum(n) filter (where status = 'quarantined') as quarantined,
+                   sum(n) filter (where status = 'duplicate') as duplicate
             from ({counts}) group by file_id
         )
         select r.batch_id, r.file_name, r.source_kind, r.file_id as content_hash, r.rows_read,
                coalesce(c.loaded, 0) as rows_loaded, coalesce(c.quarantined, 0) as rows_quarantined,
                coalesce(c.duplicate, 0) as rows_duplicate, r.rows_non_data, r.status, r.reason,
+               r.profile,
         from reg_files as r left join c using (file_id)
         order by r.seq""")
     con.execute("create or replace table load_batches as select * from reg_batches order by started_at")
@@ -551,7 +574,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
             files_done.append(dict(
                 file_id=h, name=f.name, kind=kind, rows_read=rows_read, non_data=non_data,
                 status="rejected" if res.error else "loaded", reason=reason, raw=str(dest),
-                encoding=res.encoding, export=min(times) if times else started))
+                encoding=res.encoding, export=min(times) if times else started, profile=res.profile))
             del res
             if progress:
                 progress.advance(task)
@@ -560,9 +583,11 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         order = {k: i for i, k in enumerate(LOAD_ORDER)}
         files_done.sort(key=lambda d: (order.get(d["kind"], 99), d["export"], d["name"]))
         for i, d in enumerate(files_done, start=1):
-            con.execute("insert into reg_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            con.execute("insert into reg_files (file_id, file_name, batch_id, seq, source_kind, rows_read, "
+                        "rows_non_data, status, reason, raw_path, encoding, profile) "
+                        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [d["file_id"], d["name"], batch_id, seq0 + i, d["kind"], d["rows_read"],
-                         d["non_data"], d["status"], d["reason"], d["raw"], d["encoding"]])
+                         d["non_data"], d["status"], d["reason"], d["raw"], d["encoding"], d["profile"]])
         timings["read_normalise_stage"] = time.perf_counter() - mark
         if progress:
             task = progress.add_task("校验与建模 validating & building", total=None)

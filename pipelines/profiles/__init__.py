@@ -38,12 +38,10 @@ import yaml
 
 from pipelines import sources
 from pipelines.errors import UserError
-from pipelines.sources import DATE, DATETIME, SOURCES, Source
+from pipelines.sources import DATE, DATETIME, ENTRY_FIELDS, SOURCES, Source
 
 SHIPPED_DIR = Path(__file__).with_name("shipped")
 BUILTIN_PREFIX = "builtin_"
-# Entry-time fields: an export without such a column loads with entry time unknown (SPEC §3.8).
-ENTRY_FIELDS = {"visits": "entered_at", "events": "entered_at", "points": "entered_on"}
 # How a derived field is computed; the keys a derivation may carry.
 DERIVATIONS = {
     "const": "a constant value 常量",

@@ -63,4 +63,5 @@ def read_geojson(path: Path) -> ReadResult:
         export_time=export_time,
         export_time_from=export_from,
     )
-    return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes)
+    return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes,
+                      profile="builtin_" + source.kind)
