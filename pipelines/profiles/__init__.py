@@ -252,6 +252,7 @@ def load_profile(path: Path) -> Profile:
     if "derive" in top:
         for k, v in _items(doc, top["derive"][1]):
             fname = _field(doc, k, src, "derive 的字段")
+            _not_todo(doc, v, fname)
             derive[fname] = _derivation(doc, v, src, fname)
 
     header_rows, fill_down, group = 1, (), None
@@ -301,6 +302,11 @@ def load_profile(path: Path) -> Profile:
         doc.fail(top["columns"][1], "缺少必填字段（请在 columns 中对应或在 derive 中推导）：" + "、".join(missing)
                  + " / required fields neither mapped nor derived: " + ", ".join(missing))
     return prof
+
+
+def _not_todo(doc: _Doc, node, what: str) -> None:
+    if isinstance(node, yaml.ScalarNode) and node.value.strip().upper().startswith("TODO"):
+        doc.fail(node, f"{what} 还是 TODO：请按注释填写，或删去此行 / {what} is still TODO: fill it in or delete the line")
 
 
 def _value_key(text: str) -> str:

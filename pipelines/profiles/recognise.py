@@ -72,31 +72,39 @@ def best_row(rows: list[list], limit: int = 30, profiles: list[Profile] | None =
 
 
 def diagnosis(rows: list[list], file_name: str, limit: int = 30) -> str:
-    """One line, Chinese first: the closest kinds and profiles, what matched, what is missing, what to do."""
-    found = best_row(rows, limit)
+    """One line, Chinese first: the closest kinds (judged as `profile suggest` judges them: synonyms,
+    similar captions and their values) with their closest profile, the captions that matched, the
+    signature captions missing, and the command that drafts a profile."""
+    from pipelines.profiles.suggest import columns_of, header_of, rank_kinds
+
     cmd = f"xiangzhi profile suggest \"{file_name}\""
-    if found is None or found[1][0].closeness == 0:
+    rows = [list(r) for r in rows]
+    if not any(len(header_cells(r)) >= 2 for r in rows[:limit]):
         return (f"未找到表头行（前{limit}行中没有可识别的表头）；可运行 {cmd} 生成导入方案草稿"
                 f" / no header row found in the first {limit} rows; run {cmd} to draft an import profile")
-    i, scores = found
-    kinds: list[str] = []
+    profiles = active()
+    h, header, n = header_of(rows[:limit], {p.name for p in _excluded()})
+    ranked = [t for t in rank_kinds(columns_of(header, rows[h + n:limit])) if t[1] > 0][:2]
+    cells = header_cells(header)
     parts_zh, parts_en = [], []
-    for s in scores:
-        if s.closeness == 0 or s.profile.kind in kinds or len(kinds) >= 2:
-            continue
-        kinds.append(s.profile.kind)
-        src = s.profile.source
-        matched = "、".join(s.matched[:6]) or "无"
-        missing = "、".join(s.missing) or "无"
-        parts_zh.append(f"最接近{src.label_zh}（{s.profile.kind}，方案 {s.profile.name}，"
-                        f"{s.closeness:.0%}）：相符表头 {matched}；缺少识别表头 {missing}")
-        parts_en.append(f"closest: {s.profile.kind} (profile {s.profile.name}, {s.closeness:.0%}), "
-                        f"matched {', '.join(s.matched[:6]) or 'none'}, missing signature captions "
-                        f"{', '.join(s.missing) or 'none'}")
-    tie = [s for s in scores if s.fits]
-    why_zh = "与多个数据类型同样相符，无法判断" if tie else "不足以识别"
-    why_en = "fits several kinds equally" if tie else "not enough to recognise"
-    return (f"第{i + 1}行表头{why_zh}：" + "；".join(parts_zh)
+    for kind, _, m in ranked:
+        best = max((score(p, cells) for p in profiles if p.kind == kind), key=lambda s: s.closeness)
+        src = best.profile.source
+        matched = [header[i].strip() for i in sorted(m)]
+        missing = "、".join(best.missing) or "无"
+        parts_zh.append(f"最接近{src.label_zh}（{kind}，方案 {best.profile.name}）：相符表头 "
+                        f"{'、'.join(matched[:8]) or '无'}；缺少识别表头 {missing}")
+        parts_en.append(f"closest kind {kind} (profile {best.profile.name}): matched {', '.join(matched[:8]) or 'none'}; "
+                        f"missing signature captions {', '.join(best.missing) or 'none'}")
+    if not ranked:
+        parts_zh, parts_en = ["没有相符的表头"], ["no caption matches any kind"]
+    return (f"第{h + 1}行表头不足以识别：" + "；".join(parts_zh)
             + f"。可运行 {cmd} 生成导入方案草稿，补全 TODO 后放入 $XIANGZHI_HOME/profiles/"
-            + f" / header row {i + 1} {why_en}: " + "; ".join(parts_en)
+            + f" / header row {h + 1} not recognised: " + "; ".join(parts_en)
             + f". Run {cmd} to draft an import profile, fill in its TODO lines and put it in $XIANGZHI_HOME/profiles/")
+
+
+def _excluded():
+    from pipelines import profiles
+
+    return [p for p in profiles.installed(include_user=False) if p.name in profiles._EXCLUDED]
