@@ -455,6 +455,9 @@ def active() -> list[Profile]:
     return _CACHE[key]
 
 
+# `profile check` prefers the profile it checks when another fits the file as well.
+PREFERRED: str | None = None
+
 # Names of shipped profiles switched off (tests: "the file with its shipped profile removed").
 _EXCLUDED: set[str] = set()
 

@@ -53,7 +53,9 @@ def recognise(cells, profiles: list[Profile] | None = None) -> Profile | None:
     if len({s.profile.kind for s in top}) > 1:
         return None
     # Same kind: an office's or shipped profile is more specific than the built-in one.
-    top.sort(key=lambda s: (s.profile.builtin, s.profile.name))
+    from pipelines import profiles as _p
+
+    top.sort(key=lambda s: (s.profile.name != _p.PREFERRED, s.profile.builtin, s.profile.name))
     return top[0].profile
 
 
