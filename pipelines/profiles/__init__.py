@@ -299,7 +299,7 @@ def load_profile(path: Path) -> Profile:
                    header_rows=header_rows, fill_down=fill_down, group=group, path=path)
     missing = missing_required(prof)
     if missing:
-        doc.fail(top["columns"][1], "缺少必填字段（请在 columns 中对应或在 derive 中推导）：" + "、".join(missing)
+        doc.fail(top["columns"][0], "缺少必填字段（请在 columns 中对应或在 derive 中推导）：" + "、".join(missing)
                  + " / required fields neither mapped nor derived: " + ", ".join(missing))
     return prof
 
