@@ -23,7 +23,22 @@ SETTINGS_HELP = {
     "XIANGZHI_MAX_POINTS": "largest plausible 分值 / 消耗积分 of one record, either sign (default 10000)",
     "XIANGZHI_MAX_HOUSEHOLD_SIZE": "largest plausible 家庭人口 (default 50)",
     "XIANGZHI_MAX_AMOUNT": "largest plausible 涉及金额 in yuan (default 100000000)",
+    "XIANGZHI_MAX_FILE_MB": "largest input file read, in MB (default 2048)",
+    "XIANGZHI_MAX_INFLATED_MB": "largest unpacked size of one workbook, in MB (default 1024)",
+    "XIANGZHI_MAX_INFLATION": "largest unpacked/packed ratio of a workbook bigger than 100 MB unpacked (default 200)",
+    "XIANGZHI_MAX_COLUMNS": "most columns in one row of a file (default 1000)",
+    "XIANGZHI_RAW_RETENTION_DAYS": "days `xiangzhi raw prune` keeps raw copies of the exports (default 365)",
 }
+
+
+def input_limits() -> dict[str, float]:
+    """Limits checked before a file is read (SPEC §3.6: a bomb is rejected with a reason, not run)."""
+    return {
+        "file_mb": _float_setting("XIANGZHI_MAX_FILE_MB", 2048),
+        "inflated_mb": _float_setting("XIANGZHI_MAX_INFLATED_MB", 1024),
+        "inflation": _float_setting("XIANGZHI_MAX_INFLATION", 200),
+        "columns": _float_setting("XIANGZHI_MAX_COLUMNS", 1000),
+    }
 
 
 def earliest_date():
@@ -108,8 +123,19 @@ class Paths:
         return self.home / "reports"
 
     def ensure(self) -> Paths:
-        for d in (self.inbox, self.raw, self.warehouse_dir, self.published_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        """Create the data home, private to its owner (0700): raw/ holds the original exports with
+        their personal data, and the key sits beside it. A home that cannot be written is a UserError."""
+        from pipelines.errors import UserError
+
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.home.chmod(0o700)
+            for d in (self.inbox, self.raw, self.warehouse_dir, self.published_dir):
+                d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.raw.chmod(0o700)
+        except OSError as exc:  # read-only, permission denied, or a file where a folder should be
+            raise UserError(f"数据目录不可写：{exc.filename or self.home}（请检查权限或设置 XIANGZHI_HOME）"
+                            f" / the data home is not writable: {exc.filename or self.home}") from None
         return self
 
 
