@@ -270,6 +270,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "expectation": ("校验规则", "Expectation"),
     "success": ("通过", "Passed"),
     "unexpected_count": ("不符合行数", "Unexpected rows"),
+    # import profiles (issue #11): the profile each file was read with
+    "profile": ("导入方案", "Import profile"),
 }
 
 

@@ -23,6 +23,7 @@ FILES = {
 }
 REFERENCE = [FIX / "reference" / n for n in ("行政区划.csv", "网格边界.geojson", "户籍台账.csv")]
 SECRET = "test-secret-key"
+ODD = "某系统导出.csv"
 
 
 def sheet_rows(path: Path, sheet: int = 0) -> list[tuple]:
@@ -44,7 +45,10 @@ def wh(tmp_path_factory):
     mp.setenv("XIANGZHI_HOME", str(home))
     mp.setenv("XIANGZHI_SECRET", SECRET)
     ingest(REFERENCE)
-    report = ingest(list(FILES.values()))
+    # and one export no profile knows: rejected whole, with the diagnosis as its reason
+    odd = home.parent / ODD
+    odd.write_text("受理编号,事件状态,所属地区,受理时间\nA1,办结,王家村,2025-07-01\n", encoding="utf-8")
+    report = ingest(list(FILES.values()) + [odd])
     con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
     yield home, con, {f.file_name: f for f in report.files}
     con.close()
@@ -97,9 +101,11 @@ def test_jeecg_points_reexport_is_a_new_observation_not_new_records(wh, tmp_path
     report = ingest([copy])
     f = next(x for x in report.files if x.file_name == copy.name)
     assert (f.status, f.rows_loaded, f.rows_quarantined) == ("loaded", 48, 0)
-    con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
+    # the working warehouse (the module's open connection holds the published file's old instance)
+    con = duckdb.connect(str(home / "warehouse" / "xiangzhi.duckdb"), read_only=True)
     try:
         assert q(con, "select count(*) from fct_points") == [(48,)]
+        assert q(con, "select count(*) from stg_points") == [(96,)]  # two observations of each record
     finally:
         con.close()
 
@@ -185,3 +191,25 @@ def test_no_personal_value_in_clear_in_any_duckdb_file(wh):
             con.close()
         leaked = sorted(s for s in secrets if s and s in text)
         assert not leaked, (db.name, leaked[:5])
+
+
+def test_quality_page_shows_each_files_profile_and_a_rejected_files_diagnosis(wh, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import auth
+
+    home, _, _ = wh
+    auth.write_demo_users(home / "users.yaml", home / "published" / "xiangzhi.duckdb", rounds=4)
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"), default_timeout=60)
+    at.session_state["username"] = "county"
+    at.run()
+    at.switch_page("views/quality.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    files = next(d.value for d in at.dataframe if "导入方案" in d.value.columns)
+    by_name = files.set_index("文件名")
+    for prof, path in FILES.items():
+        assert by_name.loc[path.name, "导入方案"] == prof
+    reason = by_name.loc[ODD, "原因"]
+    assert reason.startswith("表头不符合任何已知数据源") and "最接近网格事件（events" in reason
+    assert f'xiangzhi profile suggest "{ODD}"' in reason
