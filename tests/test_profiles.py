@@ -290,3 +290,52 @@ def test_an_office_profile_in_the_home_is_used(home, without):
     (home / "profiles" / "our_points.yaml").write_text(text, encoding="utf-8")
     res = read_file(REAL["jeecg_points"][0])
     assert res.profile == "our_points" and res.source.kind == "points"
+
+
+# --- derivations and row shapes, on a file of a format nobody shipped --------------------------------
+
+
+def test_derivations_fill_down_and_title_on_an_unseen_format(home, tmp_path):
+    """A dispute-like events sheet: title line with the township, merged 单号 cells filled down,
+    a deadline derived per category, a level-free code split by pattern."""
+    (home / "profiles").mkdir(parents=True)
+    (home / "profiles" / "x.yaml").write_text("""\
+name: county_hotline
+kind: events
+signature: [工单号, 网格, 来电时间, 诉求类别]
+columns:
+  工单号: event_id
+  网格: grid_code
+  来电时间: reported_at
+  诉求类别: category
+  办理情况: status
+derive:
+  deadline: {deadline: 来电时间, by: 诉求类别, days: {矛盾纠纷: 3, 安全隐患: 1}, default: 7}
+  source: {const: 12345热线}
+  reporter: {extract: '^(.+?)（', from: 接线员}
+  handling_level: {cases: {'乡|镇': 乡镇, '村': 村}, from: 办理单位}
+  township_name: {title: 所属乡镇}
+values:
+  status: {已处理: 已办结, 处理中: 处置中}
+rows:
+  fill_down: [event_id]
+""", encoding="utf-8")
+    path = tmp_path / "热线工单.csv"
+    path.write_text(
+        "县12345热线工单,,,,,,\n所属乡镇：清河镇,,,,,,\n"
+        "工单号,网格,来电时间,诉求类别,办理情况,接线员,办理单位\n"
+        "GD1,530999101201001,2025-06-03 09:00,矛盾纠纷,已处理,王芳（工号3）,清河镇综治中心\n"
+        ",530999101201001,2025-06-04 10:00,安全隐患,处理中,王芳（工号3）,王家村委会\n"
+        "GD2,530999101201002,2025-06-05,其他,处理中,李明（工号5）,县应急局\n",
+        encoding="utf-8")
+    res = read_file(path)
+    assert res.profile == "county_hotline" and res.source.kind == "events"
+    rows = res.sheets[0].rows
+    assert rows["event_id"].to_list() == ["GD1", "GD1", "GD2"]  # filled down
+    assert rows["deadline"].to_list() == ["2025-06-06", "2025-06-05", "2025-06-12"]  # 3 / 1 / default 7 days
+    assert rows["status"].to_list() == ["已办结", "处置中", "处置中"]
+    assert rows["source"].to_list() == ["12345热线"] * 3
+    assert rows["reporter"].to_list() == ["王芳", "王芳", "李明"]
+    assert rows["handling_level"].to_list() == ["乡镇", "村", None]
+    assert rows["township_name"].to_list() == ["清河镇"] * 3
+    assert res.sheets[0].non_data == 2 and res.rows_read == 5

@@ -131,10 +131,10 @@ def apply(profile: Profile, header: list[str], data: pl.DataFrame, titles: list[
             continue
         elif how == "extract":
             groups = re.compile(d["extract"]).groups
-            text = ref(d["from"]).str.normalize("NFKC").str.strip_chars()
+            text = ref(d["from"]).str.strip_chars()  # as written: a pattern may name full-width （）
             expr = pl.coalesce([text.str.extract(d["extract"], g) for g in range(1, groups + 1)])
         elif how == "cases":
-            text = ref(d["from"]).str.normalize("NFKC").str.strip_chars()
+            text = ref(d["from"]).str.strip_chars()
             expr = pl.lit(None, dtype=pl.String)
             for rx, value in reversed(d["cases"]):
                 expr = pl.when(text.str.contains(rx)).then(pl.lit(value)).otherwise(expr)
