@@ -193,3 +193,66 @@ def test_raw_prune_removes_old_batches_and_rejudging_still_works(ref, home, tmp_
     ingest([b.write_csv(tmp_path / "走访.csv", b.VISIT_HEADER, [b.visit("V1")])])
     assert _q(home, "select count(*) from fct_visit") == [(1,)]
     assert main(["raw", "prune", "--older-than", "soon"]) == 2
+
+
+def _visit_lines():
+    return [",".join(b.VISIT_HEADER)] + [",".join(b.visit(f"V{i}")) for i in range(1, 5)]
+
+
+def test_one_stray_quote_loses_one_line_not_the_file(ref, home, tmp_path):
+    """Item 11: the other rows load; the bad line is quarantined with its line number."""
+    lines = _visit_lines()
+    lines[2] = lines[2].replace("赵网格", '"赵网格')
+    f = tmp_path / "走访_20250630.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest([f])
+    (o,) = report.files
+    assert (o.status, o.rows_read, o.rows_loaded, o.rows_quarantined) == ("loaded", 4, 3, 1)
+    assert _q(home, "select row_number from quarantine where file_name = ?", [f.name]) == [(3,)]
+    assert "引号不成对" in o.reason
+
+
+def test_cr_only_line_endings_load(ref, home, tmp_path):
+    f = tmp_path / "走访_20250630.csv"
+    f.write_bytes("\r".join(_visit_lines()).encode("utf-8") + b"\r")
+    (o,) = ingest([f]).files
+    assert (o.rows_read, o.rows_loaded) == (4, 4)
+
+
+def test_lines_mixing_gbk_and_utf8_are_decoded_line_by_line(ref, home, tmp_path):
+    lines = _visit_lines()
+    data = b"\n".join(line.encode("gb18030" if i % 2 else "utf-8") for i, line in enumerate(lines)) + b"\n"
+    f = tmp_path / "走访_20250630.csv"
+    f.write_bytes(data)
+    (o,) = ingest([f]).files
+    assert (o.status, o.rows_loaded) == ("loaded", 4)
+    assert _q(home, "select count(*) from fct_visit where worker = '赵网格'") == [(4,)]
+
+
+@pytest.mark.parametrize("where", ["raw_copy", "publish"])
+def test_a_full_disk_is_one_clear_line_and_the_previous_state_stays(ref, home, tmp_path, monkeypatch, where):
+    """Item 2 (disk full), simulated with ENOSPC at the raw copy and at publish."""
+    import errno
+    import shutil
+
+    import pipelines.load as load
+    import pipelines.publish as publish
+    from pipelines.load import IngestError
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "raw_copy":
+        monkeypatch.setattr(load.shutil, "copy2", full)
+    else:
+        monkeypatch.setattr(publish, "publish", full)
+    f = b.write_csv(tmp_path / "走访_20250630.csv", b.VISIT_HEADER, [b.visit("V1")])
+    with pytest.raises(IngestError, match="磁盘空间不足"):
+        ingest([f])
+    assert _q(home, "select count(*) from fct_visit") == [(0,)]  # the published copy is as before
+    monkeypatch.undo()
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    monkeypatch.setenv("XIANGZHI_SECRET", "test-secret-key")
+    ingest([f])  # space freed: the rerun ends as an uninterrupted run would
+    assert _q(home, "select count(*) from fct_visit") == [(1,)]
+    assert shutil.disk_usage(home).free > 0
