@@ -149,13 +149,11 @@ def apply(profile: Profile, header: list[str], data: pl.DataFrame, titles: list[
             raise ValueError(how)
         frame = frame.with_columns(expr.cast(pl.String).alias(out))
 
-    keep = [f"f:{f.name}" for f in src.fields if f"f:{f.name}" in frame.columns]
     if profile.group:
         frame = _group(profile, frame, caption_col)
     exprs = [pl.col(f"f:{f.name}").alias(f.name) if f"f:{f.name}" in frame.columns
              else pl.lit(None, dtype=pl.String).alias(f.name) for f in src.fields]
     extra = ["_rows"] if "_rows" in frame.columns else []
-    del keep
     return frame.select(*exprs, pl.col("_row"), pl.col("_raw"), *extra)
 
 

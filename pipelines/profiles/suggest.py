@@ -230,7 +230,6 @@ def suggest(path: Path, exclude: set[str] | None = None) -> str:
     if not rows:
         raise UserError(f"文件为空，无法起草方案 / the file is empty: {path.name}")
     h, header, header_rows = header_of(rows, exclude)
-    titles = rows[:h]
     body = rows[h + header_rows:]
     cols = columns_of(header, body)
     ranked = rank_kinds(cols, exclude)
@@ -325,7 +324,6 @@ def suggest(path: Path, exclude: set[str] | None = None) -> str:
     if shape:
         out.append("rows:")
         out += shape
-    del titles
     return "\n".join(out) + "\n"
 
 
