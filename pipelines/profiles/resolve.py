@@ -15,7 +15,7 @@ from pipelines.sources import SOURCES
 # Kinds whose rows may name their grid (sources.py gives them grid_name, township_name, village_name).
 KINDS = tuple(k for k, s in SOURCES.items() if "grid_name" in s.names and "grid_code" in s.names
               and k != "grids")
-# Columns that only serve the resolution: compared as the resolved grid_code (load.RESOLVED_COLUMNS).
+# Columns that only serve the resolution: compared as the resolved grid_code (ingest.dispositions.RESOLVED_COLUMNS).
 NAME_COLUMNS = ("grid_name", "township_name", "village_name")
 
 
