@@ -354,6 +354,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "expectation": ("校验规则", "Expectation"),
     "success": ("通过", "Passed"),
     "unexpected_count": ("不符合行数", "Unexpected rows"),
+    # import profiles (issue #11): the profile each file was read with
+    "profile": ("导入方案", "Import profile"),
     # --- cases, drill-through, what-if (pages 9, 10; issue #15) ---
     "record_id": ("编号", "ID"),
     "event_id": ("事件编号", "Event ID"),

@@ -106,6 +106,32 @@ def _cmd_raw_prune(a: argparse.Namespace) -> int:
     return 0
 
 
+# --- import profiles (SPEC §3.8, issue #11) ---------------------------------------------------------
+
+
+def _cmd_profile(a: argparse.Namespace) -> int:
+    from pipelines.profiles import commands
+
+    if a.profile_command == "suggest":
+        return commands.suggest_cmd(Path(a.file), Path(a.out) if a.out else None)
+    if a.profile_command == "check":
+        return commands.check_cmd(Path(a.profile), Path(a.file) if a.file else None)
+    return commands.list_cmd()
+
+
+def _add_profile_parser(sub) -> None:
+    pr = sub.add_parser("profile", help="import profiles for other systems' exports: suggest | check | list")
+    psub = pr.add_subparsers(dest="profile_command", required=True)
+    s = psub.add_parser("suggest", help="draft a profile for a file no profile recognises")
+    s.add_argument("file")
+    s.add_argument("--out", help="write the draft here (default: print it)")
+    c = psub.add_parser("check", help="validate a profile; with FILE, show what it would load")
+    c.add_argument("profile")
+    c.add_argument("file", nargs="?")
+    psub.add_parser("list", help="installed profiles (built-in, shipped, the office's own)")
+    pr.set_defaults(func=_cmd_profile)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xiangzhi", description="乡治 grassroots-governance analytics")
     sub = p.add_subparsers(dest="command", required=True)
@@ -153,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--older-than", help="days (default $XIANGZHI_RAW_RETENTION_DAYS or 365)")
     pr.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
     pr.set_defaults(func=_cmd_raw_prune)
+
+    _add_profile_parser(sub)  # import profiles (issue #11)
     return p
 
 

@@ -826,7 +826,7 @@ def load_batches(scope: Scope, *, con=None) -> pd.DataFrame:
 def load_files(scope: Scope, batch_id: str | None = None, *, con=None) -> pd.DataFrame:
     return _county_only(
         scope,
-        """select batch_id, file_name, source_kind, rows_read, rows_loaded, rows_quarantined,
+        """select batch_id, file_name, source_kind, profile, rows_read, rows_loaded, rows_quarantined,
                   rows_duplicate, rows_non_data, status, reason
            from load_files where $b is null or batch_id = $b order by batch_id desc, file_name""",
         {"b": batch_id},
