@@ -13,8 +13,9 @@ DEMO_SECRET = config.DEMO_SECRET
 
 def prepare(quiet: bool = False) -> dict:
     """Generate, ingest and create demo users; returns the demo accounts. Re-running is a no-op."""
+    from pipelines.cli import print_report
     from pipelines.generate import generate
-    from pipelines.load import ingest, print_report
+    from pipelines.load import ingest
 
     p = config.paths().ensure()
     if not os.environ.get("XIANGZHI_SECRET") and not p.secret_file.exists():
@@ -32,7 +33,7 @@ def prepare(quiet: bool = False) -> dict:
     report = ingest([p.inbox])
     if not quiet:
         print_report(report)
-    from dashboard.auth import write_demo_users
+    from pipelines.users import write_demo_users
 
     return write_demo_users(p.users_file, p.published)
 
@@ -44,7 +45,7 @@ def run_demo(port: int = 8501, open_dashboard: bool = True) -> int:
         print(f"  {acc['username']:<10} / {acc['password']}   {acc['display_name']}")
     if not open_dashboard:
         return 0
-    from dashboard.launch import run
+    from pipelines.serve import run
 
     print(f"仪表盘 dashboard: http://127.0.0.1:{port}")
     return run(port=port, host="127.0.0.1")
