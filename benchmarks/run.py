@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import sqlite3
@@ -45,7 +46,12 @@ TARGETS = {
     "vs_baseline": 10.0,
     "query_p95_ms": 20.0,
     "peak_rss_gb": 4.0,
+    # issue #12: a month costs the same in year three as in month two
+    "month_last_vs_2": 1.2,
+    "month_last_wall_s": 12.0,
 }
+MONTHLY_KINDS = ("visits", "events", "points", "redemptions")
+MONTH_IN_NAME = re.compile(r"(\d{4})年(\d{1,2})月")
 
 
 def log(msg: str) -> None:
@@ -197,6 +203,72 @@ def batched_ingest(data: Path, manifest: dict, home: Path, env: dict, n: int, rs
         total["mart_rows"] = res["mart_rows"]
     total["loadavg"] = loadavg()
     return total
+
+
+def _child_ingest(home: Path, paths: list[Path], env: dict, out: Path, rss_cap_gb: float | None) -> dict:
+    """One ingest in its own process (ingest_child): its JSON, or an 'aborted' entry."""
+    cmd = [sys.executable, "-m", "benchmarks.ingest_child", "--home", str(home), "--json", str(out)]
+    if rss_cap_gb:
+        cmd += ["--rss-cap-gb", str(rss_cap_gb)]
+    proc = subprocess.run(cmd + [str(p) for p in paths], cwd=REPO, env=env, capture_output=True, text=True)
+    if proc.returncode == 3 and out.exists():
+        return json.loads(out.read_text(encoding="utf-8"))
+    if proc.returncode != 0:
+        raise RuntimeError(f"ingest child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    shutil.rmtree(home / "raw", ignore_errors=True)
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def month_files(manifest: dict) -> dict[str, list[dict]]:
+    """Monthly report files (visits, events, points, redemptions) by the month their name gives."""
+    out: dict[str, list[dict]] = {}
+    for f in manifest["files"]:
+        m = MONTH_IN_NAME.search(f["file"])
+        if f["kind"] in MONTHLY_KINDS and m:
+            out.setdefault(f"{m[1]}-{int(m[2]):02d}", []).append(f)
+    return dict(sorted(out.items()))
+
+
+def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: float | None,
+                setup_months_per_batch: int = 12) -> dict | None:
+    """Section 8 (issue #12): what one month's ingest costs with one month of history (month 2) and
+    with all but the last month loaded (month N). Each timed ingest is its own process; the history
+    is loaded beforehand in batches of `setup_months_per_batch` months (references and dispute
+    ledgers in the first)."""
+    months = month_files(manifest)
+    if len(months) < 3:
+        return None
+    names = list(months)
+    monthly = {f["file"] for fs in months.values() for f in fs}
+    base = [data / f["file"] for f in manifest["files"] if f["file"] not in monthly]
+    out: dict = {"months": len(names), "runs": {}}
+    for label, history, timed in (("month 2", names[:1], names[1]), (f"month {len(names)}", names[:-1], names[-1])):
+        home = work / f"home_incremental_{label.replace(' ', '')}"
+        shutil.rmtree(home, ignore_errors=True)
+        log(f"incremental: {label} — loading {len(history)} month(s) of history …")
+        setup_s = 0.0
+        for i in range(0, len(history), setup_months_per_batch):
+            chunk = [data / f["file"] for m in history[i:i + setup_months_per_batch] for f in months[m]]
+            res = _child_ingest(home, (base if i == 0 else []) + chunk, env, home.parent / f"{home.name}.setup.json",
+                                rss_cap_gb)
+            if "aborted" in res:
+                out["runs"][label] = {"aborted": f"history: {res['aborted']}"}
+                break
+            setup_s += res["seconds"]
+        else:
+            log(f"incremental: {label} — timing {timed} ({len(months[timed])} files) …")
+            res = _child_ingest(home, [data / f["file"] for f in months[timed]], env,
+                                home.parent / f"{home.name}.json", rss_cap_gb)
+            res["history_months"], res["month"], res["history_seconds"] = len(history), timed, setup_s
+            out["runs"][label] = res
+        shutil.rmtree(home, ignore_errors=True)
+    a, b = (out["runs"].get(k, {}) for k in out["runs"])
+    if "seconds" in a and "seconds" in b:
+        out["wall_ratio"] = b["seconds"] / a["seconds"]
+        out["cpu_ratio"] = b["cpu_s"] / a["cpu_s"] if a["cpu_s"] else None
+        out["last_wall_s"] = b["seconds"]
+    out["loadavg"] = loadavg()
+    return out
 
 
 def format_ingests(data: Path, groups: dict[str, list[dict]], manifest: dict, work: Path) -> dict:
@@ -454,6 +526,13 @@ def evaluate(r: dict) -> list[dict]:
     add("dashboard query p95 (slowest query)", q.get("max_p95_ms"), TARGETS["query_p95_ms"], higher=False, unit="ms")
     add("ingest peak RSS (whole folder)", r["full"]["peak_rss_bytes"] / 2**30, TARGETS["peak_rss_gb"], higher=False,
         unit="GiB")
+    inc = r.get("incremental") or {}
+    add("month N / month 2 ingest, wall (issue #12)", inc.get("wall_ratio"), TARGETS["month_last_vs_2"],
+        higher=False, unit="×")
+    add("month N / month 2 ingest, CPU (issue #12)", inc.get("cpu_ratio"), TARGETS["month_last_vs_2"],
+        higher=False, unit="×")
+    add("month N ingest wall (issue #12)", inc.get("last_wall_s"), TARGETS["month_last_wall_s"], higher=False,
+        unit="s")
     return t
 
 
@@ -491,6 +570,30 @@ def _n(x, digits=0) -> str:
     if x is None:
         return "—"
     return f"{x:,.{digits}f}"
+
+
+def render_incremental(inc: dict | None) -> list[str]:
+    """Section 8's lines (also printed alone by benchmarks.incremental)."""
+    L: list[str] = []
+    w = L.append
+    w("\n8. Incremental: one month's ingest with one month of history vs with all but the last month")
+    if not inc:
+        w("   not run (--skip, or fewer than 3 months of exports)")
+    else:
+        w(f"   {'run':<10} {'month':<8} {'history':>8} {'files':>5} {'rows':>9} {'wall s':>8} {'cpu s':>8} "
+          f"{'peak RSS GiB':>12}  phases")
+        for label, x in inc["runs"].items():
+            if "aborted" in x:
+                w(f"   {label:<10} ABORTED — {x['aborted']}")
+                continue
+            w(f"   {label:<10} {x['month']:<8} {x['history_months']:>8} {x['files_loaded']:>5} {x['rows_read']:>9,} "
+              f"{x['seconds']:>8.1f} {x['cpu_s']:>8.1f} {x['peak_rss_bytes'] / 2**30:>12.2f}  "
+              + ", ".join(f"{k} {v:.1f}" for k, v in x["phases"].items() if v >= 0.05))
+        if inc.get("wall_ratio") is not None:
+            w(f"   month {inc['months']} / month 2: wall {inc['wall_ratio']:.2f}× (target ≤ {TARGETS['month_last_vs_2']}), "
+              f"CPU {_n(inc.get('cpu_ratio'), 2)}× (target ≤ {TARGETS['month_last_vs_2']}); month {inc['months']} "
+              f"wall {inc['last_wall_s']:.1f} s (target ≤ {TARGETS['month_last_wall_s']:.0f} s)")
+    return L
 
 
 def render(r: dict) -> str:
@@ -621,7 +724,9 @@ def render(r: dict) -> str:
           f"{_n(full['rows_read'] / full['seconds'])} rows/s, peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB; "
           f"published copy {r['published_mb']:,.0f} MB")
 
-    w("\nTargets (issue #8)")
+    L += render_incremental(r.get("incremental"))
+
+    w("\nTargets (issue #8) and incremental (issue #12)")
     for t in r["targets"]:
         mark = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
         op = "≥" if t["higher_is_better"] else "≤"
@@ -689,9 +794,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="abort the whole-folder ingest beyond this RSS (shared machine; default 14)")
     ap.add_argument("--json", type=Path, help="where to save the results JSON (default benchmarks/results/)")
     ap.add_argument("--skip", default="", help="comma-separated sections to leave out: formats (with the bare "
-                    "engine), validation, marts, queries, baseline (the whole-folder ingest always runs)")
+                    "engine), validation, marts, queries, baseline, incremental (the whole-folder ingest always runs)")
     a = ap.parse_args(argv)
-    todo = {"formats", "validation", "marts", "queries", "baseline"} - set(filter(None, a.skip.split(",")))
+    todo = {"formats", "validation", "marts", "queries", "baseline", "incremental"} - set(filter(None, a.skip.split(",")))
 
     os.environ.setdefault("XIANGZHI_SECRET", "benchmark-secret")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -732,6 +837,8 @@ def main(argv: list[str] | None = None) -> int:
         if not a.no_baseline and "baseline" in todo:
             cap = a.baseline_rows if a.baseline_rows is not None else BASELINE_CAP.get(a.scale)
             r["baseline"] = naive(data, manifest, groups, work, cap)
+        r["incremental"] = (incremental(data, manifest, work, dict(os.environ), a.rss_cap_gb)
+                            if "incremental" in todo else None)
         ratios(r)
         r["targets"] = evaluate(r)
         r["meta"]["loadavg_end"] = loadavg()

@@ -18,7 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = (
     "1. Ingest end to end", "2. Validation alone", "3. Marts", "4. Dashboard queries", "5. Naive baseline",
-    "6. Memory", "7. Scale", "Targets (issue #8)",
+    "6. Memory", "7. Scale", "8. Incremental", "Targets (issue #8)",
 )
 
 
@@ -94,4 +94,20 @@ def test_memory_and_targets(run):
     assert 50 * 2**20 < peak < 4 * 2**30
     assert r["full"]["memory_limit"] == "1GB"
     names = [t["target"] for t in r["targets"]]
-    assert len(names) == 8 and all(t["value"] is not None for t in r["targets"])
+    assert len(names) == 11 and all(t["value"] is not None for t in r["targets"])  # 8 of #8, 3 of #12
+
+
+def test_incremental_section_times_month_2_and_the_last_month(run):
+    from benchmarks.run import month_files
+
+    _, r, manifest = run
+    inc, months = r["incremental"], month_files(manifest)
+    assert inc["months"] == len(months) >= 3
+    names = list(months)
+    for label, history, month in (("month 2", 1, names[1]), (f"month {len(names)}", len(names) - 1, names[-1])):
+        x = inc["runs"][label]
+        assert (x["month"], x["history_months"]) == (month, history)
+        assert x["rows_read"] == sum(f["rows_read"] for f in months[month]) > 0
+        assert x["files_loaded"] == len(months[month])
+    assert inc["wall_ratio"] > 0 and inc["last_wall_s"] == inc["runs"][f"month {len(names)}"]["seconds"]
+    assert {t["target"] for t in r["targets"]} >= {"month N ingest wall (issue #12)"}

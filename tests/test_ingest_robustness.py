@@ -40,6 +40,8 @@ def test_kill_in_the_middle_leaves_previous_state(home, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert _count(wh, "select count(*) from stg_visits") == 0
+    # the killed batch was judged incrementally (no reference files): its verdicts were not kept
+    assert _count(wh, "select count(*) from disp_visits") == 0
     assert _count(wh, "select count(*) from load_files") == 3
     assert _count(wh, "select count(*) from fct_visit") == 0
     assert pub.read_bytes() == pub_bytes

@@ -112,12 +112,36 @@ def build_step(con, node: str) -> None:
         run_core(con, node)
 
 
-def rebuild(con) -> None:
-    """Recompute every row's disposition and the core tables, references first."""
+def needs_full_rejudge(con, kinds: set[str]) -> bool:
+    """A batch with reference files, or a warehouse whose dispositions predate incremental judging."""
+    if kinds & set(dispositions.REFERENCE_KINDS):
+        return True
+    have = {r[0] for r in con.execute(
+        "select table_name from duckdb_columns() where column_name = '_current' and schema_name = 'main'"
+        " and database_name = current_database()").fetchall()}
+    return any(name("disp", k) not in have for k in LOAD_ORDER)
+
+
+def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, full: bool = True) -> None:
+    """Bring dispositions and core tables up to date, references first.
+
+    full: every staged row is re-judged and every core table rebuilt (the oracle; the path for a
+    batch with reference files). Otherwise only the ids the batch names are re-judged, and only
+    the core tables of the batch's kinds are rebuilt: nothing else can have changed.
+    """
+    con.execute("create or replace temp table _this_batch (batch_id varchar)")
+    if batch_id is not None:
+        con.execute("insert into _this_batch values (?)", [batch_id])
     for kind in LOAD_ORDER:
         con.execute(f"create or replace temp view {name('chk', kind)} as {dispositions.checked_view_sql(kind)}")
-        con.execute(dispositions.disposition_sql(kind))
-        for stmt in dispositions.current_sql(kind).split(";\n"):
+        touched = full or kind in (kinds or set())
+        if touched:
+            if not full:
+                con.execute(dispositions.affected_ids_sql(kind))
+            for stmt in dispositions.judge_sql(kind, affected=not full):
+                con.execute(stmt)
+        for stmt in dispositions.current_sql(kind):
             con.execute(stmt)
-        for node in core_steps()[kind]:
-            build_step(con, node)
+        if touched:
+            for node in core_steps()[kind]:
+                build_step(con, node)

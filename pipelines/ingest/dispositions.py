@@ -57,6 +57,12 @@ def order_by(src: Source) -> str:
     return f"_export_time, {base}" if src.snapshot else base
 
 
+# Kinds whose rows other rows look up: the checked view's helper columns read their core tables
+# (dim_grid, dim_village, dim_household, stg_admin_units, ref_names). A batch with one of them can
+# change any row's lookups, so it is judged in full; any other batch only re-judges its own ids.
+REFERENCE_KINDS = ("admin_units", "grids", "households")
+
+
 # Values are compared after normalisation (SPEC §3.6): a dispute's village is compared as the village
 # its name resolves to (桃园 = 桃园村 = 桃园村委会), and the township name only serves that resolution.
 RESOLVED_COLUMNS = {"disputes": {"village_name": "_village_code", "township_name": None}}
@@ -76,7 +82,14 @@ def compared_columns(src: Source) -> list[tuple[str, str, bool]]:
     return out
 
 
-def disposition_sql(kind: str) -> str:
+def disposition_sql(kind: str, affected: bool = False) -> str:
+    """The select that judges staged rows of one kind: row key, `_id`, status, reason, `_current`.
+
+    `affected=False` judges every staged row (the full re-judge, the oracle); `affected=True` only the
+    rows whose id is in `_affected_<kind>` (every observation of those ids, all batches) plus the
+    batch's rows without an id. A row's disposition depends only on the rows sharing its id and on
+    the reference tables, so judging all observations of an id gives exactly what the full pass gives.
+    """
     src = SOURCES[kind]
     rules = quarantine_rules(kind)
     fault_items = ",\n".join(
@@ -96,10 +109,15 @@ def disposition_sql(kind: str) -> str:
     ) or "null"
     dup_partition = f"{idf}, _values" + (", _file_id" if src.snapshot else "")
     order = order_by(src)
+    latest = ", ".join(f"{c} desc" for c in order.split(", "))
+    where = (f" where {idf} in (select _id from _affected_{kind}) "
+             f"or ({idf} is null and _batch_id in (select batch_id from _this_batch))") if affected else ""
+    # A non-snapshot source loads each id once, so every loaded row is current.
+    current = (f"status = 'loaded' and row_number() over (partition by _id, status order by {latest}) = 1"
+               if src.snapshot else "status = 'loaded'")
     return f"""
-    create or replace temp table disp_{kind} as
     with
-    checked as (select * from chk_{kind}),
+    checked as (select * from chk_{kind}{where}),
     faults as (
         select _file_id, _sheet_no, _row, {idf}, _seq, _export_time, _file_name, {all_fields},
                hash({all_fields}) as _values,
@@ -120,32 +138,47 @@ def disposition_sql(kind: str) -> str:
     ranked as (
         select *, row_number() over (partition by {dup_partition} order by {order}) as _dup_no
         from judged where not _conflict
+    ),
+    verdicts as (
+        select f._file_id, f._sheet_no, f._row, cast(f.{idf} as varchar) as _id, f._seq, f._export_time,
+            case
+                when len(f._faults) > 0 or j._conflict then 'quarantined'
+                when r._dup_no > 1 then 'duplicate'
+                else 'loaded'
+            end as status,
+            case when len(f._faults) > 0 then f._faults[1].code
+                 when j._conflict then '{ID_CONFLICT.reason}' end as reason_code,
+            case when len(f._faults) > 0 then array_to_string(list_transform(f._faults, lambda x: x.code || ': ' || x.detail), '; ')
+                 when j._conflict then '{ID_CONFLICT.reason}: ' || j._conflict_detail end as reason_detail,
+        from faults as f
+        left join judged as j using (_file_id, _sheet_no, _row)
+        left join ranked as r using (_file_id, _sheet_no, _row)
     )
-    select f._file_id, f._sheet_no, f._row,
-        case
-            when len(f._faults) > 0 or j._conflict then 'quarantined'
-            when r._dup_no > 1 then 'duplicate'
-            else 'loaded'
-        end as status,
-        case when len(f._faults) > 0 then f._faults[1].code
-             when j._conflict then '{ID_CONFLICT.reason}' end as reason_code,
-        case when len(f._faults) > 0 then array_to_string(list_transform(f._faults, lambda x: x.code || ': ' || x.detail), '; ')
-             when j._conflict then '{ID_CONFLICT.reason}: ' || j._conflict_detail end as reason_detail,
-    from faults as f
-    left join judged as j using (_file_id, _sheet_no, _row)
-    left join ranked as r using (_file_id, _sheet_no, _row)
+    select _file_id, _sheet_no, _row, _id, status, reason_code, reason_detail, {current} as _current
+    from verdicts
     """
 
 
-def current_sql(kind: str) -> str:
-    src = SOURCES[kind]
-    order = ", ".join(f"{c} desc" for c in order_by(src).split(", "))
-    # _raw (the masked source row) is only needed for quarantine: not copied into loaded_/cur_.
-    loaded = (f"select s.* exclude (_raw) from chk_{kind} as s join disp_{kind} as d using (_file_id, _sheet_no, _row) "
-              "where d.status = 'loaded'")
-    # Working tables of one ingest live in memory (temp), never in the warehouse file. A non-snapshot
-    # source loads each id once, so its current table is the loaded one.
-    current = (f"select * from loaded_{kind} qualify row_number() over "
-               f"(partition by \"{src.id_field}\" order by {order}) = 1") if src.snapshot else f"select * from loaded_{kind}"
-    return (f"create or replace temp table loaded_{kind} as {loaded};\n"
-            f"create or replace temp table cur_{kind} as {current}")
+def judge_sql(kind: str, affected: bool) -> list[str]:
+    """Statements that bring disp_<kind> (in the warehouse: one row per staged row) up to date:
+    rebuilt whole, or the affected ids' rows replaced."""
+    if not affected:
+        return [f"create or replace table disp_{kind} as {disposition_sql(kind)}"]
+    return [f"delete from disp_{kind} where _id in (select _id from _affected_{kind})",
+            f"insert into disp_{kind} {disposition_sql(kind, affected=True)}"]
+
+
+def affected_ids_sql(kind: str) -> str:
+    """_affected_<kind>: the ids the batch's rows name (what an incremental judge re-judges)."""
+    idf = f'"{SOURCES[kind].id_field}"'
+    return (f"create or replace temp table _affected_{kind} as select distinct cast({idf} as varchar) as _id "
+            f"from stg_{kind} where _batch_id in (select batch_id from _this_batch) and {idf} is not null")
+
+
+def current_sql(kind: str) -> list[str]:
+    """loaded_<kind> and cur_<kind> as views over chk and disp: nothing copied per ingest.
+    _raw (the masked source row) is only needed for quarantine: not in loaded_/cur_."""
+    base = (f"select s.* exclude (_raw) from chk_{kind} as s join disp_{kind} as d "
+            "using (_file_id, _sheet_no, _row) where ")
+    return [f"create or replace temp view loaded_{kind} as {base}d.status = 'loaded'",
+            f"create or replace temp view cur_{kind} as {base}d._current"]

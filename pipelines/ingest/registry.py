@@ -36,6 +36,7 @@ class IngestReport:
     published: Path | None
     mart_rows: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # phase → seconds
+    judged: str = ""  # "full" (every staged row re-judged) or "incremental" (the batch's ids)
 
     @property
     def rows_read(self) -> int:

@@ -16,17 +16,23 @@ from pipelines.privacy import keyed_hash
 from pipelines.sources import Source
 
 
-def _hash_unique(values: pl.Series, key: bytes) -> pl.Series:
-    """Keyed hash of a column, computing each distinct value once (ids repeat a lot)."""
-    uniq = values.drop_nulls().unique()
-    mapping = {v: keyed_hash(v, key) for v in uniq.to_list()}
+def _hash_unique(values: pl.Series, key: bytes, cache: dict[str, str] | None = None) -> pl.Series:
+    """Keyed hash of a column, computing each distinct value once (ids repeat a lot); `cache` is the
+    batch's id → hash map, so the same households in every monthly file are hashed once per batch."""
+    cache = {} if cache is None else cache
+    uniq = values.drop_nulls().unique().to_list()
+    for v in uniq:
+        if v not in cache:
+            cache[v] = keyed_hash(v, key)
+    mapping = {v: cache[v] for v in uniq}
     return values.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
-def derive(kind: str, frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    """The columns of EXTRA_COLUMNS[kind], computed from the normalised frame."""
+def derive(kind: str, frame: pl.DataFrame, key: bytes, hashes: dict[str, str] | None = None) -> pl.DataFrame:
+    """The columns of EXTRA_COLUMNS[kind], computed from the normalised frame (`hashes`: the batch's
+    id → keyed-hash map, shared by its files)."""
     if "household_key" in EXTRA_COLUMNS.get(kind, {}):
-        frame = frame.with_columns(_hash_unique(frame["household_id"], key).alias("household_key"))
+        frame = frame.with_columns(_hash_unique(frame["household_id"], key, hashes).alias("household_key"))
     if kind == "disputes":
         from pipelines.normalise import township_key_expr, village_key_expr
 
