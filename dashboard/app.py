@@ -22,6 +22,26 @@ st.set_page_config(page_title="乡治 xiangzhi", layout="wide")
 st.session_state.setdefault("lang", "zh")
 
 
+# Widgets whose option labels change with the language (dashboard-glance, #14 defect 1). The browser
+# keeps a selectbox's value as its *label*; after a language switch it would send the old label
+# ("全部" where the options now say "All"), which no option matches. Re-assigning the value through
+# session state once after a switch makes Streamlit push the new label to the browser.
+LABELLED_WIDGETS = ("period", "township", "village", "map_indicator", "map_layers", "trend_indicator",
+                    "drill_village")
+
+
+def _resync_after_language_switch() -> None:
+    lang = st.session_state.get("lang", "zh")
+    if st.session_state.get("_lang_seen", lang) != lang:
+        for k in LABELLED_WIDGETS:
+            if k in st.session_state:
+                st.session_state[k] = st.session_state[k]
+    st.session_state["_lang_seen"] = lang
+
+
+_resync_after_language_switch()
+
+
 def language_picker(container) -> None:
     container.radio(
         t("language"), list(LANGS), format_func=LANGS.get, key="lang", horizontal=True,

@@ -29,8 +29,9 @@ st.caption(t("ranks_note"))
 st.subheader(t("drilldown"))
 names = dict(zip(league["village_code"], league["name"], strict=True))
 default = c.village_code if c.village_code in names else next(iter(names))
-village = st.selectbox(t("pick_village"), list(names), index=list(names).index(default),
-                       format_func=names.get, key="drill_village")
+if st.session_state.get("drill_village") not in names:  # not index=: app.py re-assigns it after a language switch
+    st.session_state["drill_village"] = default
+village = st.selectbox(t("pick_village"), list(names), format_func=names.get, key="drill_village")
 left, right = st.columns([3, 2])
 with guard():
     history = run(wh.village_history, village)
