@@ -71,7 +71,10 @@ def stacked_bars(df: pd.DataFrame, x: str, y: str, colour: str, title: str, colo
         fig.add_trace(go.Bar(x=grp[x], y=grp[y], name=str(key), marker_color=PALETTE[i % len(PALETTE)],
                              hovertemplate=f"{colour_label} {key}: " + "%{y}<extra></extra>"))
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(type="category", title=t("month"))
+    # months in calendar order: plotly orders categories by first appearance across traces, so a
+    # type missing in May put May after June (#14 defect 7)
+    fig.update_xaxes(type="category", title=t("month"), categoryorder="array",
+                     categoryarray=sorted(df[x].dropna().astype(str).unique()))
     fig.update_yaxes(title=t("count"))
     return _layout(fig, title)
 
@@ -167,7 +170,8 @@ def _change(change, prev) -> str:
 
 
 def style(show: pd.DataFrame, colours: pd.DataFrame):
-    return show.style.apply(lambda _df: colours, axis=None).format({t("score"): "{:.1f}"}, na_rep="—")
+    return (show.style.apply(lambda _df: colours, axis=None).format(na_rep="—")
+            .format({t("score"): "{:.1f}"}, na_rep="—"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -174,6 +174,13 @@ TEXT: dict[str, dict[str, str]] = {
     "grids_active": {"zh": "网格活跃率（活跃 {n} / 共 {total}）", "en": "Active grids ({n} of {total})"},
     "redeemed_month": {"zh": "本月兑换次数", "en": "Redemptions this month"},
     "failed_checks": {"zh": "未通过的校验 {n} 项", "en": "{n} failed checks"},
+    # --- dashboard-glance (#14): missing values, incomplete months, pending points ---------------
+    "missing_help": {"zh": "“—” 表示无数值：{reason}", "en": "“—” means no value: {reason}"},
+    "why_no_value": {"zh": "本月无记录或分母为0", "en": "no records this month or a zero denominator"},
+    "why_not_scored": {"zh": "样本不足或无数值，不计入总分", "en": "low n or no value, left out of the score"},
+    "why_no_records": {"zh": "本月该网格无走访、无事件", "en": "the grid recorded no visit and no event this month"},
+    "why_rejected": {"zh": "文件被拒收，无法确定数据类型", "en": "the file was rejected before its kind was known"},
+    "why_none": {"zh": "本月没有此类记录", "en": "no such records this month"},
 }
 
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}
@@ -312,3 +319,45 @@ def relabel(df):
     """Column names for display in the current language (unknown names are kept)."""
     i = 1 if lang() == "en" else 0
     return df.rename(columns={k: v[i] for k, v in COLUMNS.items()})
+
+
+# --- dashboard-glance (#14 defect 6): one formatter for missing values --------------------------
+
+
+def missing(v) -> bool:
+    """None, NaN, NaT and pandas NA alike."""
+    try:
+        import pandas as pd
+
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):  # lists, arrays: not a missing scalar
+        return False
+
+
+def fmt_cell(v) -> str:
+    """A table cell as text: "—" when missing, whole numbers without ".0", others to two places."""
+    if missing(v):
+        return "—"
+    if isinstance(v, bool):
+        return t("yes") if v else "✗"
+    if isinstance(v, int) or (isinstance(v, float) and float(v).is_integer()):
+        return f"{int(v):,}"
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def dash_missing(df, reasons: dict[str, str] | None = None):
+    """A display frame with every missing value shown as "—" (never "None"/"nan"), and a
+    column_config whose column help says why a column can be empty. Columns without missing values
+    keep their type (and their sorting and number formats)."""
+    import streamlit as st
+
+    df = df.copy()
+    config = {}
+    for col in df.columns:
+        if df[col].map(missing).any():
+            df[col] = df[col].map(fmt_cell)
+            reason = (reasons or {}).get(col, t("why_no_value"))
+            config[col] = st.column_config.TextColumn(help=t("missing_help", reason=reason))
+    return df, config

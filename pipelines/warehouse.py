@@ -273,7 +273,7 @@ def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.
     """Villages in scope (optionally of one township), with their township's name."""
     if township_code:
         scope.check(township_code)
-    return _q(
+    df = _q(
         con,
         """select v.village_code, v.name, v.township_code, t.name as township_name,
                   v.households, v.population, v.lon, v.lat
@@ -282,6 +282,30 @@ def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.
            order by v.village_code""",
         {"s": scope.code, "t": township_code},
     )
+    return _labelled(scope, df, con, "village_code")
+
+
+# Villages with the same name (#14 defect 3): everything is keyed by village code; where a name
+# repeats among the villages in scope it is shown as "村名（乡镇）", on every page and in the pack.
+def _village_labels(scope: Scope, *, con=None) -> dict[str, str]:
+    """village_code → the name to show: the name, or "名（乡镇）" when another village in scope has it."""
+    df = _q(
+        con,
+        """select v.village_code, v.name, t.name as township_name,
+                  count(*) over (partition by v.name) > 1 as repeated
+           from dim_village v left join dim_township t using (township_code)
+           where starts_with(v.village_code, $s)""",
+        {"s": scope.code},
+    )
+    return {c: (f"{n}（{tn or c[:9]}）" if r else n)
+            for c, n, tn, r in zip(df["village_code"], df["name"], df["township_name"], df["repeated"], strict=True)}
+
+
+def _labelled(scope: Scope, df: pd.DataFrame, con, code: str = "village_code", name: str = "name") -> pd.DataFrame:
+    if len(df) and code in df and name in df:
+        labels = _village_labels(scope, con=con)
+        df[name] = [labels.get(c, n) for c, n in zip(df[code], df[name], strict=True)]
+    return df
 
 
 def resolve_unit(
@@ -411,7 +435,7 @@ def _num(v: Any) -> float | None:
 def board_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Villages on the black board (vetoed ones included) in the month."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """select s.village_code, v.name, s.township_code, t.name as township_name, s.score, s.rank,
                   s.board, s.veto
@@ -423,6 +447,7 @@ def board_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con
            order by s.rank nulls last, s.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 def low_n_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -437,6 +462,7 @@ def low_n_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con
            order by i.unit_code, i.indicator_id""",
         {"p": period, "u": code, "s": scope.code},
     )
+    df = _labelled(scope, df, con)
     names = {i.id: i for i in indicators()}  # catalogue names for the alert text
     df["name_zh"] = df["indicator_id"].map(lambda i: names[i].name_zh if i in names else i)
     df["name_en"] = df["indicator_id"].map(lambda i: names[i].name_en if i in names else i)
@@ -522,7 +548,7 @@ def boundaries(scope: Scope, level: str, unit_code: str | None = None, *, con=No
     code = _unit(scope, unit_code)
     table, key = _BOUNDARY_SQL[level]
     # Strictly inside the scope: a village account gets no township outline.
-    return _q(
+    df = _q(
         con,
         f"""select {key} as code, name, geometry, lon, lat
             from "{table}"
@@ -530,6 +556,7 @@ def boundaries(scope: Scope, level: str, unit_code: str | None = None, *, con=No
             order by code""",
         {"u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "code") if level == "village" else df
 
 
 def event_points(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -559,7 +586,7 @@ def dispute_sites(scope: Scope, period: str, unit_code: str | None = None, *, co
     """Dispute cases registered in the month, counted by village, at the village's coordinates
     (or the mean of its grid centroids when the reference has none)."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """with d as (
                select village_code, count(*) as disputes, count(*) filter (where is_petition) as petitions,
@@ -577,6 +604,7 @@ def dispute_sites(scope: Scope, period: str, unit_code: str | None = None, *, co
            order by d.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -639,7 +667,7 @@ def dispute_types(scope: Scope, unit_code: str | None = None, *, con=None) -> pd
 def league_table(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """The village league table for the month (county-wide ranks), villages of the unit only."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """select s.rank, s.village_code, v.name, s.township_code, t.name as township_name, s.score,
                   s.prev_rank, s.rank_change, s.board, s.veto
@@ -650,6 +678,7 @@ def league_table(scope: Scope, period: str, unit_code: str | None = None, *, con
            order by s.rank nulls last, s.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 def village_indicators(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -739,7 +768,7 @@ def points_by_category(scope: Scope, period: str, unit_code: str | None = None, 
 def village_participation(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Points participation rate and points per household by village for the month."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """select v.village_code, v.name,
                   max(i.value) filter (where i.indicator_id = 'points_participation_rate') as participation,
@@ -751,12 +780,13 @@ def village_participation(scope: Scope, period: str, unit_code: str | None = Non
            group by all order by v.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 def star_households(scope: Scope, year: int, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Star households 星级文明户 per village for the year: counts of 5, 4 and 3 stars."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """select s.village_code, v.name, count(*) as households,
                   count(*) filter (where stars = 5) as stars5,
@@ -768,6 +798,7 @@ def star_households(scope: Scope, year: int, unit_code: str | None = None, *, co
            group by all order by s.village_code""",
         {"y": int(year), "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 def redemptions(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:

@@ -191,8 +191,11 @@ def test_rankings_table_equals_village_scores(demo, role):
     df = at.dataframe[0].value
     with published(demo["home"]) as con:
         rows = con.execute(
-            """select s.rank, v.name, s.score, coalesce(s.veto, false) from village_scores s
-               join dim_village v using (village_code)
+            # a name that repeats in the scope is shown with its township: "村名（乡镇）"
+            """select s.rank, case when count(*) over (partition by v.name) > 1
+                                   then v.name || '（' || t.name || '）' else v.name end,
+                      s.score, coalesce(s.veto, false) from village_scores s
+               join dim_village v using (village_code) join dim_township t on t.township_code = v.township_code
                where period = ? and starts_with(s.village_code, ?) order by s.rank nulls last, s.village_code""",
             [demo["period"], demo["units"][role]["code"]],
         ).fetchall()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.i18n import LIGHT_COLOURS, fmt_count, fmt_delta, fmt_value, ind_name, t
+from dashboard.i18n import LIGHT_COLOURS, dash_missing, fmt_count, fmt_delta, fmt_value, ind_name, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -54,18 +54,16 @@ if len(black):
         f"{n}（{t('veto')}）" if v else n for n, v in zip(black["name"], black["veto"], strict=True)))
 if len(inactive):
     with st.expander(t("alert_inactive", n=len(inactive)), expanded=len(inactive) <= 10):
-        st.dataframe(
+        table, config = dash_missing(
             inactive.rename(columns={"grid_code": "网格编码", "grid_name": t("grid_name"),
                                      "village_name": t("tip_village"), "grid_head": t("tip_head")})
-            [["网格编码", t("grid_name"), t("tip_village"), t("tip_head")]],
-            hide_index=True, width="stretch",
-        )
+            [["网格编码", t("grid_name"), t("tip_village"), t("tip_head")]])
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 if len(low_n):
     with st.expander(t("alert_low_n", n=len(low_n))):
         names = low_n["name_en"] if st.session_state.get("lang") == "en" else low_n["name_zh"]
-        st.dataframe(
+        table, config = dash_missing(
             low_n.assign(indicator=names)[["name", "indicator", "numerator", "denominator"]].rename(
                 columns={"name": t("name"), "indicator": t("indicator"), "numerator": t("numerator"),
-                         "denominator": t("denominator")}),
-            hide_index=True, width="stretch",
-        )
+                         "denominator": t("denominator")}))
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.i18n import fmt_value, t
+from dashboard.i18n import dash_missing, fmt_value, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -60,7 +60,8 @@ with left:
         if "why_not_counted" in card:
             table[t("low_n_note")] = card["why_not_counted"].map(
                 {"low_n": t("low_n_note"), "no_value": "—"}).fillna("")
-        st.dataframe(table, hide_index=True, width="stretch")
+        table, config = dash_missing(table, {t("contribution"): t("why_not_scored"), t("weight"): t("why_not_scored")})
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
         score = league.set_index("village_code").loc[village, "score"]
         st.markdown(f"**{t('score')}：{score:.1f}** = Σ {t('contribution')}")
 with right:

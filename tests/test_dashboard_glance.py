@@ -1,0 +1,76 @@
+"""What a leader reads at a glance (#14), through Streamlit's AppTest on real published copies: same-name
+villages told apart, no "None"/"nan" in any table, months in calendar order, the default month and
+the incomplete-month warning."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dashboard import charts
+from tests.test_dashboard_apptest import PAGES, app, dash_home, demo, edge_published, texts  # noqa: F401
+from tests.test_warehouse_scope import TOWNSHIPS, VILLAGES
+
+MISSING_TEXT = {"None", "nan", "NaN", "NaT", "<NA>", "null", "undefined"}
+
+
+@pytest.fixture
+def dup_home(edge_published, tmp_path, monkeypatch):  # noqa: F811
+    """The edge copy with 西河村 (西河乡) renamed 东山村: two villages of one name in two townships."""
+    home = tmp_path / "home"
+    shutil.copytree(edge_published, home)
+    with duckdb.connect(str(home / "published" / "xiangzhi.duckdb")) as con:
+        con.execute("update dim_village set name = ? where village_code = '360726200001'", [VILLAGES["360726100001"]])
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    return home
+
+
+def test_same_name_villages_are_told_apart(dup_home):
+    name = VILLAGES["360726100001"]
+    want = {f"{name}（{TOWNSHIPS['360726100']}）", f"{name}（{TOWNSHIPS['360726200']}）"}
+    at = app("county")
+    assert not at.exception
+    assert want <= set(at.sidebar.selectbox(key="village").options)
+    at.switch_page("views/rankings.py").run()
+    league = at.dataframe[0].value
+    assert want <= set(league["村（社区）"])
+    assert league["村（社区）"].is_unique
+    assert want <= set(at.selectbox(key="drill_village").options)
+    at.switch_page("views/points.py").run()
+    assert not at.exception
+    # a township account sees one 东山村: no suffix needed
+    at = app("township")
+    assert name in at.sidebar.selectbox(key="village").options
+
+
+def _cells(df: pd.DataFrame) -> list[str]:
+    return [str(v) for v in df.to_numpy().ravel()]
+
+
+@pytest.mark.parametrize("role", ["county", "township", "village"])
+def test_no_missing_word_in_any_table(dash_home, role):  # noqa: F811
+    at = app(role)
+    for page in PAGES:
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (role, page)
+        frames = list(at.dataframe)
+        if page == "rankings":  # the league is a Styler: its "—" is na_rep (checked in the browser test)
+            frames = frames[1:]
+        for i, f in enumerate(frames):
+            df = f.value
+            bad = [c for c in _cells(df) if c in MISSING_TEXT]
+            assert not bad and not df.isna().to_numpy().any(), (role, page, i, bad, df.head())
+        seen = texts(at)
+        assert not [w for w in MISSING_TEXT if f" {w} " in f" {seen} "], (role, page)
+
+
+def test_bar_chart_months_in_calendar_order():
+    # 调解 has April and June, 邻里 only May: plotly would draw 04, 06, 05
+    df = pd.DataFrame({"period": ["2025-04", "2025-06", "2025-05"], "disputes": [3, 2, 1],
+                       "dispute_type": ["调解", "调解", "邻里"]})
+    fig = charts.stacked_bars(df, "period", "disputes", "dispute_type", "t", "类型")
+    assert list(fig.layout.xaxis.categoryarray) == ["2025-04", "2025-05", "2025-06"]
+    assert fig.layout.xaxis.categoryorder == "array"
