@@ -57,6 +57,20 @@ def missing(v) -> bool:
         return False
 
 
+def source_label(kind) -> str:
+    """A file's data kind in Chinese; "—" when the file was rejected before its kind was known
+    (#19 item 13: a NULL kind reached fpdf as NaN)."""
+    from pipelines.sources import SOURCES
+
+    if missing(kind):
+        return "—"
+    return SOURCES[kind].label_zh if kind in SOURCES else str(kind)
+
+
+def text_or_dash(v) -> str:
+    return "—" if missing(v) or str(v) == "" else str(v)
+
+
 def is_share(ind) -> bool:
     return ind.unit == "比率"
 
