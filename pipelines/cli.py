@@ -50,6 +50,19 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return run_demo(port=a.port, open_dashboard=not a.no_dashboard)
 
 
+def _cmd_raw_prune(a: argparse.Namespace) -> int:
+    from pipelines.raw_store import prune, retention_days
+
+    days = retention_days(a.older_than)
+    res = prune(days, dry_run=a.dry_run)
+    verb = "将删除 would remove" if a.dry_run else "已删除 removed"
+    print(f"{verb} {len(res.removed)} 批原始副本 raw batches older than {days:g} days "
+          f"({res.freed_bytes / 2**20:,.1f} MB); 保留 kept {res.kept}")
+    for name in res.removed:
+        print(f"  {name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xiangzhi", description="乡治 grassroots-governance analytics")
     sub = p.add_subparsers(dest="command", required=True)
@@ -86,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--port", type=int, default=8501)
     dm.add_argument("--no-dashboard", action="store_true", help="stop after ingest")
     dm.set_defaults(func=_cmd_demo)
+
+    rw = sub.add_parser("raw", help="the raw copies of the exports (personal data in clear)")
+    rw_sub = rw.add_subparsers(dest="raw_command", required=True)
+    pr = rw_sub.add_parser("prune", help="remove raw copies older than the retention (re-judging never needs them)")
+    pr.add_argument("--older-than", help="days (default $XIANGZHI_RAW_RETENTION_DAYS or 365)")
+    pr.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
+    pr.set_defaults(func=_cmd_raw_prune)
     return p
 
 

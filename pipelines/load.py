@@ -458,17 +458,32 @@ def _content_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def collect(paths: list[Path]) -> list[Path]:
+def collect(paths: list[Path]) -> tuple[list[Path], list[FileOutcome]]:
+    """The files to read, and the paths refused before any byte is read (readers.path_problem):
+    one bad path is a line in the summary, never a failed batch or a hang."""
+    from pipelines.readers import path_problem, supported
+
     out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out += sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")
-                          and x.name not in IGNORED_NAMES)
-        elif p.exists():
-            out.append(p)
+    refused: list[FileOutcome] = []
+
+    def offer(x: Path, root: Path | None) -> None:
+        problem = path_problem(x, root)
+        if problem:
+            refused.append(FileOutcome(x.name or str(x), None, "rejected", problem))
         else:
-            raise IngestError(f"找不到文件或文件夹 / no such file or folder: {p}")
-    return out
+            out.append(x)
+
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            for x in sorted(p.rglob("*")):
+                if x.name.startswith(".") or x.name in IGNORED_NAMES:
+                    continue
+                if x.is_dir() and not x.is_symlink() and not supported(x):
+                    continue  # walked by rglob; only a folder named like an export (x.xlsx) is reported
+                offer(x, p)
+        else:
+            offer(p, None)
+    return out, refused
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -480,7 +495,9 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
             raise IngestError(f"数据仓库正被另一个进程使用（可能有另一个导入在运行）/ the warehouse is in use "
                               f"by another process (another ingest running?): {path}") from e
         raise
-    con.execute(f"set memory_limit = '{config.memory_limit()}'")
+    from pipelines.publish import sql_string
+
+    con.execute(f"set memory_limit = {sql_string(config.memory_limit())}")
     con.execute("set enable_progress_bar = false")  # our own progress bar; DuckDB's garbles the summary
     if config.threads():
         con.execute(f"set threads = {int(config.threads())}")
@@ -495,17 +512,21 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
     t0 = time.perf_counter()
     p = config.paths().ensure()
     key = config.secret(create=True)
-    files = collect(paths or [p.inbox])
-    if not files:
+    files, refused = collect(paths or [p.inbox])
+    if not files and not refused:
         raise IngestError(f"没有可导入的文件 / nothing to ingest in {', '.join(map(str, paths or [p.inbox]))}")
+    if not files:
+        return IngestReport(None, refused, time.perf_counter() - t0, None)
 
     con = connect(p.warehouse)
     try:
         ensure_schema(con)
+        raw_dir = None
+        _remove_orphan_raw(con, p.raw)
         known = {r[0]: r[1] for r in con.execute("select file_id, status from reg_files").fetchall()}
         started = datetime.now().replace(microsecond=0)
         batch_id = started.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        outcomes: list[FileOutcome] = []
+        outcomes: list[FileOutcome] = list(refused)
         todo: list[tuple[Path, str]] = []
         seen: set[str] = set()
         for f in files:
@@ -517,7 +538,11 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
                 todo.append((f, h))
         if not todo:
             con.close()
-            return IngestReport(None, outcomes, time.perf_counter() - t0, None)
+            from pipelines.publish import is_stale, publish
+
+            # Nothing new, but an earlier run may have been killed between its commit and publish.
+            published = publish(p.warehouse, p.published) if is_stale(p.warehouse, p.published) else None
+            return IngestReport(None, outcomes, time.perf_counter() - t0, published)
 
         raw_dir = p.raw / batch_id
         raw_dir.mkdir(parents=True, exist_ok=True)
@@ -533,6 +558,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         for f, h in todo:
             dest = raw_dir / f"{h[:8]}_{f.name}"
             shutil.copy2(f, dest)  # raw is immutable: the copy is what was loaded
+            dest.chmod(0o600)  # the original export, personal data and all: owner only
             res = read_file(f)
             kind = res.source.kind if res.source else None
             reason = res.error or ("; ".join(res.notes) if res.notes else None)
@@ -587,6 +613,8 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         con.execute("checkpoint")
         timings["commit"] = time.perf_counter() - mark
     except BaseException:
+        if raw_dir is not None:
+            shutil.rmtree(raw_dir, ignore_errors=True)  # a failed batch leaves no copies behind
         try:
             con.execute("rollback")
         except Exception:  # noqa: BLE001 - no transaction open
@@ -600,6 +628,15 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
     published = publish(p.warehouse, p.published)
     timings["publish"] = time.perf_counter() - mark
     return IngestReport(batch_id, outcomes, time.perf_counter() - t0, published, mart_rows, timings)
+
+
+def _remove_orphan_raw(con, raw_root: Path) -> None:
+    """raw/<batch>/ folders of batches that never committed (killed runs): their rows were rolled
+    back, so the copies are neither audit trail nor needed for re-judging. Runs under the lock."""
+    committed = {r[0] for r in con.execute("select batch_id from reg_batches").fetchall()}
+    for d in raw_root.iterdir() if raw_root.exists() else ():
+        if d.is_dir() and d.name not in committed:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _pause_for_tests() -> None:
