@@ -286,14 +286,18 @@ def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.
 
 
 # Villages with the same name (#14 defect 3): everything is keyed by village code; where a name
-# repeats among the villages in scope it is shown as "村名（乡镇）", on every page and in the pack.
+# repeats in the county it is shown as "村名（乡镇）", on every page and in the pack. Repeats are
+# counted county-wide, not within the scope, so a village has one label for every account and in
+# every pack (a township's own pack names its 樟陂村 as the county's does); only the names of the
+# scope's own villages are returned.
 def _village_labels(scope: Scope, *, con=None) -> dict[str, str]:
-    """village_code → the name to show: the name, or "名（乡镇）" when another village in scope has it."""
+    """village_code → the name to show: the name, or "名（乡镇）" when another village has it."""
     df = _q(
         con,
-        """select v.village_code, v.name, t.name as township_name,
-                  count(*) over (partition by v.name) > 1 as repeated
-           from dim_village v left join dim_township t using (township_code)
+        """with v as (select village_code, name, township_code,
+                             count(*) over (partition by name) > 1 as repeated from dim_village)
+           select v.village_code, v.name, t.name as township_name, v.repeated
+           from v left join dim_township t using (township_code)
            where starts_with(v.village_code, $s)""",
         {"s": scope.code},
     )

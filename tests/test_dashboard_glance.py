@@ -41,9 +41,9 @@ def test_same_name_villages_are_told_apart(dup_home):
     assert want <= set(at.selectbox(key="drill_village").options)
     at.switch_page("views/points.py").run()
     assert not at.exception
-    # a township account sees one 东山村: no suffix needed
+    # a township account has one 东山村 but the same label as the county gives it
     at = app("township")
-    assert name in at.sidebar.selectbox(key="village").options
+    assert f"{name}（{TOWNSHIPS['360726100']}）" in at.sidebar.selectbox(key="village").options
 
 
 def _cells(df: pd.DataFrame) -> list[str]:
