@@ -14,7 +14,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import auth  # noqa: E402
 from dashboard.i18n import LANGS, t  # noqa: E402
-from dashboard.state import Ctx, guard  # noqa: E402
+from dashboard.state import Ctx, default_period, guard, incomplete_notice  # noqa: E402
 from pipelines import warehouse as wh  # noqa: E402
 
 # no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
@@ -108,9 +108,14 @@ def sidebar(user: auth.User) -> Ctx:
         except wh.ScopeError:
             _reset_unit_choice()
             st.error(t("forbidden"))
+        # the default month is the latest complete one, never a partly loaded month (#14 defect 4)
+        comp = wh.completeness(scope)
+        st.session_state["_completeness"] = comp
+        incomplete = set(comp.loc[~comp["complete"].astype(bool), "period"])
         if st.session_state.get("period") not in periods:
-            st.session_state["period"] = periods[-1]
-        period = sb.selectbox(t("period"), periods, key="period")
+            st.session_state["period"] = default_period(comp) or periods[-1]
+        period = sb.selectbox(t("period"), periods, key="period",
+                              format_func=lambda p: p + (t("period_incomplete_tag") if p in incomplete else ""))
 
         if scope.role == "county":
             towns = wh.townships(scope)
@@ -180,5 +185,7 @@ else:
         language_picker(st.sidebar)
         st.info(t("no_data"))
         st.stop()
-    st.session_state["_ctx"] = sidebar(user)
-    st.navigation(pages()).run()
+    st.session_state["_ctx"] = ctx = sidebar(user)
+    nav = st.navigation(pages())
+    incomplete_notice(ctx.period)  # above every page's content
+    nav.run()

@@ -181,6 +181,12 @@ TEXT: dict[str, dict[str, str]] = {
     "why_no_records": {"zh": "本月该网格无走访、无事件", "en": "the grid recorded no visit and no event this month"},
     "why_rejected": {"zh": "文件被拒收，无法确定数据类型", "en": "the file was rejected before its kind was known"},
     "why_none": {"zh": "本月没有此类记录", "en": "no such records this month"},
+    "incomplete_month": {
+        "zh": "{period} 数据不完整：仅 {share} 的网格已上报（通常 {usual}），可能仍在录入或尚未导入，数字会变化，请勿据此排名问责。",
+        "en": "{period} is incomplete: only {share} of grids have reported (usually {usual}); records may still be "
+              "coming in, so these figures will change: do not rank or judge on them yet.",
+    },
+    "period_incomplete_tag": {"zh": "（不完整）", "en": " (incomplete)"},
 }
 
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}

@@ -260,6 +260,41 @@ def periods(scope: Scope, *, con=None) -> list[str]:
     return df["period"].tolist()
 
 
+
+# Reporting completeness (#14 defect 4). A month is incomplete while fewer grids have reported in it
+# than usually do: the share of grids with a visit or an event (grid_active_rate of the unit) below
+# INCOMPLETE_BELOW × the median share of the earlier months (up to USUAL_MONTHS of them). The first
+# month has no usual: it counts as complete. A partly loaded month is then flagged on every page and
+# in the pack, and never opens the dashboard by default (dashboard.state.default_period).
+INCOMPLETE_BELOW = 0.8
+USUAL_MONTHS = 6
+
+
+def completeness(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Per month, ascending: period, share of grids reporting, the usual share, complete (bool)."""
+    code = _unit(scope, unit_code)
+    df = _q(
+        con,
+        """select p.period, $u as unit_code, i.value as share
+           from (select distinct period from indicator_values where starts_with(unit_code, $s)) p
+           left join indicator_values i on i.period = p.period and i.unit_code = $u
+             and i.indicator_id = 'grid_active_rate'
+           order by p.period""",
+        {"u": code, "s": scope.code},
+    )
+    shares = [None if _num(v) is None else float(v) for v in df["share"]]
+    usual, complete = [], []
+    for i, v in enumerate(shares):
+        earlier = [x for x in shares[max(0, i - USUAL_MONTHS):i] if x is not None]
+        u = float(pd.Series(earlier).median()) if earlier else None
+        usual.append(u)
+        complete.append(u is None or (v is not None and v >= INCOMPLETE_BELOW * u))
+    df["share"] = shares
+    df["usual"] = usual
+    df["complete"] = complete
+    return df
+
+
 def townships(scope: Scope, *, con=None) -> pd.DataFrame:
     return _q(
         con,

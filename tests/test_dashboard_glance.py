@@ -74,3 +74,37 @@ def test_bar_chart_months_in_calendar_order():
     fig = charts.stacked_bars(df, "period", "disputes", "dispute_type", "t", "类型")
     assert list(fig.layout.xaxis.categoryarray) == ["2025-04", "2025-05", "2025-06"]
     assert fig.layout.xaxis.categoryorder == "array"
+
+
+@pytest.fixture
+def partial_home(edge_published, tmp_path, monkeypatch):  # noqa: F811
+    """The edge copy plus 2025-07 with a few grids reported: a partly loaded month."""
+    home = tmp_path / "home"
+    shutil.copytree(edge_published, home)
+    with duckdb.connect(str(home / "published" / "xiangzhi.duckdb")) as con:
+        con.execute("create temp table j as select * from indicator_values where period = '2025-06'")
+        con.execute("update j set period = '2025-07'")
+        con.execute("update j set value = 0.011 where indicator_id = 'grid_active_rate'")
+        con.execute("insert into indicator_values select * from j")
+        share = con.execute("select value from indicator_values where unit_code = '360726' and period = '2025-06' "
+                            "and indicator_id = 'grid_active_rate'").fetchone()[0]
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    return {"home": home, "june_share": share}
+
+
+def test_partly_loaded_month_is_not_the_default_and_is_flagged(partial_home):
+    at = app("county")
+    assert not at.exception
+    box = at.sidebar.selectbox(key="period")
+    assert box.value == "2025-06"  # the latest complete month, not the partly loaded July
+    assert "2025-07（不完整）" in box.options
+    assert "数据不完整" not in texts(at)
+    box.set_value("2025-07").run()
+    for page in ["overview", "trends", "rankings", "points", "quality", "map"]:
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, page
+        warn = [w.value for w in at.warning if "数据不完整" in w.value]
+        assert warn and "1.1%" in warn[0], (page, [w.value for w in at.warning])
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert any("is incomplete" in w.value for w in at.warning)
+    assert at.sidebar.selectbox(key="period").value == "2025-07"
