@@ -397,3 +397,24 @@ def test_county_pack_lists_a_rejected_file(county_pack, demo_home):
     files = openpyxl.load_workbook(county_pack["xlsx"])["数据文件"]
     row = next(r for r in files.iter_rows(min_row=2, values_only=True) if r[0] == STRAY_NOTE)
     assert row[1] == "—" and row[7] == "拒收" and row[8] not in (None, "", "—")
+
+
+def test_pack_of_an_incomplete_month_says_so(demo_home, facts, tmp_path, monkeypatch):
+    # a copy of the demo whose last month has 1.1 % of grids reporting (a partly loaded month)
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(demo_home, home)
+    with duckdb.connect(str(home / "published" / "xiangzhi.duckdb")) as con:
+        con.execute("update indicator_values set value = 0.011 where indicator_id = 'grid_active_rate' "
+                    "and period = ?", [facts["period"]])
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    pdf, xlsx = build_pack(facts["period"], None, tmp_path / "out")
+    text = _pdf_text(pdf).replace("\r", "").replace("\n", "")
+    assert "数据不完整，仅 1.1% 的网格已上报" in text
+    notes = {r[0].value: r[1].value for r in openpyxl.load_workbook(xlsx)["说明"].iter_rows(min_row=2)}
+    assert "1.1%" in notes["数据完整性"]
+    # the demo's own last month is complete: no such warning
+    monkeypatch.setenv("XIANGZHI_HOME", str(demo_home))
+    pdf, _ = build_pack(facts["period"], None, tmp_path / "out2")
+    assert "数据不完整" not in _pdf_text(pdf)

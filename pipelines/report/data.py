@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipelines import warehouse as wh
 from pipelines.errors import UserError
-from pipelines.report.text import missing, period_zh, prev_period
+from pipelines.report.text import incomplete_text, missing, period_zh, prev_period
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TREND_MONTHS = 12  # months of history in the charts
@@ -61,6 +61,7 @@ class PackData:
     files: pd.DataFrame | None = None  # county packs for county accounts only
     quarantine: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    incomplete: str | None = None  # the warning when the month is incomplete (warehouse.completeness)
 
     @property
     def headline(self) -> pd.DataFrame:
@@ -191,6 +192,10 @@ def _collect(scope: wh.Scope, period: str, unit_code: str | None, *, now: dateti
         groups=groups, score_trend=trend, township_trend=by_town, disputes=disputes, counts=counts,
         reporting=reporting,
     )
+    comp = wh.completeness(scope, code)
+    row = comp[comp["period"] == period]
+    if len(row) and not bool(row["complete"].iloc[0]):
+        data.incomplete = incomplete_text(period, row["share"].iloc[0], row["usual"].iloc[0])
     if scope.role == "county" and unit.level == "county":
         data.files = wh.period_files(scope, period)
         data.quarantine = wh.period_quarantine(scope, period)

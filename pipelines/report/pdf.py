@@ -185,6 +185,10 @@ def _cover(pdf: PackPDF, d: PackData) -> None:
         pdf.set_font(FONT, "", 9)
         pdf.cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
+    if d.incomplete:
+        pdf.set_text_color(*LIGHT_RGB["red"])
+        pdf.para(d.incomplete, size=10, bold=True)
+        pdf.set_text_color(0, 0, 0)
 
     b = d.boards
     c = d.counts

@@ -271,6 +271,8 @@ def _about(b: _Book, d: PackData) -> None:
                 "红 = 未达标；灰色斜体 = 样本不足（分母小于 5），不计入综合得分。名次为全县排名。"),
     ]
     lines += [("备注", n) for n in d.notes]
+    if d.incomplete:
+        lines.insert(0, ("数据完整性", d.incomplete))
     ws = b.wb.add_worksheet("说明")
     head = b.wb.add_format(dict(b.base, bold=True, bg_color=FILLS["head"]))
     ws.write_row(0, 0, ["项目", "内容"], head)
