@@ -187,6 +187,9 @@ TEXT: dict[str, dict[str, str]] = {
               "coming in, so these figures will change: do not rank or judge on them yet.",
     },
     "period_incomplete_tag": {"zh": "（不完整）", "en": " (incomplete)"},
+    "vs_same_point_last_quarter": {"zh": "上季度同期", "en": "Same point last quarter"},
+    "pending_beside": {"zh": "⏳ 待审核/公示中 {n} 条（本月共 {of} 条），审核后本项会变化",
+                       "en": "⏳ {n} of {of} records this month await review: this will change"},
 }
 
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}

@@ -425,6 +425,10 @@ def _prev_period(period: str, months: int = 1) -> str:
 # 总览 Overview
 
 
+PENDING_MATERIAL = 0.10  # a points rate with ≥ 10 % of the month's records pending is still moving
+CONFIRMED_ONLY = frozenset({"points_participation_rate", "points_per_household"})  # count confirmed records
+
+
 def kpis(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """One row per catalogue indicator for the unit and month: value, numerator, denominator, low n,
     target, last month's value and the traffic light."""
@@ -439,7 +443,31 @@ def kpis(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -
            where c.period = $p and c.unit_code = $u and starts_with(c.unit_code, $s)""",
         {"p": period, "prev": _prev_period(period), "u": code, "s": scope.code},
     )
-    return _with_catalogue(df, period=period)
+    df = _with_catalogue(df, period=period)
+    # Leads and lags (#14 defect 5). A quarter-to-date rate restarts each quarter: it is compared with
+    # the same point of the previous quarter (three months back), never with last month.
+    qtd = df["target_at"] == "quarter_end"
+    df["compare"] = ["quarter" if q else "month" for q in qtd]
+    if qtd.any():
+        q = _q(con, """select indicator_id, value from indicator_values
+                       where unit_code = $u and period = $pq and starts_with(unit_code, $s)""",
+               {"u": code, "pq": _prev_period(period, 3), "s": scope.code})
+        same_point = dict(zip(q["indicator_id"], q["value"], strict=True))
+        df.loc[qtd, "prev_value"] = df.loc[qtd, "indicator_id"].map(same_point)
+    # Points rates count confirmed records only: records still awaiting review (待审核) or posted for
+    # objection (已公示) will change them. Their count sits beside the rate, and a move while a
+    # material share is pending is lag, not a headline (PENDING_MATERIAL).
+    pend = _q(con, """select count(*) filter (where review_status in ('待审核', '已公示')) as pending,
+                             count(*) as records
+                      from fct_points where occurred_on >= $m0 and occurred_on < $m1
+                        and starts_with(village_code, $u) and starts_with(village_code, $s)""",
+              {"p": period, "u": code, "s": scope.code})
+    is_points = df["indicator_id"].isin(CONFIRMED_ONLY)
+    df["pending"] = [int(pend["pending"].iloc[0]) if p else None for p in is_points]
+    df["pending_of"] = [int(pend["records"].iloc[0]) if p else None for p in is_points]
+    df["lag"] = [bool(p) and bool(n) and int(n) > 0 and int(k) / int(n) >= PENDING_MATERIAL
+                 for p, k, n in zip(is_points, df["pending"].fillna(0), df["pending_of"].fillna(0), strict=True)]
+    return df
 
 
 def _with_catalogue(df: pd.DataFrame, value_col: str = "value", period: str | None = None) -> pd.DataFrame:

@@ -108,3 +108,31 @@ def test_partly_loaded_month_is_not_the_default_and_is_flagged(partial_home):
     at.sidebar.radio(key="lang").set_value("en").run()
     assert any("is incomplete" in w.value for w in at.warning)
     assert at.sidebar.selectbox(key="period").value == "2025-07"
+
+
+def test_lag_is_shown_beside_the_rate_and_never_headlined(demo):  # noqa: F811
+    from pipelines import warehouse as wh
+    from pipelines.report.data import collect
+
+    home, period, county = demo["home"], demo["period"], demo["units"]["county"]["code"]
+    y, m = int(period[:4]), int(period[5:7])
+    idx = y * 12 + m - 1 - 3
+    same_point = f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+    with duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True) as con:
+        pending, records = con.execute(
+            "select count(*) filter (where review_status in ('待审核', '已公示')), count(*) from fct_points "
+            "where strftime(occurred_on, '%Y-%m') = ?", [period]).fetchone()
+        qtd_prev = con.execute("select value from indicator_values where unit_code = ? and period = ? "
+                               "and indicator_id = 'ordinary_visit_rate_qtd'", [county, same_point]).fetchone()[0]
+    assert pending / records >= wh.PENDING_MATERIAL  # the demo's June: 863 of 2,240 await review
+    at = app("county")
+    captions = [c.value for c in at.caption]
+    assert f"⏳ 待审核/公示中 {pending:,} 条（本月共 {records:,} 条），审核后本项会变化" in captions
+    from dashboard.i18n import fmt_value
+
+    assert f"上季度同期：{fmt_value(qtd_prev, '比率', 'zh')}" in captions
+    # the pack headlines neither the lagging points rates nor the quarter restart
+    data = collect(wh.Scope("county", county), period)
+    for moved in (data.improved, data.slipped):
+        assert moved is None or moved["indicator_id"] not in (
+            "points_participation_rate", "points_per_household", "ordinary_visit_rate_qtd")

@@ -36,7 +36,9 @@ for group in cat.groups:
                 ind_name(ind),
                 fmt_value(row.value, ind.unit),
                 delta=fmt_delta(row.value - row.prev_value if row.prev_value == row.prev_value else None, ind.unit),
-                delta_color="inverse" if ind.direction == "lower" else ("off" if ind.direction == "none" else "normal"),
+                # a move made by records still awaiting review is lag: grey, never red or green
+                delta_color="off" if ind.direction == "none" or bool(row.lag) else (
+                    "inverse" if ind.direction == "lower" else "normal"),
                 help=ind.definition_en if st.session_state.get("lang") == "en" else ind.definition_zh,
             )
             status = f":{LIGHT_COLOURS[row.light]}[●] {t('light_' + row.light)}"
@@ -44,7 +46,10 @@ for group in cat.groups:
                 status += f" · {t('target')} {fmt_value(ind.target, ind.unit)}"
             st.markdown(status)
             if row.prev_value == row.prev_value:  # not NaN
-                st.caption(f"{t('vs_last_month')}：{fmt_value(row.prev_value, ind.unit)}")
+                since = t("vs_same_point_last_quarter") if row.compare == "quarter" else t("vs_last_month")
+                st.caption(f"{since}：{fmt_value(row.prev_value, ind.unit)}")
+            if row.pending == row.pending and row.pending:  # records awaiting review will change this rate
+                st.caption(t("pending_beside", n=fmt_count(row.pending), of=fmt_count(row.pending_of)))
 
 st.subheader(t("alerts"))
 if black.empty and inactive.empty and low_n.empty:

@@ -230,6 +230,8 @@ def _most_changed(kpis: pd.DataFrame) -> tuple[dict | None, dict | None]:
             continue
         if missing(r.value) or missing(r.prev_value) or (not missing(r.low_n) and bool(r.low_n)):
             continue  # a low-n village rate is greyed everywhere: not a headline move either
+        if bool(getattr(r, "lag", False)):
+            continue  # records still awaiting review move it: lag, not a headline (#14 defect 5)
         sign = 1.0 if r.direction == "higher" else -1.0
         if r.unit == "比率":
             scale = 1.0
