@@ -612,7 +612,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         outcomes += _outcomes(con, batch_id)
         con.execute("checkpoint")
         timings["commit"] = time.perf_counter() - mark
-    except BaseException:
+    except BaseException as exc:
         if raw_dir is not None:
             shutil.rmtree(raw_dir, ignore_errors=True)  # a failed batch leaves no copies behind
         try:
@@ -620,14 +620,38 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         except Exception:  # noqa: BLE001 - no transaction open
             pass
         con.close()
+        if _disk_full(exc):
+            raise IngestError(_disk_full_message(p.home, files)) from exc
         raise
     con.close()
     from pipelines.publish import publish
 
     mark = time.perf_counter()
-    published = publish(p.warehouse, p.published)
+    try:
+        published = publish(p.warehouse, p.published)
+    except Exception as exc:
+        if _disk_full(exc):  # committed but not published: the next ingest or dashboard start publishes
+            raise IngestError(_disk_full_message(p.home, files)) from exc
+        raise
     timings["publish"] = time.perf_counter() - mark
     return IngestReport(batch_id, outcomes, time.perf_counter() - t0, published, mart_rows, timings)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
+        isinstance(exc, duckdb.Error) and "no space left" in str(exc).lower())
+
+
+def _disk_full_message(home: Path, files: list[Path]) -> str:
+    """One line for a full disk: what it needs (the batch's size, its raw copy and the warehouse's
+    working space, roughly three times the input) and that nothing changed."""
+    need = 3 * sum(f.stat().st_size for f in files if f.exists()) / 2**20
+    free = shutil.disk_usage(home).free / 2**20 if home.exists() else 0
+    return (f"磁盘空间不足：{home} 剩余约 {free:,.0f} MB，本次导入需要约 {need:,.0f} MB；数据未改变，清理空间后重新导入"
+            f" / disk full: about {free:,.0f} MB free at {home}, this ingest needs about {need:,.0f} MB; nothing "
+            "changed, free some space and ingest again")
 
 
 def _remove_orphan_raw(con, raw_root: Path) -> None:

@@ -227,3 +227,32 @@ def test_lines_mixing_gbk_and_utf8_are_decoded_line_by_line(ref, home, tmp_path)
     (o,) = ingest([f]).files
     assert (o.status, o.rows_loaded) == ("loaded", 4)
     assert _q(home, "select count(*) from fct_visit where worker = '赵网格'") == [(4,)]
+
+
+@pytest.mark.parametrize("where", ["raw_copy", "publish"])
+def test_a_full_disk_is_one_clear_line_and_the_previous_state_stays(ref, home, tmp_path, monkeypatch, where):
+    """Item 2 (disk full), simulated with ENOSPC at the raw copy and at publish."""
+    import errno
+    import shutil
+
+    import pipelines.load as load
+    import pipelines.publish as publish
+    from pipelines.load import IngestError
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "raw_copy":
+        monkeypatch.setattr(load.shutil, "copy2", full)
+    else:
+        monkeypatch.setattr(publish, "publish", full)
+    f = b.write_csv(tmp_path / "走访_20250630.csv", b.VISIT_HEADER, [b.visit("V1")])
+    with pytest.raises(IngestError, match="磁盘空间不足"):
+        ingest([f])
+    assert _q(home, "select count(*) from fct_visit") == [(0,)]  # the published copy is as before
+    monkeypatch.undo()
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    monkeypatch.setenv("XIANGZHI_SECRET", "test-secret-key")
+    ingest([f])  # space freed: the rerun ends as an uninterrupted run would
+    assert _q(home, "select count(*) from fct_visit") == [(1,)]
+    assert shutil.disk_usage(home).free > 0
