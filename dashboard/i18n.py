@@ -188,6 +188,13 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "period_incomplete_tag": {"zh": "（不完整）", "en": " (incomplete)"},
     "vs_same_point_last_quarter": {"zh": "上季度同期", "en": "Same point last quarter"},
+    "quarantine_rows": {"zh": "隔离明细（逐行）", "en": "Quarantined rows"},
+    "latest_batch_only": {"zh": "只看最近一次导入", "en": "Latest batch only"},
+    "no_quarantine_rows": {"zh": "没有隔离记录。", "en": "No quarantined rows."},
+    "quarantine_rows_note": {"zh": "共列出 {n} 行：文件、工作表、行号（与原文件一致）、原因（含字段与取值）。",
+                             "en": "{n} rows listed: file, sheet, row number (as in the file), reason (field and value)."},
+    "sheet": {"zh": "工作表", "en": "Sheet"},
+    "row_number": {"zh": "行号", "en": "Row"},
     "pending_beside": {"zh": "⏳ 待审核/公示中 {n} 条（本月共 {of} 条），审核后本项会变化",
                        "en": "⏳ {n} of {of} records this month await review: this will change"},
 }

@@ -45,6 +45,7 @@ LEVEL_BY_LENGTH: dict[int, str] = {6: "county", 9: "township", 12: "village", 15
 # here or in NO_DIVISION_DATA.)
 COUNTY_ONLY = frozenset({"load_batches", "load_files", "quarantine_by_reason", "validation_results",
                          "period_files", "period_quarantine"})
+COUNTY_ONLY = COUNTY_ONLY | {"quarantine_rows"}  # dashboard-glance (#14 defect 10): rows on 数据质量
 # Queries whose rows hold no division data at all (batch ids and times), visible to every account.
 NO_DIVISION_DATA = frozenset({"snapshot"})
 
@@ -925,6 +926,24 @@ def quarantine_by_reason(scope: Scope, batch_id: str | None = None, *, con=None)
         con,
     )
 
+
+QUARANTINE_ROWS_SHOWN = 2000  # the page lists the first rows; the reason table above counts them all
+
+
+def quarantine_rows(scope: Scope, latest_only: bool = True, *, con=None) -> pd.DataFrame:
+    """Quarantined rows one by one (#14 defect 10): file, sheet, row number, reason code and the
+    reason's detail (it names the field and the value), of the latest batch or of every batch."""
+    return _county_only(
+        scope,
+        """select q.batch_id, q.file_name, q.sheet, q.row_number, q.source_kind, q.reason_code,
+                  q.reason_detail as reason
+           from quarantine q
+           where not $latest or q.batch_id = (select batch_id from load_batches order by started_at desc limit 1)
+           order by q.batch_id desc, q.file_name, q.sheet, q.row_number
+           limit $n""",
+        {"latest": bool(latest_only), "n": QUARANTINE_ROWS_SHOWN},
+        con,
+    )
 
 def validation_results(scope: Scope, batch_id: str | None = None, *, con=None) -> pd.DataFrame:
     return _county_only(

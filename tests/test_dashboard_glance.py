@@ -136,3 +136,21 @@ def test_lag_is_shown_beside_the_rate_and_never_headlined(demo):  # noqa: F811
     for moved in (data.improved, data.slipped):
         assert moved is None or moved["indicator_id"] not in (
             "points_participation_rate", "points_per_household", "ordinary_visit_rate_qtd")
+
+
+def test_quality_page_lists_quarantined_rows_of_the_latest_batch(demo):  # noqa: F811
+    with duckdb.connect(str(demo["home"] / "published" / "xiangzhi.duckdb"), read_only=True) as con:
+        want = con.execute(
+            """select file_name, row_number from quarantine
+               where batch_id = (select batch_id from load_batches order by started_at desc limit 1)
+               order by file_name, sheet, row_number limit 2000""").fetchall()
+    assert want
+    at = app("county")
+    at.switch_page("views/quality.py").run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert list(zip(table["文件名"], table["行号"].astype(int), strict=True)) == [(f, int(r)) for f, r in want]
+    assert table["原因"].map(lambda v: isinstance(v, str) and v != "—").all()
+    at = app("township")
+    at.switch_page("views/quality.py").run()
+    assert "隔离明细（逐行）" not in texts(at)  # county accounts only

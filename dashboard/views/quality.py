@@ -64,3 +64,15 @@ with right:
     failed = int((~checks["success"].astype(bool)).sum()) if len(checks) else 0
     st.caption(t("failed_checks", n=failed))
     _show(checks)
+
+# --- dashboard-glance (#14 defect 10): the quarantined rows themselves -------------------------
+st.subheader(t("quarantine_rows"))
+latest = st.toggle(t("latest_batch_only"), value=True, key="quarantine_latest")
+with guard():
+    rows = run(wh.quarantine_rows, latest)
+if rows.empty:
+    st.info(t("no_quarantine_rows"))
+else:
+    st.caption(t("quarantine_rows_note", n=len(rows)))
+    _show(rows.rename(columns={"sheet": "_sheet", "row_number": "_row"}).rename(
+        columns={"_sheet": t("sheet"), "_row": t("row_number")}))
