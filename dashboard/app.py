@@ -120,10 +120,11 @@ def sidebar(user: auth.User) -> Ctx:
         if scope.role == "county":
             towns = wh.townships(scope)
             names = dict(zip(towns["township_code"], towns["name"], strict=True))
+            # "" (not None) is 全部: a None value would show the empty placeholder after a resync
             township = sb.selectbox(
-                t("township"), [None, *names], key="township",
-                format_func=lambda c: t("all") if c is None else names[c],
-            )
+                t("township"), ["", *names], key="township",
+                format_func=lambda c: names.get(c, t("all")),
+            ) or None
         else:
             own = scope.code[:9]
             vs = wh.villages(scope)
@@ -139,12 +140,12 @@ def sidebar(user: auth.User) -> Ctx:
         else:
             vs = wh.villages(scope, township) if township else wh.villages(scope)
             vnames = dict(zip(vs["village_code"], vs["name"], strict=True))
-            if st.session_state.get("village") not in (None, *vnames):
-                st.session_state["village"] = None
+            if st.session_state.get("village") not in ("", *vnames):
+                st.session_state["village"] = ""
             village = sb.selectbox(
-                t("village"), [None, *vnames], key="village",
-                format_func=lambda c: t("all") if c is None else vnames[c],
-            )
+                t("village"), ["", *vnames], key="village",
+                format_func=lambda c: vnames.get(c, t("all")),
+            ) or None
         unit = wh.resolve_unit(scope, township, village)
     return Ctx(user.username, user.display_name, scope, tuple(periods), period, township, village, unit)
 

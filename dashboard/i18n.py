@@ -195,8 +195,8 @@ TEXT: dict[str, dict[str, str]] = {
                              "en": "{n} rows listed: file, sheet, row number (as in the file), reason (field and value)."},
     "sheet": {"zh": "工作表", "en": "Sheet"},
     "row_number": {"zh": "行号", "en": "Row"},
-    "pending_beside": {"zh": "⏳ 待审核/公示中 {n} 条（本月共 {of} 条），审核后本项会变化",
-                       "en": "⏳ {n} of {of} records this month await review: this will change"},
+    "pending_beside": {"zh": "待审核/公示中 {n} 条（本月共 {of} 条），审核后本项会变化",
+                       "en": "{n} of {of} records this month await review: this will change"},
 }
 
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}

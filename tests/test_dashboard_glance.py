@@ -127,7 +127,7 @@ def test_lag_is_shown_beside_the_rate_and_never_headlined(demo):  # noqa: F811
     assert pending / records >= wh.PENDING_MATERIAL  # the demo's June: 863 of 2,240 await review
     at = app("county")
     captions = [c.value for c in at.caption]
-    assert f"⏳ 待审核/公示中 {pending:,} 条（本月共 {records:,} 条），审核后本项会变化" in captions
+    assert f"待审核/公示中 {pending:,} 条（本月共 {records:,} 条），审核后本项会变化" in captions
     from dashboard.i18n import fmt_value
 
     assert f"上季度同期：{fmt_value(qtd_prev, '比率', 'zh')}" in captions
