@@ -123,7 +123,7 @@ def sidebar(user: auth.User) -> Ctx:
             # "" (not None) is 全部: a None value would show the empty placeholder after a resync
             township = sb.selectbox(
                 t("township"), ["", *names], key="township",
-                format_func=lambda c: names.get(c, t("all")),
+                format_func=lambda c: t("all") if c == "" else names.get(c, c),
             ) or None
         else:
             own = scope.code[:9]
@@ -144,7 +144,7 @@ def sidebar(user: auth.User) -> Ctx:
                 st.session_state["village"] = ""
             village = sb.selectbox(
                 t("village"), ["", *vnames], key="village",
-                format_func=lambda c: vnames.get(c, t("all")),
+                format_func=lambda c: t("all") if c == "" else vnames.get(c, c),
             ) or None
         unit = wh.resolve_unit(scope, township, village)
     return Ctx(user.username, user.display_name, scope, tuple(periods), period, township, village, unit)
