@@ -121,8 +121,11 @@ def history_figure(df: pd.DataFrame) -> go.Figure:
         yaxis2={"title": t("rank"), "overlaying": "y", "side": "right", "showgrid": False, "tickformat": "d",
                 "range": [float(df["rank"].max() or 1) + 0.5, 0.5], "dtick": max(1, int((df["rank"].max() or 1) // 8))},
     )
-    fig.update_xaxes(type="category")
-    return _layout(fig, t("history"), height=320)
+    # whole month labels, slanted, with room below for them and the legend (#14 defect 9: "202…")
+    fig.update_xaxes(type="category", tickangle=-45, automargin=True)
+    fig = _layout(fig, t("history"), height=360)
+    fig.update_layout(legend={"y": -0.35}, margin={"b": 40})
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ if league.empty:
     st.stop()
 
 show, colours = charts.league_display(league, vi, inds)
-st.dataframe(charts.style(show, colours), hide_index=True, width="stretch", height=min(35 * (len(show) + 1) + 3, 640))
+st.dataframe(charts.style(show, colours), hide_index=True, width="stretch", height=35 * (len(show) + 1) + 3)  # every row, no inner scroll (#14 defect 8)
 st.caption(t("ranks_note"))
 
 st.subheader(t("drilldown"))
