@@ -50,6 +50,9 @@ for group in cat.groups:
                 st.caption(f"{since}：{fmt_value(row.prev_value, ind.unit)}")
             if row.pending == row.pending and row.pending:  # records awaiting review will change this rate
                 st.caption(t("pending_beside", n=fmt_count(row.pending), of=fmt_count(row.pending_of)))
+            # drill-through (page 9): the records this number counts
+            st.page_link("views/cases.py", label=t("see_records"),
+                         query_params={"ind": row.indicator_id, "unit": c.unit.code, "period": c.period})
 
 st.subheader(t("alerts"))
 if black.empty and inactive.empty and low_n.empty:
