@@ -117,13 +117,14 @@ def sidebar(user: auth.User) -> Ctx:
         period = sb.selectbox(t("period"), periods, key="period",
                               format_func=lambda p: p + (t("period_incomplete_tag") if p in incomplete else ""))
 
+        all_label = t("all")  # fixed per run: AppTest formats values outside the run's language
         if scope.role == "county":
             towns = wh.townships(scope)
             names = dict(zip(towns["township_code"], towns["name"], strict=True))
             # "" (not None) is 全部: a None value would show the empty placeholder after a resync
             township = sb.selectbox(
                 t("township"), ["", *names], key="township",
-                format_func=lambda c: t("all") if c == "" else names.get(c, c),
+                format_func=lambda c: all_label if c == "" else names.get(c, c),
             ) or None
         else:
             own = scope.code[:9]
@@ -144,7 +145,7 @@ def sidebar(user: auth.User) -> Ctx:
                 st.session_state["village"] = ""
             village = sb.selectbox(
                 t("village"), ["", *vnames], key="village",
-                format_func=lambda c: t("all") if c == "" else vnames.get(c, c),
+                format_func=lambda c: all_label if c == "" else vnames.get(c, c),
             ) or None
         unit = wh.resolve_unit(scope, township, village)
     return Ctx(user.username, user.display_name, scope, tuple(periods), period, township, village, unit)
