@@ -14,12 +14,32 @@ import streamlit as st  # noqa: E402
 
 from dashboard import auth  # noqa: E402
 from dashboard.i18n import LANGS, t  # noqa: E402
-from dashboard.state import Ctx, guard  # noqa: E402
+from dashboard.state import Ctx, default_period, guard, incomplete_notice  # noqa: E402
 from pipelines import warehouse as wh  # noqa: E402
 
 # no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
 st.set_page_config(page_title="乡治 xiangzhi", layout="wide")
 st.session_state.setdefault("lang", "zh")
+
+
+# Widgets whose option labels change with the language (dashboard-glance, #14 defect 1). The browser
+# keeps a selectbox's value as its *label*; after a language switch it would send the old label
+# ("全部" where the options now say "All"), which no option matches. Re-assigning the value through
+# session state once after a switch makes Streamlit push the new label to the browser.
+LABELLED_WIDGETS = ("period", "township", "village", "map_indicator", "map_layers", "trend_indicator",
+                    "drill_village")
+
+
+def _resync_after_language_switch() -> None:
+    lang = st.session_state.get("lang", "zh")
+    if st.session_state.get("_lang_seen", lang) != lang:
+        for k in LABELLED_WIDGETS:
+            if k in st.session_state:
+                st.session_state[k] = st.session_state[k]
+    st.session_state["_lang_seen"] = lang
+
+
+_resync_after_language_switch()
 
 
 def language_picker(container) -> None:
@@ -91,17 +111,24 @@ def sidebar(user: auth.User) -> Ctx:
         except wh.ScopeError:
             _reset_unit_choice()
             st.error(t("forbidden"))
+        # the default month is the latest complete one, never a partly loaded month (#14 defect 4)
+        comp = wh.completeness(scope)
+        st.session_state["_completeness"] = comp
+        incomplete = set(comp.loc[~comp["complete"].astype(bool), "period"])
         if st.session_state.get("period") not in periods:
-            st.session_state["period"] = periods[-1]
-        period = sb.selectbox(t("period"), periods, key="period")
+            st.session_state["period"] = default_period(comp) or periods[-1]
+        period = sb.selectbox(t("period"), periods, key="period",
+                              format_func=lambda p: p + (t("period_incomplete_tag") if p in incomplete else ""))
 
+        all_label = t("all")  # fixed per run: AppTest formats values outside the run's language
         if scope.role == "county":
             towns = wh.townships(scope)
             names = dict(zip(towns["township_code"], towns["name"], strict=True))
+            # "" (not None) is 全部: a None value would show the empty placeholder after a resync
             township = sb.selectbox(
-                t("township"), [None, *names], key="township",
-                format_func=lambda c: t("all") if c is None else names[c],
-            )
+                t("township"), ["", *names], key="township",
+                format_func=lambda c: all_label if c == "" else names.get(c, c),
+            ) or None
         else:
             own = scope.code[:9]
             vs = wh.villages(scope)
@@ -117,12 +144,12 @@ def sidebar(user: auth.User) -> Ctx:
         else:
             vs = wh.villages(scope, township) if township else wh.villages(scope)
             vnames = dict(zip(vs["village_code"], vs["name"], strict=True))
-            if st.session_state.get("village") not in (None, *vnames):
-                st.session_state["village"] = None
+            if st.session_state.get("village") not in ("", *vnames):
+                st.session_state["village"] = ""
             village = sb.selectbox(
-                t("village"), [None, *vnames], key="village",
-                format_func=lambda c: t("all") if c is None else vnames[c],
-            )
+                t("village"), ["", *vnames], key="village",
+                format_func=lambda c: all_label if c == "" else vnames.get(c, c),
+            ) or None
         unit = wh.resolve_unit(scope, township, village)
     return Ctx(user.username, user.display_name, scope, tuple(periods), period, township, village, unit)
 
@@ -173,5 +200,7 @@ else:
         language_picker(st.sidebar)
         st.info(t("no_data"))
         st.stop()
-    st.session_state["_ctx"] = sidebar(user)
-    st.navigation(pages(user)).run()
+    st.session_state["_ctx"] = ctx = sidebar(user)
+    nav = st.navigation(pages(user))
+    incomplete_notice(ctx.period)  # above every page's content
+    nav.run()

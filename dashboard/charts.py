@@ -6,6 +6,7 @@ Everything renders offline: plotly.js and deck.gl are bundled with Streamlit; th
 
 from __future__ import annotations
 
+import html
 import json
 import math
 
@@ -70,7 +71,10 @@ def stacked_bars(df: pd.DataFrame, x: str, y: str, colour: str, title: str, colo
         fig.add_trace(go.Bar(x=grp[x], y=grp[y], name=str(key), marker_color=PALETTE[i % len(PALETTE)],
                              hovertemplate=f"{colour_label} {key}: " + "%{y}<extra></extra>"))
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(type="category", title=t("month"))
+    # months in calendar order: plotly orders categories by first appearance across traces, so a
+    # type missing in May put May after June (#14 defect 7)
+    fig.update_xaxes(type="category", title=t("month"), categoryorder="array",
+                     categoryarray=sorted(df[x].dropna().astype(str).unique()))
     fig.update_yaxes(title=t("count"))
     return _layout(fig, title)
 
@@ -117,8 +121,11 @@ def history_figure(df: pd.DataFrame) -> go.Figure:
         yaxis2={"title": t("rank"), "overlaying": "y", "side": "right", "showgrid": False, "tickformat": "d",
                 "range": [float(df["rank"].max() or 1) + 0.5, 0.5], "dtick": max(1, int((df["rank"].max() or 1) // 8))},
     )
-    fig.update_xaxes(type="category")
-    return _layout(fig, t("history"), height=320)
+    # whole month labels, slanted, with room below for them and the legend (#14 defect 9: "202…")
+    fig.update_xaxes(type="category", tickangle=-45, automargin=True)
+    fig = _layout(fig, t("history"), height=360)
+    fig.update_layout(legend={"y": -0.35}, margin={"b": 40})
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +173,8 @@ def _change(change, prev) -> str:
 
 
 def style(show: pd.DataFrame, colours: pd.DataFrame):
-    return show.style.apply(lambda _df: colours, axis=None).format({t("score"): "{:.1f}"}, na_rep="—")
+    return (show.style.apply(lambda _df: colours, axis=None).format(na_rep="—")
+            .format({t("score"): "{:.1f}"}, na_rep="—"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,10 +224,10 @@ def legend_html(edges: list[float], ramp: list[tuple], ind) -> str:
     spans = "".join(
         f'<span style="display:inline-block;margin-right:14px;white-space:nowrap">'
         f'<span style="display:inline-block;width:14px;height:14px;background:rgb{c};border:1px solid #888;'
-        f'vertical-align:middle;margin-right:4px"></span>{label}</span>'
+        f'vertical-align:middle;margin-right:4px"></span>{html.escape(label)}</span>'
         for c, label in items
     )
-    return f'<div style="font-size:13px;line-height:1.9"><b>{t("legend")}（{ind_name(ind)}）</b>：{spans}</div>'
+    return f'<div style="font-size:13px;line-height:1.9"><b>{html.escape(t("legend"))}（{html.escape(ind_name(ind))}）</b>：{spans}</div>'
 
 
 def _view(grids: pd.DataFrame) -> tuple[pdk.ViewState, float]:
@@ -269,7 +277,7 @@ def _features(df: pd.DataFrame, props, tolerance: float = 0.0) -> dict:
             except (ValueError, TypeError, AttributeError):
                 pass
         geom = {"type": geom["type"], "coordinates": _round(geom["coordinates"])}
-        feats.append({"type": "Feature", "geometry": geom, "properties": p, "tip": p.get("tip", "")})
+        feats.append({"type": "Feature", "geometry": geom, "properties": p})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -277,6 +285,26 @@ def _round(c):
     if isinstance(c, list | tuple) and c and isinstance(c[0], int | float):
         return [round(float(x), 5) for x in c]
     return [_round(x) for x in c]
+
+
+# The tooltip (#14 defect 2, #19 item 7). Streamlit renders the template as HTML and puts each {field}
+# in HTML-escaped, so the markup lives in the template and every value from data stays text: a grid
+# named "<img src=x onerror=…>" shows as those characters. Every picked object carries all fields
+# (a missing one is shown as "{tip2}"); empty lines collapse.
+TIP_FIELDS = ("tip0", "tip1", "tip2", "tip3", "tip4")
+TIP_HTML = ('<div style="font-weight:bold">{tip0}</div><div style="color:#ffd54f;font-weight:bold">{tip1}</div>'
+            "<div>{tip2}</div><div>{tip3}</div><div>{tip4}</div>")
+
+
+def _text(v) -> str:
+    """A data value for display: "—" when missing (never "None"/"nan")."""
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or str(v) == "" else str(v)
+
+
+def _tip(*lines: str) -> dict[str, str]:
+    """Tooltip fields: the title, the coloured value (highlighted), then up to three lines."""
+    lines = [*lines, *[""] * len(TIP_FIELDS)][: len(TIP_FIELDS)]
+    return dict(zip(TIP_FIELDS, lines, strict=True))
 
 
 def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.DataFrame,
@@ -290,10 +318,10 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
     def grid_props(r):
         shown = None if r.low_n else r.value
         value = fmt_value(shown, ind.unit) + (f"（{t('low_n_note')}）" if r.low_n else "")
-        tip = (f"<b>{t('tip_grid')}：{r.grid_name}</b><br/>{t('tip_village')}：{r.village_name}<br/>"
-               f"{t('tip_head')}：{r.grid_head or '—'}<br/>{t('tip_households')}：{fmt_count(r.households)}<br/>"
-               f"{ind_name(ind)}：{value}")
-        return {"fill": _bin_colour(shown, edges, ramp), "tip": tip}
+        return {"fill": _bin_colour(shown, edges, ramp), **_tip(
+            f"{t('tip_grid')}：{_text(r.grid_name)}", f"{ind_name(ind)}：{value}",
+            f"{t('tip_village')}：{_text(r.village_name)}", f"{t('tip_head')}：{_text(r.grid_head)}",
+            f"{t('tip_households')}：{fmt_count(r.households)}")}
 
     layers = [
         pdk.Layer("GeoJsonLayer", _features(grids, grid_props, tolerance=span / 3000), id="grids", pickable=True, stroked=True, filled=True,
@@ -313,23 +341,23 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
                                              [33, 113, 181], [84, 39, 143]]))
     if show.get("events") and len(events):
         ev = events[["lon", "lat", "event_id", "category", "status", "grid_name"]].copy()
-        ev["tip"] = [
-            f"<b>{t('tip_event')} {e}</b><br/>{t('tip_category')}：{c}<br/>{t('tip_status')}：{s}<br/>{t('tip_grid')}：{g}"
-            for e, c, s, g in zip(ev["event_id"], ev["category"], ev["status"], ev["grid_name"], strict=True)
-        ]
+        tips = [_tip(f"{t('tip_event')} {_text(e)}", f"{t('tip_category')}：{_text(c)}",
+                     f"{t('tip_status')}：{_text(s)}", f"{t('tip_grid')}：{_text(g)}")
+                for e, c, s, g in zip(ev["event_id"], ev["category"], ev["status"], ev["grid_name"], strict=True)]
+        ev = pd.concat([ev.reset_index(drop=True), pd.DataFrame(tips)], axis=1)
         layers.append(pdk.Layer("ScatterplotLayer", ev, id="events", get_position=["lon", "lat"], get_radius=25,
                                 radius_min_pixels=2, radius_max_pixels=6, get_fill_color=[21, 101, 192, 200],
                                 pickable=True))
     if show.get("disputes") and len(disputes):
         d = disputes.dropna(subset=["lon", "lat"]).copy()
-        d["tip"] = [
-            f"<b>{n}</b><br/>{t('tip_disputes')}：{int(k)}<br/>{t('tip_petitions')}：{int(p)}<br/>{t('tip_top_type')}：{ty}"
-            for n, k, p, ty in zip(d["name"], d["disputes"], d["petitions"], d["top_type"], strict=True)
-        ]
+        tips = [_tip(_text(n), f"{t('tip_disputes')}：{fmt_count(k)}", f"{t('tip_petitions')}：{fmt_count(p)}",
+                     f"{t('tip_top_type')}：{_text(ty)}")
+                for n, k, p, ty in zip(d["name"], d["disputes"], d["petitions"], d["top_type"], strict=True)]
+        d = pd.concat([d.reset_index(drop=True), pd.DataFrame(tips)], axis=1)
         # in pixels, capped, so a circle never hides its village's label (drawn just above it)
         d["radius"] = d["disputes"].astype(float).map(lambda k: min(20.0, 5 + 4 * math.sqrt(k)))
         d["fill"] = [[198, 40, 40, 210] if p else [239, 108, 0, 190] for p in d["petitions"]]
-        layers.append(pdk.Layer("ScatterplotLayer", d[["lon", "lat", "radius", "fill", "tip"]], id="disputes",
+        layers.append(pdk.Layer("ScatterplotLayer", d[["lon", "lat", "radius", "fill", *TIP_FIELDS]], id="disputes",
                                 get_position=["lon", "lat"], get_radius="radius", get_fill_color="fill",
                                 radius_units='"pixels"', stroked=True, get_line_color=[255, 255, 255], line_width_min_pixels=1,
                                 pickable=True))
@@ -346,7 +374,7 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
     # (map_style=None would make Streamlit fetch a Carto style from the internet.)
     deck = pdk.Deck(
         layers=layers, initial_view_state=view, map_provider=None,
-        tooltip={"html": "{tip}", "style": {"fontFamily": FONT, "fontSize": "13px", "backgroundColor": "#263238",
+        tooltip={"html": TIP_HTML, "style": {"fontFamily": FONT, "fontSize": "13px", "backgroundColor": "#263238",
                                             "color": "white"}},
     )
     return deck, legend_html(edges, ramp, ind)

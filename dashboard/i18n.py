@@ -212,6 +212,29 @@ TEXT: dict[str, dict[str, str]] = {
     "workers_sheet_pdf": {"zh": "下载公示表 PDF", "en": "Download sheet PDF"},
     "workers_sheet_xlsx": {"zh": "下载公示表 XLSX", "en": "Download sheet XLSX"},
     "workers_csv": {"zh": "下载本表 CSV", "en": "Download this table (CSV)"},
+    # --- dashboard-glance (#14): missing values, incomplete months, pending points ---------------
+    "missing_help": {"zh": "“—” 表示无数值：{reason}", "en": "“—” means no value: {reason}"},
+    "why_no_value": {"zh": "本月无记录或分母为0", "en": "no records this month or a zero denominator"},
+    "why_not_scored": {"zh": "样本不足或无数值，不计入总分", "en": "low n or no value, left out of the score"},
+    "why_no_records": {"zh": "本月该网格无走访、无事件", "en": "the grid recorded no visit and no event this month"},
+    "why_rejected": {"zh": "文件被拒收，无法确定数据类型", "en": "the file was rejected before its kind was known"},
+    "why_none": {"zh": "本月没有此类记录", "en": "no such records this month"},
+    "incomplete_month": {
+        "zh": "{period} 数据不完整：仅 {share} 的网格已上报（通常 {usual}），可能仍在录入或尚未导入，数字会变化，请勿据此排名问责。",
+        "en": "{period} is incomplete: only {share} of grids have reported (usually {usual}); records may still be "
+              "coming in, so these figures will change: do not rank or judge on them yet.",
+    },
+    "period_incomplete_tag": {"zh": "（不完整）", "en": " (incomplete)"},
+    "vs_same_point_last_quarter": {"zh": "上季度同期", "en": "Same point last quarter"},
+    "quarantine_rows": {"zh": "隔离明细（逐行）", "en": "Quarantined rows"},
+    "latest_batch_only": {"zh": "只看最近一次导入", "en": "Latest batch only"},
+    "no_quarantine_rows": {"zh": "没有隔离记录。", "en": "No quarantined rows."},
+    "quarantine_rows_note": {"zh": "共列出 {n} 行：文件、工作表、行号（与原文件一致）、原因（含字段与取值）。",
+                             "en": "{n} rows listed: file, sheet, row number (as in the file), reason (field and value)."},
+    "sheet": {"zh": "工作表", "en": "Sheet"},
+    "row_number": {"zh": "行号", "en": "Row"},
+    "pending_beside": {"zh": "待审核/公示中 {n} 条（本月共 {of} 条），审核后本项会变化",
+                       "en": "{n} of {of} records this month await review: this will change"},
     # --- cases, drill-through, what-if, compare, export (pages 9, 10; issue #15) ---
     "page_cases": {"zh": "事件与案件", "en": "Cases"},
     "page_whatif": {"zh": "权重推演", "en": "What-if weights"},
@@ -500,3 +523,45 @@ def relabel(df):
     """Column names for display in the current language (unknown names are kept)."""
     i = 1 if lang() == "en" else 0
     return df.rename(columns={k: v[i] for k, v in COLUMNS.items()})
+
+
+# --- dashboard-glance (#14 defect 6): one formatter for missing values --------------------------
+
+
+def missing(v) -> bool:
+    """None, NaN, NaT and pandas NA alike."""
+    try:
+        import pandas as pd
+
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):  # lists, arrays: not a missing scalar
+        return False
+
+
+def fmt_cell(v) -> str:
+    """A table cell as text: "—" when missing, whole numbers without ".0", others to two places."""
+    if missing(v):
+        return "—"
+    if isinstance(v, bool):
+        return t("yes") if v else "✗"
+    if isinstance(v, int) or (isinstance(v, float) and float(v).is_integer()):
+        return f"{int(v):,}"
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def dash_missing(df, reasons: dict[str, str] | None = None):
+    """A display frame with every missing value shown as "—" (never "None"/"nan"), and a
+    column_config whose column help says why a column can be empty. Columns without missing values
+    keep their type (and their sorting and number formats)."""
+    import streamlit as st
+
+    df = df.copy()
+    config = {}
+    for col in df.columns:
+        if df[col].map(missing).any():
+            df[col] = df[col].map(fmt_cell)
+            reason = (reasons or {}).get(col, t("why_no_value"))
+            config[col] = st.column_config.TextColumn(help=t("missing_help", reason=reason))
+    return df, config

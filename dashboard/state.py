@@ -59,6 +59,27 @@ def run(fn: Callable, *args, **kwargs):
     return _cached(s, fn.__name__, current().scope, tuple(args), tuple(sorted(kwargs.items())))
 
 
+def default_period(comp) -> str | None:
+    """The month the dashboard opens on: the latest complete month (wh.completeness), else the latest."""
+    if comp is None or comp.empty:
+        return None
+    done = comp.loc[comp["complete"].astype(bool), "period"]
+    return str(done.iloc[-1]) if len(done) else str(comp["period"].iloc[-1])
+
+
+def incomplete_notice(period: str) -> None:
+    """On every page: say so when the month shown is incomplete (#14 defect 4)."""
+    from dashboard.i18n import fmt_pct
+
+    comp = st.session_state.get("_completeness")
+    if comp is None or comp.empty:
+        return
+    row = comp[comp["period"] == period]
+    if len(row) and not bool(row["complete"].iloc[0]):
+        r = row.iloc[0]
+        st.warning(t("incomplete_month", period=period, share=fmt_pct(r["share"]), usual=fmt_pct(r["usual"])))
+
+
 @contextmanager
 def guard() -> Iterator[None]:
     """Show a clear message instead of a traceback for the expected failures, then stop the page."""

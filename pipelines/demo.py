@@ -9,6 +9,7 @@ from pipelines import config
 DEMO_SEED = 20250601
 # The demo's own pseudonymisation key (SPEC §3.7); a deployment sets XIANGZHI_SECRET or secret.key.
 DEMO_SECRET = config.DEMO_SECRET
+STRAY_NOTE = "会议记录（非数据文件）.csv"
 
 
 def prepare(quiet: bool = False) -> dict:
@@ -30,6 +31,9 @@ def prepare(quiet: bool = False) -> dict:
         config.write_private(p.secret_file, DEMO_SECRET + "\n")
     if not any(p.inbox.iterdir()):
         generate(scale="small", seed=DEMO_SEED, out=p.inbox, dirty=0.01)
+        # An everyday stray file in the inbox, rejected at ingest: the demo (and every test built on
+        # it) then carries a rejected file with no data kind, which once broke the county pack (#19.13).
+        (p.inbox / STRAY_NOTE).write_text("会议记录,内容\n2025-06-30,下月检查走访台账\n", encoding="utf-8")
     report = ingest([p.inbox])
     if not quiet:
         print_report(report)

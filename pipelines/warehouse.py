@@ -45,6 +45,7 @@ LEVEL_BY_LENGTH: dict[int, str] = {6: "county", 9: "township", 12: "village", 15
 # here or in NO_DIVISION_DATA.)
 COUNTY_ONLY = frozenset({"load_batches", "load_files", "quarantine_by_reason", "validation_results",
                          "period_files", "period_quarantine", "batch_quarantine"})
+COUNTY_ONLY = COUNTY_ONLY | {"quarantine_rows"}  # dashboard-glance (#14 defect 10): rows on 数据质量
 # Queries whose rows hold no division data at all (batch ids and times), visible to every account.
 NO_DIVISION_DATA = frozenset({"snapshot"})
 
@@ -277,6 +278,41 @@ def periods(scope: Scope, *, con=None) -> list[str]:
     return df["period"].tolist()
 
 
+
+# Reporting completeness (#14 defect 4). A month is incomplete while fewer grids have reported in it
+# than usually do: the share of grids with a visit or an event (grid_active_rate of the unit) below
+# INCOMPLETE_BELOW × the median share of the earlier months (up to USUAL_MONTHS of them). The first
+# month has no usual: it counts as complete. A partly loaded month is then flagged on every page and
+# in the pack, and never opens the dashboard by default (dashboard.state.default_period).
+INCOMPLETE_BELOW = 0.8
+USUAL_MONTHS = 6
+
+
+def completeness(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Per month, ascending: period, share of grids reporting, the usual share, complete (bool)."""
+    code = _unit(scope, unit_code)
+    df = _q(
+        con,
+        """select p.period, $u as unit_code, i.value as share
+           from (select distinct period from indicator_values where starts_with(unit_code, $s)) p
+           left join indicator_values i on i.period = p.period and i.unit_code = $u
+             and i.indicator_id = 'grid_active_rate'
+           order by p.period""",
+        {"u": code, "s": scope.code},
+    )
+    shares = [None if _num(v) is None else float(v) for v in df["share"]]
+    usual, complete = [], []
+    for i, v in enumerate(shares):
+        earlier = [x for x in shares[max(0, i - USUAL_MONTHS):i] if x is not None]
+        u = float(pd.Series(earlier).median()) if earlier else None
+        usual.append(u)
+        complete.append(u is None or (v is not None and v >= INCOMPLETE_BELOW * u))
+    df["share"] = shares
+    df["usual"] = usual
+    df["complete"] = complete
+    return df
+
+
 def townships(scope: Scope, *, con=None) -> pd.DataFrame:
     return _q(
         con,
@@ -290,7 +326,7 @@ def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.
     """Villages in scope (optionally of one township), with their township's name."""
     if township_code:
         scope.check(township_code)
-    return _q(
+    df = _q(
         con,
         """select v.village_code, v.name, v.township_code, t.name as township_name,
                   v.households, v.population, v.lon, v.lat
@@ -299,6 +335,34 @@ def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.
            order by v.village_code""",
         {"s": scope.code, "t": township_code},
     )
+    return _labelled(scope, df, con, "village_code")
+
+
+# Villages with the same name (#14 defect 3): everything is keyed by village code; where a name
+# repeats in the county it is shown as "村名（乡镇）", on every page and in the pack. Repeats are
+# counted county-wide, not within the scope, so a village has one label for every account and in
+# every pack (a township's own pack names its 樟陂村 as the county's does); only the names of the
+# scope's own villages are returned.
+def _village_labels(scope: Scope, *, con=None) -> dict[str, str]:
+    """village_code → the name to show: the name, or "名（乡镇）" when another village has it."""
+    df = _q(
+        con,
+        """with v as (select village_code, name, township_code,
+                             count(*) over (partition by name) > 1 as repeated from dim_village)
+           select v.village_code, v.name, t.name as township_name, v.repeated
+           from v left join dim_township t using (township_code)
+           where starts_with(v.village_code, $s)""",
+        {"s": scope.code},
+    )
+    return {c: (f"{n}（{tn or c[:9]}）" if r else n)
+            for c, n, tn, r in zip(df["village_code"], df["name"], df["township_name"], df["repeated"], strict=True)}
+
+
+def _labelled(scope: Scope, df: pd.DataFrame, con, code: str = "village_code", name: str = "name") -> pd.DataFrame:
+    if len(df) and code in df and name in df:
+        labels = _village_labels(scope, con=con)
+        df[name] = [labels.get(c, n) for c, n in zip(df[code], df[name], strict=True)]
+    return df
 
 
 def resolve_unit(
@@ -379,6 +443,10 @@ def _prev_period(period: str, months: int = 1) -> str:
 # 总览 Overview
 
 
+PENDING_MATERIAL = 0.10  # a points rate with ≥ 10 % of the month's records pending is still moving
+CONFIRMED_ONLY = frozenset({"points_participation_rate", "points_per_household"})  # count confirmed records
+
+
 def kpis(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """One row per catalogue indicator for the unit and month: value, numerator, denominator, low n,
     target, last month's value and the traffic light."""
@@ -393,7 +461,31 @@ def kpis(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -
            where c.period = $p and c.unit_code = $u and starts_with(c.unit_code, $s)""",
         {"p": period, "prev": _prev_period(period), "u": code, "s": scope.code},
     )
-    return _with_catalogue(df, period=period)
+    df = _with_catalogue(df, period=period)
+    # Leads and lags (#14 defect 5). A quarter-to-date rate restarts each quarter: it is compared with
+    # the same point of the previous quarter (three months back), never with last month.
+    qtd = df["target_at"] == "quarter_end"
+    df["compare"] = ["quarter" if q else "month" for q in qtd]
+    if qtd.any():
+        q = _q(con, """select indicator_id, value from indicator_values
+                       where unit_code = $u and period = $pq and starts_with(unit_code, $s)""",
+               {"u": code, "pq": _prev_period(period, 3), "s": scope.code})
+        same_point = dict(zip(q["indicator_id"], q["value"], strict=True))
+        df.loc[qtd, "prev_value"] = df.loc[qtd, "indicator_id"].map(same_point)
+    # Points rates count confirmed records only: records still awaiting review (待审核) or posted for
+    # objection (已公示) will change them. Their count sits beside the rate, and a move while a
+    # material share is pending is lag, not a headline (PENDING_MATERIAL).
+    pend = _q(con, """select count(*) filter (where review_status in ('待审核', '已公示')) as pending,
+                             count(*) as records
+                      from fct_points where occurred_on >= $m0 and occurred_on < $m1
+                        and starts_with(village_code, $u) and starts_with(village_code, $s)""",
+              {"p": period, "u": code, "s": scope.code})
+    is_points = df["indicator_id"].isin(CONFIRMED_ONLY)
+    df["pending"] = [int(pend["pending"].iloc[0]) if p else None for p in is_points]
+    df["pending_of"] = [int(pend["records"].iloc[0]) if p else None for p in is_points]
+    df["lag"] = [bool(p) and bool(n) and int(n) > 0 and int(k) / int(n) >= PENDING_MATERIAL
+                 for p, k, n in zip(is_points, df["pending"].fillna(0), df["pending_of"].fillna(0), strict=True)]
+    return df
 
 
 def _with_catalogue(df: pd.DataFrame, value_col: str = "value", period: str | None = None) -> pd.DataFrame:
@@ -428,7 +520,7 @@ def _num(v: Any) -> float | None:
 def board_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Villages on the black board (vetoed ones included) in the month."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """select s.village_code, v.name, s.township_code, t.name as township_name, s.score, s.rank,
                   s.board, s.veto
@@ -440,6 +532,7 @@ def board_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con
            order by s.rank nulls last, s.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 def low_n_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -454,6 +547,7 @@ def low_n_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con
            order by i.unit_code, i.indicator_id""",
         {"p": period, "u": code, "s": scope.code},
     )
+    df = _labelled(scope, df, con)
     names = {i.id: i for i in indicators()}  # catalogue names for the alert text
     df["name_zh"] = df["indicator_id"].map(lambda i: names[i].name_zh if i in names else i)
     df["name_en"] = df["indicator_id"].map(lambda i: names[i].name_en if i in names else i)
@@ -539,7 +633,7 @@ def boundaries(scope: Scope, level: str, unit_code: str | None = None, *, con=No
     code = _unit(scope, unit_code)
     table, key = _BOUNDARY_SQL[level]
     # Strictly inside the scope: a village account gets no township outline.
-    return _q(
+    df = _q(
         con,
         f"""select {key} as code, name, geometry, lon, lat
             from "{table}"
@@ -547,6 +641,7 @@ def boundaries(scope: Scope, level: str, unit_code: str | None = None, *, con=No
             order by code""",
         {"u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "code") if level == "village" else df
 
 
 def event_points(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -576,7 +671,7 @@ def dispute_sites(scope: Scope, period: str, unit_code: str | None = None, *, co
     """Dispute cases registered in the month, counted by village, at the village's coordinates
     (or the mean of its grid centroids when the reference has none)."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """with d as (
                select village_code, count(*) as disputes, count(*) filter (where is_petition) as petitions,
@@ -594,6 +689,7 @@ def dispute_sites(scope: Scope, period: str, unit_code: str | None = None, *, co
            order by d.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -656,7 +752,7 @@ def dispute_types(scope: Scope, unit_code: str | None = None, *, con=None) -> pd
 def league_table(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """The village league table for the month (county-wide ranks), villages of the unit only."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """select s.rank, s.village_code, v.name, s.township_code, t.name as township_name, s.score,
                   s.prev_rank, s.rank_change, s.board, s.veto
@@ -667,6 +763,7 @@ def league_table(scope: Scope, period: str, unit_code: str | None = None, *, con
            order by s.rank nulls last, s.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 def village_indicators(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -756,7 +853,7 @@ def points_by_category(scope: Scope, period: str, unit_code: str | None = None, 
 def village_participation(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Points participation rate and points per household by village for the month."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """select v.village_code, v.name,
                   max(i.value) filter (where i.indicator_id = 'points_participation_rate') as participation,
@@ -768,12 +865,13 @@ def village_participation(scope: Scope, period: str, unit_code: str | None = Non
            group by all order by v.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 def star_households(scope: Scope, year: int, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Star households 星级文明户 per village for the year: counts of 5, 4 and 3 stars."""
     code = _unit(scope, unit_code)
-    return _q(
+    df = _q(
         con,
         """select s.village_code, v.name, count(*) as households,
                   count(*) filter (where stars = 5) as stars5,
@@ -785,6 +883,7 @@ def star_households(scope: Scope, year: int, unit_code: str | None = None, *, co
            group by all order by s.village_code""",
         {"y": int(year), "u": code, "s": scope.code},
     )
+    return _labelled(scope, df, con, "village_code")
 
 
 def redemptions(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -844,6 +943,24 @@ def quarantine_by_reason(scope: Scope, batch_id: str | None = None, *, con=None)
         con,
     )
 
+
+QUARANTINE_ROWS_SHOWN = 2000  # the page lists the first rows; the reason table above counts them all
+
+
+def quarantine_rows(scope: Scope, latest_only: bool = True, *, con=None) -> pd.DataFrame:
+    """Quarantined rows one by one (#14 defect 10): file, sheet, row number, reason code and the
+    reason's detail (it names the field and the value), of the latest batch or of every batch."""
+    return _county_only(
+        scope,
+        """select q.batch_id, q.file_name, q.sheet, q.row_number, q.source_kind, q.reason_code,
+                  q.reason_detail as reason
+           from quarantine q
+           where not $latest or q.batch_id = (select batch_id from load_batches order by started_at desc limit 1)
+           order by q.batch_id desc, q.file_name, q.sheet, q.row_number
+           limit $n""",
+        {"latest": bool(latest_only), "n": QUARANTINE_ROWS_SHOWN},
+        con,
+    )
 
 def validation_results(scope: Scope, batch_id: str | None = None, *, con=None) -> pd.DataFrame:
     return _county_only(

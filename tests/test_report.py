@@ -66,15 +66,19 @@ def _pdf_text(path: Path) -> str:
 def _league(home: Path, period: str, prefix: str = "") -> list[tuple]:
     with _published(home) as con:
         return con.execute(
-            """select s.rank, s.rank_change, s.prev_rank, s.village_code, v.name, t.name, s.score, p.score,
+            # a village name that repeats in the county is shown as "村名（乡镇）" (#14 defect 3)
+            """with lab as (select v.village_code, case when count(*) over (partition by v.name) > 1
+                                   then v.name || '（' || t.name || '）' else v.name end as name
+                           from dim_village v join dim_township t using (township_code))
+               select s.rank, s.rank_change, s.prev_rank, s.village_code, v.name, t.name, s.score, p.score,
                       s.board, s.veto
-               from village_scores s join dim_village v using (village_code)
+               from village_scores s join lab v using (village_code)
                join dim_township t on t.township_code = s.township_code
                left join village_scores p on p.village_code = s.village_code
                  and p.period = strftime(strptime(s.period || '-01', '%Y-%m-%d') - interval 1 month, '%Y-%m')
-               where s.period = ? and starts_with(s.village_code, ?)
+               where s.period = $2 and starts_with(s.village_code, $1)
                order by s.rank, s.village_code""",
-            [period, prefix],
+            [prefix, period],
         ).fetchall()
 
 
@@ -378,3 +382,42 @@ def test_dashboard_pack_page_previews_published_figures(demo_home, facts, role):
     assert list(league["综合得分"].round(6)) == [round(r[6], 6) for r in rows]
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["下载 PDF（打印版）", "下载 XLSX（数据表）"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A rejected file (#19 item 13): the demo inbox holds a stray note, rejected with no data kind
+
+
+def test_county_pack_lists_a_rejected_file(county_pack, demo_home):
+    from pipelines.demo import STRAY_NOTE
+
+    with _published(demo_home) as con:
+        rejected = con.execute("select file_name, source_kind from load_files where status = 'rejected'").fetchall()
+    assert (STRAY_NOTE, None) in rejected  # the case that reached fpdf as NaN
+    text = county_pack["text"]
+    assert STRAY_NOTE in text.replace("\r", "").replace("\n", "") or "会议记录" in text
+    assert not re.search(r"(?<![A-Za-z])(nan|None|NaN)(?![A-Za-z])", text)
+    files = openpyxl.load_workbook(county_pack["xlsx"])["数据文件"]
+    row = next(r for r in files.iter_rows(min_row=2, values_only=True) if r[0] == STRAY_NOTE)
+    assert row[1] == "—" and row[7] == "拒收" and row[8] not in (None, "", "—")
+
+
+def test_pack_of_an_incomplete_month_says_so(demo_home, facts, tmp_path, monkeypatch):
+    # a copy of the demo whose last month has 1.1 % of grids reporting (a partly loaded month)
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(demo_home, home)
+    with duckdb.connect(str(home / "published" / "xiangzhi.duckdb")) as con:
+        con.execute("update indicator_values set value = 0.011 where indicator_id = 'grid_active_rate' "
+                    "and period = ?", [facts["period"]])
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    pdf, xlsx = build_pack(facts["period"], None, tmp_path / "out")
+    text = _pdf_text(pdf).replace("\r", "").replace("\n", "")
+    assert "数据不完整，仅 1.1% 的网格已上报" in text
+    notes = {r[0].value: r[1].value for r in openpyxl.load_workbook(xlsx)["说明"].iter_rows(min_row=2)}
+    assert "1.1%" in notes["数据完整性"]
+    # the demo's own last month is complete: no such warning
+    monkeypatch.setenv("XIANGZHI_HOME", str(demo_home))
+    pdf, _ = build_pack(facts["period"], None, tmp_path / "out2")
+    assert "数据不完整" not in _pdf_text(pdf)

@@ -249,6 +249,7 @@ NOT_QUERIES = {"published_path", "stamp", "connect", "default_connection", "cata
                "light", "first_units", "scope_for"}
 # Values for the parameters query functions take, by parameter name.
 ARGS = {"period": "2025-06", "year": 2025, "indicator_id": "key_visit_rate", "level": "village", "batch_id": None,
+        "latest_only": False,  # quarantine_rows (dashboard-glance)
         # cases and drill-through (pages 9, 10)
         "category": None, "status": None, "overdue": True, "dispute_type": None, "result": None,
         "weights": {"petitions": 20.0}, "board_share": 0.2}

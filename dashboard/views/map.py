@@ -16,8 +16,8 @@ by_id = {i.id: i for i in inds}
 left, right = st.columns([2, 3])
 ind_id = left.selectbox(t("map_indicator"), list(by_id), format_func=lambda i: ind_name(by_id[i]), key="map_indicator")
 layer_keys = ["events", "density", "disputes", "labels"]
-chosen = right.multiselect(t("map_layers"), layer_keys, default=["density", "disputes", "labels"],
-                           format_func=lambda k: t("layer_" + k), key="map_layers")
+st.session_state.setdefault("map_layers", ["density", "disputes", "labels"])  # not default=: see app.py
+chosen = right.multiselect(t("map_layers"), layer_keys, format_func=lambda k: t("layer_" + k), key="map_layers")
 ind = by_id[ind_id]
 
 with guard():

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.i18n import LIGHT_COLOURS, fmt_count, fmt_delta, fmt_value, ind_name, t
+from dashboard.i18n import LIGHT_COLOURS, dash_missing, fmt_count, fmt_delta, fmt_value, ind_name, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -36,7 +36,9 @@ for group in cat.groups:
                 ind_name(ind),
                 fmt_value(row.value, ind.unit),
                 delta=fmt_delta(row.value - row.prev_value if row.prev_value == row.prev_value else None, ind.unit),
-                delta_color="inverse" if ind.direction == "lower" else ("off" if ind.direction == "none" else "normal"),
+                # a move made by records still awaiting review is lag: grey, never red or green
+                delta_color="off" if ind.direction == "none" or bool(row.lag) else (
+                    "inverse" if ind.direction == "lower" else "normal"),
                 help=ind.definition_en if st.session_state.get("lang") == "en" else ind.definition_zh,
             )
             status = f":{LIGHT_COLOURS[row.light]}[●] {t('light_' + row.light)}"
@@ -44,7 +46,10 @@ for group in cat.groups:
                 status += f" · {t('target')} {fmt_value(ind.target, ind.unit)}"
             st.markdown(status)
             if row.prev_value == row.prev_value:  # not NaN
-                st.caption(f"{t('vs_last_month')}：{fmt_value(row.prev_value, ind.unit)}")
+                since = t("vs_same_point_last_quarter") if row.compare == "quarter" else t("vs_last_month")
+                st.caption(f"{since}：{fmt_value(row.prev_value, ind.unit)}")
+            if row.pending == row.pending and row.pending:  # records awaiting review will change this rate
+                st.caption(t("pending_beside", n=fmt_count(row.pending), of=fmt_count(row.pending_of)))
             # drill-through (page 9): the records this number counts
             st.page_link("views/cases.py", label=t("see_records"),
                          query_params={"ind": row.indicator_id, "unit": c.unit.code, "period": c.period})
@@ -57,18 +62,16 @@ if len(black):
         f"{n}（{t('veto')}）" if v else n for n, v in zip(black["name"], black["veto"], strict=True)))
 if len(inactive):
     with st.expander(t("alert_inactive", n=len(inactive)), expanded=len(inactive) <= 10):
-        st.dataframe(
+        table, config = dash_missing(
             inactive.rename(columns={"grid_code": "网格编码", "grid_name": t("grid_name"),
                                      "village_name": t("tip_village"), "grid_head": t("tip_head")})
-            [["网格编码", t("grid_name"), t("tip_village"), t("tip_head")]],
-            hide_index=True, width="stretch",
-        )
+            [["网格编码", t("grid_name"), t("tip_village"), t("tip_head")]])
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 if len(low_n):
     with st.expander(t("alert_low_n", n=len(low_n))):
         names = low_n["name_en"] if st.session_state.get("lang") == "en" else low_n["name_zh"]
-        st.dataframe(
+        table, config = dash_missing(
             low_n.assign(indicator=names)[["name", "indicator", "numerator", "denominator"]].rename(
                 columns={"name": t("name"), "indicator": t("indicator"), "numerator": t("numerator"),
-                         "denominator": t("denominator")}),
-            hide_index=True, width="stretch",
-        )
+                         "denominator": t("denominator")}))
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config)

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.i18n import fmt_count, fmt_pct, t
+from dashboard.i18n import dash_missing, fmt_count, fmt_pct, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -36,11 +36,11 @@ with left:
 with right:
     st.markdown(f"**{t('by_category')}**")
     if len(cats):
-        st.dataframe(
+        table, config = dash_missing(
             cats.rename(columns={"category": t("category"), "gained": t("gained"), "deducted": t("deducted"),
                                  "records": t("count")})[[t("category"), t("gained"), t("deducted"), t("count")]],
-            hide_index=True, width="stretch",
-        )
+            {t("gained"): t("why_none"), t("deducted"): t("why_none")})
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
     else:
         st.info(t("no_rows"))
 
@@ -62,8 +62,6 @@ with right:
                         width="stretch", config={"displaylogo": False})
         month = red[red["period"] == c.period]
         if len(month):
-            st.dataframe(
-                pd.DataFrame({t("item"): month["item"], t("count"): month["redemptions"],
-                              t("points_spent"): month["points_spent"]}),
-                hide_index=True, width="stretch",
-            )
+            table, config = dash_missing(pd.DataFrame({t("item"): month["item"], t("count"): month["redemptions"],
+                                                       t("points_spent"): month["points_spent"]}))
+            st.dataframe(table, hide_index=True, width="stretch", column_config=config)

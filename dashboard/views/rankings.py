@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.i18n import fmt_value, ind_name, t
+from dashboard.i18n import dash_missing, fmt_value, ind_name, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -24,7 +24,7 @@ if league.empty:
 
 show, colours = charts.league_display(league, vi, inds)
 picked = st.dataframe(charts.style(show, colours), hide_index=True, width="stretch",
-                      height=min(35 * (len(show) + 1) + 3, 640),
+                      height=35 * (len(show) + 1) + 3,  # every row, no inner scroll (#14 defect 8)
                       on_select="rerun", selection_mode="single-cell", key="league_cells")
 # drill-through (page 9): a selected indicator cell links to the records it counts
 cell_ind = {ind_name(i): i.id for i in inds if i.weight > 0}
@@ -38,8 +38,9 @@ st.caption(t("ranks_note"))
 st.subheader(t("drilldown"))
 names = dict(zip(league["village_code"], league["name"], strict=True))
 default = c.village_code if c.village_code in names else next(iter(names))
-village = st.selectbox(t("pick_village"), list(names), index=list(names).index(default),
-                       format_func=names.get, key="drill_village")
+if st.session_state.get("drill_village") not in names:  # not index=: app.py re-assigns it after a language switch
+    st.session_state["drill_village"] = default
+village = st.selectbox(t("pick_village"), list(names), format_func=names.get, key="drill_village")
 left, right = st.columns([3, 2])
 with guard():
     history = run(wh.village_history, village)
@@ -68,7 +69,8 @@ with left:
         if "why_not_counted" in card:
             table[t("low_n_note")] = card["why_not_counted"].map(
                 {"low_n": t("low_n_note"), "no_value": "—"}).fillna("")
-        st.dataframe(table, hide_index=True, width="stretch")
+        table, config = dash_missing(table, {t("contribution"): t("why_not_scored"), t("weight"): t("why_not_scored")})
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
         score = league.set_index("village_code").loc[village, "score"]
         st.markdown(f"**{t('score')}：{score:.1f}** = Σ {t('contribution')}")
 with right:

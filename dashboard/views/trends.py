@@ -13,8 +13,10 @@ st.title(t("trends_title", unit=c.unit.name))
 
 inds = wh.indicators()
 by_id = {i.id: i for i in inds}
+# the default goes through session state, not index=: app.py re-assigns it after a language switch
+if st.session_state.get("trend_indicator") not in by_id:
+    st.session_state["trend_indicator"] = "event_closure_rate" if "event_closure_rate" in by_id else next(iter(by_id))
 ind_id = st.selectbox(t("trend_indicator"), list(by_id), format_func=lambda i: ind_name(by_id[i]),
-                      index=list(by_id).index("event_closure_rate") if "event_closure_rate" in by_id else 0,
                       key="trend_indicator")
 ind = by_id[ind_id]
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipelines import warehouse as wh
 from pipelines.errors import UserError
-from pipelines.report.text import missing, period_zh, prev_period
+from pipelines.report.text import incomplete_text, missing, period_zh, prev_period
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TREND_MONTHS = 12  # months of history in the charts
@@ -62,6 +62,7 @@ class PackData:
     quarantine: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     workers: pd.DataFrame | None = None  # grid workers' league of the area (张榜公示 pages, SPEC §6.1)
+    incomplete: str | None = None  # the warning when the month is incomplete (warehouse.completeness)
 
     @property
     def headline(self) -> pd.DataFrame:
@@ -193,6 +194,10 @@ def _collect(scope: wh.Scope, period: str, unit_code: str | None, *, now: dateti
         reporting=reporting,
     )
     data.workers = wh.worker_league(scope, period, code)
+    comp = wh.completeness(scope, code)
+    row = comp[comp["period"] == period]
+    if len(row) and not bool(row["complete"].iloc[0]):
+        data.incomplete = incomplete_text(period, row["share"].iloc[0], row["usual"].iloc[0])
     if scope.role == "county" and unit.level == "county":
         data.files = wh.period_files(scope, period)
         data.quarantine = wh.period_quarantine(scope, period)
@@ -227,6 +232,8 @@ def _most_changed(kpis: pd.DataFrame) -> tuple[dict | None, dict | None]:
             continue
         if missing(r.value) or missing(r.prev_value) or (not missing(r.low_n) and bool(r.low_n)):
             continue  # a low-n village rate is greyed everywhere: not a headline move either
+        if bool(getattr(r, "lag", False)):
+            continue  # records still awaiting review move it: lag, not a headline (#14 defect 5)
         sign = 1.0 if r.direction == "higher" else -1.0
         if r.unit == "比率":
             scale = 1.0

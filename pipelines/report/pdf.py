@@ -34,6 +34,8 @@ from pipelines.report.text import (
     missing,
     period_zh,
     snapshot_text,
+    source_label,
+    text_or_dash,
 )
 
 FONT = "cjk"
@@ -195,6 +197,10 @@ def _cover(pdf: PackPDF, d: PackData) -> None:
         pdf.set_font(FONT, "", 9)
         pdf.cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
+    if d.incomplete:
+        pdf.set_text_color(*LIGHT_RGB["red"])
+        pdf.para(d.incomplete, size=10, bold=True)
+        pdf.set_text_color(0, 0, 0)
 
     b = d.boards
     c = d.counts
@@ -408,8 +414,6 @@ def _quality(pdf: PackPDF, d: PackData) -> None:
     if f.empty:
         pdf.para("无。", size=9)
     else:
-        from pipelines.sources import SOURCES
-
         tot = f[["rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_non_data"]].sum()
         pdf.para(f"文件 {len(f)} 个（拒收 {int((f['status'] == 'rejected').sum())} 个）；读取 {int(tot.rows_read):,} 行，"
                  f"入库 {int(tot.rows_loaded):,}，隔离 {int(tot.rows_quarantined):,}，重复 {int(tot.rows_duplicate):,}，"
@@ -418,9 +422,9 @@ def _quality(pdf: PackPDF, d: PackData) -> None:
         with pdf.table(widths, ("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "CENTER"), size=7.5) as t:
             t.row(["文件名", "数据类型", "读取", "入库", "隔离", "重复", "非数据", "状态"])
             for r in f.itertuples(index=False):
-                kind = SOURCES[r.source_kind].label_zh if r.source_kind in SOURCES else (r.source_kind or "")
+                kind = source_label(r.source_kind)
                 rejected = r.status == "rejected"
-                t.row([r.file_name, kind, *(f"{int(v):,}" if not missing(v) else "—" for v in (
+                t.row([text_or_dash(r.file_name), kind, *(f"{int(v):,}" if not missing(v) else "—" for v in (
                     r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate, r.rows_non_data)),
                     "拒收" if rejected else "已入库"],
                     style=FontFace(fill_color=RED_FILL) if rejected else None)
@@ -429,14 +433,12 @@ def _quality(pdf: PackPDF, d: PackData) -> None:
     if q is None or q.empty:
         pdf.para("本月相关文件无隔离记录。", size=9)
     else:
-        from pipelines.sources import SOURCES
-
         with pdf.table((22, 40, 14, 104), ("LEFT", "LEFT", "RIGHT", "LEFT"), size=7.5) as t:
             t.row(["数据类型", "原因", "行数", "示例"])
             for r in q.itertuples(index=False):
-                kind = SOURCES[r.source_kind].label_zh if r.source_kind in SOURCES else (r.source_kind or "")
+                kind = source_label(r.source_kind)
                 t.row([kind, f"{REASONS.get(r.reason_code, r.reason_code)}\n{r.reason_code}", f"{int(r.rows):,}",
-                       str(r.example or "")])
+                       text_or_dash(r.example)])
     pdf.note("本月数据文件：含有本月记录的文件（同一编号多次导出的，取保留其最新状态的那次导出），以及所有被拒收的文件。"
              "隔离记录保存原始行与原因，可在看板“数据质量”页查看。")
 

@@ -57,6 +57,29 @@ def missing(v) -> bool:
         return False
 
 
+def source_label(kind) -> str:
+    """A file's data kind in Chinese; "—" when the file was rejected before its kind was known
+    (#19 item 13: a NULL kind reached fpdf as NaN)."""
+    from pipelines.sources import SOURCES
+
+    if missing(kind):
+        return "—"
+    return SOURCES[kind].label_zh if kind in SOURCES else str(kind)
+
+
+def incomplete_text(period: str, share, usual) -> str:
+    """The pack's warning for a month fewer grids have reported in than usual (#14 defect 4)."""
+    def pct(v) -> str:
+        return "—" if missing(v) else f"{float(v) * 100:.1f}%"
+
+    return (f"注意：{period_zh(period)}数据不完整，仅 {pct(share)} 的网格已上报（通常 {pct(usual)}），"
+            "记录可能仍在录入或尚未导入，本通报中的数字会变化，请勿据此排名问责。")
+
+
+def text_or_dash(v) -> str:
+    return "—" if missing(v) or str(v) == "" else str(v)
+
+
 def is_share(ind) -> bool:
     return ind.unit == "比率"
 

@@ -21,6 +21,8 @@ from pipelines.report.text import (
     missing,
     period_zh,
     snapshot_text,
+    source_label,
+    text_or_dash,
     text_width,
 )
 
@@ -232,17 +234,15 @@ def render_xlsx(d: PackData) -> bytes:
             rep[["village_code", "village_name", "grids", "active", "visits", "events", "timely_rate"]].values.tolist(),
             ["text", "text", "int", "int", "int", "int", "share"])
     if d.files is not None:
-        from pipelines.sources import SOURCES
-
         f = d.files
-        rows = [[r.file_name, SOURCES[r.source_kind].label_zh if r.source_kind in SOURCES else r.source_kind,
+        rows = [[r.file_name, source_label(r.source_kind),
                  r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate, r.rows_non_data,
-                 "拒收" if r.status == "rejected" else "已入库", r.reason, r.batch_id] for r in f.itertuples(index=False)]
+                 "拒收" if r.status == "rejected" else "已入库", text_or_dash(r.reason), r.batch_id] for r in f.itertuples(index=False)]
         b.sheet("数据文件", ["文件名", "数据类型", "读取", "入库", "隔离", "重复", "非数据行", "状态", "原因", "批次"], rows,
                 ["text", "text", "int", "int", "int", "int", "int", "text", "text", "text"], wrap_cols={8: 60})
         q = d.quarantine
-        rows = [[SOURCES[r.source_kind].label_zh if r.source_kind in SOURCES else r.source_kind, r.reason_code,
-                 REASONS.get(r.reason_code, r.reason_code), r.rows, r.example] for r in q.itertuples(index=False)]
+        rows = [[source_label(r.source_kind), r.reason_code,
+                 REASONS.get(r.reason_code, r.reason_code), r.rows, text_or_dash(r.example)] for r in q.itertuples(index=False)]
         b.sheet("隔离原因", ["数据类型", "原因代码", "原因", "行数", "示例"], rows,
                 ["text", "text", "text", "int", "text"], wrap_cols={4: 80})
     if d.workers is not None and not d.workers.empty:
@@ -275,6 +275,8 @@ def _about(b: _Book, d: PackData) -> None:
                 "红 = 未达标；灰色斜体 = 样本不足（分母小于 5），不计入综合得分。名次为全县排名。"),
     ]
     lines += [("备注", n) for n in d.notes]
+    if d.incomplete:
+        lines.insert(0, ("数据完整性", d.incomplete))
     ws = b.wb.add_worksheet("说明")
     head = b.wb.add_format(dict(b.base, bold=True, bg_color=FILLS["head"]))
     ws.write_row(0, 0, ["项目", "内容"], head)
