@@ -30,6 +30,7 @@ import polars as pl
 from pipelines import config
 from pipelines.expectations import quarantine_rules, run_suite, suite_columns
 from pipelines.expectations.suites import ID_CONFLICT
+from pipelines.models import contract
 from pipelines.privacy import keyed_hash
 from pipelines.sources import (
     BOOL,
@@ -607,6 +608,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
         con.execute("update reg_batches set finished_at = ?, status = 'loaded' where batch_id = ?",
                     [datetime.now().replace(microsecond=0), batch_id])
         publish_tables(con)
+        contract.enforce(con)  # data contracts (schema.yml) before commit and publish: a failing mart rolls back
         _pause_for_tests()
         con.execute("commit")
         outcomes += _outcomes(con, batch_id)
