@@ -76,3 +76,30 @@ def test_known_dashboard_import_is_gone(module, imported):
     if (module, imported) in _dashboard_imports():
         pytest.xfail(f"{module} still imports {imported}: {KNOWN[(module, imported)]}")
     pytest.fail(f"{module} no longer imports {imported}: delete its entry from KNOWN (the rule now holds)")
+
+
+# ---------------------------------------------------------------------------------------------
+# "SPEC §x" in code and tests names a section of docs/contract.md (the repository is self-contained).
+
+def _doc_sections() -> set[str]:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))
+    return set(re.findall(r"^#+ §(\d+(?:\.\d+)?)\b", text, flags=re.M))
+
+
+def _cited_sections() -> dict[str, set[str]]:
+    cited: dict[str, set[str]] = {}
+    for folder in ("pipelines", "dashboard", "tests", "benchmarks", "notebooks"):
+        for p in sorted((ROOT / folder).rglob("*")):
+            if p.suffix in {".py", ".sql", ".yml", ".yaml", ".ipynb", ".md"} and p.is_file():
+                text = p.read_text(encoding="utf-8")
+                for s in re.findall(r"SPEC §(\d+(?:\.\d+)?)", text):
+                    cited.setdefault(s, set()).add(p.relative_to(ROOT).as_posix())
+    return cited
+
+
+def test_every_spec_citation_names_a_section_of_docs():
+    sections, cited = _doc_sections(), _cited_sections()
+    assert {"3.6", "3.7", "5", "6", "6.1"} <= sections
+    assert len(cited) >= 10  # the scan finds the citations (71 and more)
+    missing = {s: sorted(files) for s, files in cited.items() if s not in sections}
+    assert missing == {}
