@@ -13,8 +13,9 @@ DEMO_SECRET = config.DEMO_SECRET
 
 def prepare(quiet: bool = False) -> dict:
     """Generate, ingest and create demo users; returns the demo accounts. Re-running is a no-op."""
+    from pipelines.cli import print_report
     from pipelines.generate import generate
-    from pipelines.load import ingest, print_report
+    from pipelines.load import ingest
 
     p = config.paths().ensure()
     if not os.environ.get("XIANGZHI_SECRET") and not p.secret_file.exists():

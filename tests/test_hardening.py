@@ -235,7 +235,7 @@ def test_a_full_disk_is_one_clear_line_and_the_previous_state_stays(ref, home, t
     import errno
     import shutil
 
-    import pipelines.load as load
+    import pipelines.ingest.batch as batch
     import pipelines.publish as publish
     from pipelines.load import IngestError
 
@@ -243,7 +243,7 @@ def test_a_full_disk_is_one_clear_line_and_the_previous_state_stays(ref, home, t
         raise OSError(errno.ENOSPC, "No space left on device")
 
     if where == "raw_copy":
-        monkeypatch.setattr(load.shutil, "copy2", full)
+        monkeypatch.setattr(batch.shutil, "copy2", full)
     else:
         monkeypatch.setattr(publish, "publish", full)
     f = b.write_csv(tmp_path / "走访_20250630.csv", b.VISIT_HEADER, [b.visit("V1")])

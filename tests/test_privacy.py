@@ -99,9 +99,22 @@ def test_parser_error_never_quotes_the_raw_line(ref, home, tmp_path):
     ingest([f])
     con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
     (reason,) = con.execute("select reason from load_files where file_name = ?", [f.name]).fetchone()
+    rows = con.execute("select row_number from quarantine where file_name = ?", [f.name]).fetchall()
     con.close()
-    assert "第 3 行" in reason and "line 3" in reason  # where, not what
+    assert "无法解析" in reason and rows == [(3,)]  # the line is quarantined by number, not quoted
     _assert_nothing_clear(home, CLEAR_NAMES + CLEAR_IDS + CLEAR_PHONES)
+
+
+def test_a_parser_message_quoting_raw_data_becomes_line_and_column(tmp_path):
+    from pipelines.readers import failure_reason
+
+    f = tmp_path / "x.csv"
+    f.write_text(f"a,b,c\nH1,{CLEAR_NAMES[0]},1\nH2,\"{CLEAR_NAMES[1]},{CLEAR_IDS[1]},{CLEAR_PHONES[1]}\n", encoding="utf-8")
+    exc = RuntimeError(f"could not parse `\"{CLEAR_NAMES[1]},{CLEAR_IDS[1]},{CLEAR_PHONES[1]}` as dtype `str` at "
+                       "column 'c2' (column number 3) The current offset in the file is 19 bytes")
+    reason = failure_reason(f, exc)
+    assert "第 3 行" in reason and "第 3 列" in reason and "line 3" in reason
+    assert not any(s in reason for s in CLEAR_NAMES + CLEAR_IDS + CLEAR_PHONES)
 
 
 def test_demo_key_is_refused_outside_a_demo_home(home, monkeypatch, tmp_path):
