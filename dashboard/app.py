@@ -1,5 +1,5 @@
 """乡治 dashboard entry point: sign-in, the one sidebar (period, township, village, language) and
-st.navigation over dashboard/views/ (SPEC §7). Started by `xiangzhi dashboard` (dashboard.launch)."""
+st.navigation over dashboard/views/ (SPEC §7). Started by `xiangzhi dashboard` (pipelines.serve)."""
 
 from __future__ import annotations
 
@@ -41,10 +41,13 @@ def sign_in_page() -> None:
         password = st.text_input(t("password"), type="password", key="login_password")
         ok = st.form_submit_button(t("sign_in"), type="primary")
     if ok:
-        user = auth.authenticate(username, password)
-        if user is None:
+        res = auth.sign_in(username, password)
+        if res.locked_until is not None:  # the same words whether or not the name exists
+            st.error(t("locked", until=res.locked_until.strftime("%H:%M")))
+        elif res.user is None:
             st.error(t("bad_login"))
         else:
+            user = res.user
             st.session_state["username"] = user.username
             st.session_state.pop("login_password", None)
             st.rerun()
@@ -124,9 +127,12 @@ def sidebar(user: auth.User) -> Ctx:
     return Ctx(user.username, user.display_name, scope, tuple(periods), period, township, village, unit)
 
 
-def pages() -> list:
+def pages(user: auth.User) -> list:
     # No page icons: Streamlit turns a page's icon into the tab's favicon, fetched from
     # fonts.gstatic.com — an external request the offline rule forbids.
+    if user.is_clerk:  # 信息员: the upload page and data quality of its scope, nothing else (SPEC §7)
+        return [st.Page("views/upload.py", title=t("page_upload"), url_path="upload", default=True),
+                st.Page("views/quality.py", title=t("page_quality"), url_path="quality")]
     spec = [
         ("overview", "page_overview"),
         ("map", "page_map"),
@@ -158,4 +164,4 @@ else:
         st.info(t("no_data"))
         st.stop()
     st.session_state["_ctx"] = sidebar(user)
-    st.navigation(pages()).run()
+    st.navigation(pages(user)).run()

@@ -223,6 +223,40 @@ TEXT: dict[str, dict[str, str]] = {
     "village_b": {"zh": "村（社区）B", "en": "Village B"},
     "download_xlsx": {"zh": "下载 XLSX", "en": "Download XLSX"},
     "download_csv": {"zh": "下载 CSV", "en": "Download CSV"},
+    # clerk accounts, lockout, page 11 数据导入 upload (pipelines/uploads.py, pipelines/users.py)
+    "role_clerk": {"zh": "信息员", "en": "data clerk"},
+    "locked": {"zh": "密码错误次数过多，该账号已锁定至 {until}，请稍后再试。",
+               "en": "Too many wrong passwords: this account is locked until {until}. Try again later."},
+    "page_upload": {"zh": "数据导入", "en": "Upload"},
+    "upload_title": {"zh": "{unit} · 数据导入", "en": "{unit} · upload"},
+    "upload_help": {"zh": "上传本月导出的文件（CSV、XLSX、XLS、JSON Lines、GeoJSON），每个文件不超过 {mb} MB。"
+                          "只能导入本辖区（{scope}）的数据：含其他乡镇数据行的文件整个不导入。",
+                    "en": "Upload this month's exports (CSV, XLSX, XLS, JSON Lines, GeoJSON), at most {mb} MB "
+                          "each. Only rows of your area ({scope}): a file holding another township's rows is "
+                          "refused whole."},
+    "upload_files": {"zh": "选择文件", "en": "Choose files"},
+    "upload_start": {"zh": "开始导入", "en": "Start the ingest"},
+    "upload_busy": {"zh": "已有数据正在导入，请等它完成后再上传。", "en": "Another ingest is running: wait until it finishes."},
+    "upload_running": {"zh": "正在导入：{phase}", "en": "Ingesting: {phase}"},
+    "upload_keep": {"zh": "导入完成前，所有页面仍显示上一次发布的数据。",
+                    "en": "Until the ingest finishes, every page keeps showing the previously published data."},
+    "upload_done": {"zh": "导入完成（批次 {batch}，用时 {s} 秒）。", "en": "Ingest finished (batch {batch}, {s} s)."},
+    "upload_nothing_new": {"zh": "没有新数据：所有文件都已导入过或被拒收。",
+                           "en": "Nothing new: every file was loaded before or refused."},
+    "upload_failed": {"zh": "导入失败，数据未改变：{msg}", "en": "The ingest failed and nothing changed: {msg}"},
+    "upload_summary": {"zh": "各文件结果", "en": "Per file"},
+    "upload_line_loaded": {"zh": "【已载入】{file}（{kind}）：读取 {read} 行，载入 {loaded} 行，隔离 {q} 行{reasons}，"
+                                 "重复 {dup} 行，非数据 {nd} 行",
+                           "en": "[loaded] {file} ({kind}): {read} rows read, {loaded} loaded, {q} quarantined{reasons}, "
+                                 "{dup} duplicates, {nd} non-data"},
+    "upload_line_rejected": {"zh": "【拒收】{file}：{reason}", "en": "[rejected] {file}: {reason}"},
+    "upload_line_unchanged": {"zh": "【未变】{file}：内容相同的文件已导入过", "en": "[unchanged] {file}: already loaded"},
+    "upload_line_refused": {"zh": "【未导入】{file}：{reason}", "en": "[refused] {file}: {reason}"},
+    "upload_quarantine": {"zh": "下载本次隔离行（XLSX，{n} 行，每行标明原因和出错字段）",
+                          "en": "Download this upload's quarantined rows (XLSX, {n} rows, reason and faulty field "
+                                "on each)"},
+    "upload_no_quarantine": {"zh": "本次导入没有隔离行。", "en": "No rows were quarantined in this upload."},
+    "upload_clerk_only": {"zh": "数据导入页面仅对信息员账号开放。", "en": "The upload page is for data clerk accounts."},
 }
 
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}
@@ -319,6 +353,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "expectation": ("校验规则", "Expectation"),
     "success": ("通过", "Passed"),
     "unexpected_count": ("不符合行数", "Unexpected rows"),
+    # import profiles (issue #11): the profile each file was read with
+    "profile": ("导入方案", "Import profile"),
     # --- cases, drill-through, what-if (pages 9, 10; issue #15) ---
     "record_id": ("编号", "ID"),
     "event_id": ("事件编号", "Event ID"),

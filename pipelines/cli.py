@@ -25,6 +25,10 @@ def _cmd_reference(a: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(a: argparse.Namespace) -> int:
+    if a.status or a.scope:  # the upload page's background child (pipelines/uploads.py)
+        from pipelines.uploads import run_ingest
+
+        return run_ingest([Path(p) for p in a.paths], Path(a.status) if a.status else None, a.scope)
     return ingest_cli([Path(p) for p in a.paths], quiet=a.quiet)
 
 
@@ -37,7 +41,7 @@ def _cmd_report(a: argparse.Namespace) -> int:
 
 
 def _cmd_dashboard(a: argparse.Namespace) -> int:
-    from dashboard.launch import run
+    from pipelines.serve import run
 
     return run(port=a.port, host=a.host)
 
@@ -46,6 +50,47 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     from pipelines.demo import run_demo
 
     return run_demo(port=a.port, open_dashboard=not a.no_dashboard)
+
+
+# --- accounts: `xiangzhi users` (SPEC §9; pipelines/users.py) --------------------------------
+
+def _cmd_users(a: argparse.Namespace) -> int:
+    from pipelines import users
+
+    if a.action == "add":
+        u = users.add_user(a.name, a.role, a.scope, display_name=a.display_name)
+        print(f"已添加账号 added user {u.username} ({u.role} {u.scope_code})")
+    elif a.action == "passwd":
+        users.change_password(a.name)
+        print(f"已修改密码 password changed for {a.name}")
+    elif a.action == "remove":
+        users.remove_user(a.name)
+        print(f"已删除账号 removed user {a.name}")
+    else:
+        rows = users.list_users()
+        print(f"{'用户名 name':<16}{'角色 role':<12}{'权限 scope':<14}{'最近登录 last sign-in':<24}显示名 display name")
+        for r in rows:
+            last = r["last_sign_in"] or "从未 never"
+            lock = f"  [锁定至 locked until {r['locked_until']}]" if r["locked_until"] else ""
+            print(f"{r['username']:<16}{r['role']:<12}{r['scope']:<14}{last:<24}{r['display_name']}{lock}")
+    return 0
+
+
+def _add_users_parser(sub) -> None:
+    u = sub.add_parser("users", help="dashboard accounts: add, passwd, list, remove (passwords are asked for)")
+    us = u.add_subparsers(dest="action", required=True)
+    add = us.add_parser("add", help="add an account (the password is asked for twice)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["county", "township", "village", "clerk"])
+    add.add_argument("--scope", required=True, help="division code: county 6, township 9, village 12 digits "
+                     "(clerk: 6 or 9)")
+    add.add_argument("--display-name", help="name shown in the dashboard (default: the user name)")
+    pw = us.add_parser("passwd", help="set a new password (asked for twice); lifts a lock")
+    pw.add_argument("name")
+    us.add_parser("list", help="name, role, scope, last sign-in")
+    rm = us.add_parser("remove", help="remove an account")
+    rm.add_argument("name")
+    u.set_defaults(func=_cmd_users)
 
 
 def _cmd_raw_prune(a: argparse.Namespace) -> int:
@@ -59,6 +104,32 @@ def _cmd_raw_prune(a: argparse.Namespace) -> int:
     for name in res.removed:
         print(f"  {name}")
     return 0
+
+
+# --- import profiles (SPEC §3.8, issue #11) ---------------------------------------------------------
+
+
+def _cmd_profile(a: argparse.Namespace) -> int:
+    from pipelines.profiles import commands
+
+    if a.profile_command == "suggest":
+        return commands.suggest_cmd(Path(a.file), Path(a.out) if a.out else None)
+    if a.profile_command == "check":
+        return commands.check_cmd(Path(a.profile), Path(a.file) if a.file else None)
+    return commands.list_cmd()
+
+
+def _add_profile_parser(sub) -> None:
+    pr = sub.add_parser("profile", help="import profiles for other systems' exports: suggest | check | list")
+    psub = pr.add_subparsers(dest="profile_command", required=True)
+    s = psub.add_parser("suggest", help="draft a profile for a file no profile recognises")
+    s.add_argument("file")
+    s.add_argument("--out", help="write the draft here (default: print it)")
+    c = psub.add_parser("check", help="validate a profile; with FILE, show what it would load")
+    c.add_argument("profile")
+    c.add_argument("file", nargs="?")
+    psub.add_parser("list", help="installed profiles (built-in, shipped, the office's own)")
+    pr.set_defaults(func=_cmd_profile)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("ingest", help="load exports (files or folders; default: the inbox)")
     i.add_argument("paths", nargs="*")
     i.add_argument("--quiet", action="store_true", help="no progress bar")
+    # upload page (pipelines/uploads.py): phase and summary to a status file; refuse out-of-scope files
+    i.add_argument("--status", help="write phase, progress and the per-file summary to this JSON file")
+    i.add_argument("--scope", help="division code: refuse whole any file holding rows outside it")
     i.set_defaults(func=_cmd_ingest)
 
     rp = sub.add_parser("report", help="monthly meeting pack (PDF + XLSX)")
@@ -98,12 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--no-dashboard", action="store_true", help="stop after ingest")
     dm.set_defaults(func=_cmd_demo)
 
+    _add_users_parser(sub)  # accounts (pipelines/users.py)
     rw = sub.add_parser("raw", help="the raw copies of the exports (personal data in clear)")
     rw_sub = rw.add_subparsers(dest="raw_command", required=True)
     pr = rw_sub.add_parser("prune", help="remove raw copies older than the retention (re-judging never needs them)")
     pr.add_argument("--older-than", help="days (default $XIANGZHI_RAW_RETENTION_DAYS or 365)")
     pr.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
     pr.set_defaults(func=_cmd_raw_prune)
+
+    _add_profile_parser(sub)  # import profiles (issue #11)
     return p
 
 

@@ -33,7 +33,7 @@ def prepare(quiet: bool = False) -> dict:
     report = ingest([p.inbox])
     if not quiet:
         print_report(report)
-    from dashboard.auth import write_demo_users
+    from pipelines.users import write_demo_users
 
     return write_demo_users(p.users_file, p.published)
 
@@ -45,7 +45,7 @@ def run_demo(port: int = 8501, open_dashboard: bool = True) -> int:
         print(f"  {acc['username']:<10} / {acc['password']}   {acc['display_name']}")
     if not open_dashboard:
         return 0
-    from dashboard.launch import run
+    from pipelines.serve import run
 
     print(f"仪表盘 dashboard: http://127.0.0.1:{port}")
     return run(port=port, host="127.0.0.1")

@@ -345,7 +345,10 @@ def raw_protection(source: Source, sheet: SheetData) -> tuple[dict[str, Field], 
     unmapped: dict[str, str | None] = {}
     for i, k in enumerate(keys):
         caption = sheet.header[i] if i < len(sheet.header) else None
-        name = index.get(sources.header_key(caption)) if caption else None
+        if sheet.mapped_keys is not None:  # an import profile says what each column is (SPEC §3.8)
+            name = sheet.mapped_keys.get(k)
+        else:
+            name = index.get(sources.header_key(caption)) if caption else None
         if name is not None:
             if source.field(name).personal:
                 mapped[k] = source.field(name)
@@ -469,6 +472,13 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
         cols.append(value.cast(_DTYPES[f.type]).alias(f.name))
         # The unreadable text is quoted in reason_detail: an id or phone in the wrong column is scrubbed.
         cols.append(scrub_series(bad.cast(pl.String)).alias(f.name + "__bad"))
+    # Import profiles (SPEC §3.8): `_rows` = input rows a row stands for (persons grouped into one
+    # household); `_entry_unknown` = the format carries no entry time (not MISSING_REQUIRED, and out
+    # of entry_timeliness_rate). Only present when a profile makes them so.
+    if "_rows" in rows.columns:
+        cols.append(rows.get_column("_rows").cast(pl.Int64))
+    if sheet.entry_unknown:
+        cols.append(_constant(True, n, pl.Boolean).alias("_entry_unknown"))
     return pl.DataFrame(cols)
 
 

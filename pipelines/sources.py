@@ -8,6 +8,7 @@ in real exports. Header matching ignores spaces, full-width/half-width differenc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Field types understood by normalisation.
@@ -161,6 +162,18 @@ _VILLAGE_CODE = ("村代码", "村编码", "行政村代码", "村(社区)代码
 _GRID_CODE = ("网格编码", "网格编号", "网格代码", "所属网格")
 _HOUSEHOLD = ("户编号", "户号", "家庭编号", "农户编号")
 
+
+def _by_name(immutable: bool = False) -> tuple[Field, ...]:
+    """A grid given by name, and the township/village that scope the name (SPEC §3.8): exports of other
+    systems often carry no grid code. The loader resolves the name within its scope; the resolved code
+    is then the record's grid_code (UNKNOWN_GRID when no grid, or more than one, has that name)."""
+    return (
+        Field("grid_name", ("网格名称", "网格名"), immutable=immutable),
+        Field("township_name", ("所属乡镇",), immutable=immutable),
+        Field("village_name", ("所属村",), immutable=immutable),
+    )
+
+
 SOURCES: dict[str, Source] = {}
 
 
@@ -207,6 +220,7 @@ _add(Source(
         Field("phone", ("联系电话", "电话", "手机号", "手机号码"), personal=HASH),
         Field("members", ("家庭人口", "家庭人口数", "人口数"), INT),
         Field("key_type", ("重点户类型", "户类型", "重点户类别"), ENUM, enum="key_type"),
+        *_by_name(),
     ),
 ))
 _add(Source(
@@ -220,6 +234,7 @@ _add(Source(
         Field("visit_type", ("类型", "走访类型", "记录类型"), ENUM, required=True, enum="visit_type", immutable=True),
         Field("visited_at", ("日期时间", "走访时间", "巡查时间"), DATETIME, required=True, immutable=True),
         Field("entered_at", ("录入时间", "填报时间"), DATETIME, required=True, immutable=True),
+        *_by_name(immutable=True),
     ),
 ))
 _add(Source(
@@ -239,6 +254,7 @@ _add(Source(
         Field("closed_at", ("办结时间",), DATETIME, required_when="status in ('已办结', '已回访')"),
         Field("satisfaction", ("满意度", "回访满意度"), ENUM, enum="satisfaction"),
         Field("entered_at", ("录入时间", "填报时间"), DATETIME, required=True),
+        *_by_name(),
     ),
 ))
 _add(Source(
@@ -290,6 +306,10 @@ _add(Source(
     ),
 ))
 
+# Entry-time field per kind: a format with no such column loads with entry time unknown, left out of
+# entry_timeliness_rate, not MISSING_REQUIRED (SPEC §3.8).
+ENTRY_FIELDS = {"visits": "entered_at", "events": "entered_at", "points": "entered_on"}
+
 # Loading order: references first, so a first-time folder with everything loads in one command.
 LOAD_ORDER = ("admin_units", "grids", "households", "visits", "events", "disputes", "points", "redemptions")
 REFERENCE_KINDS = tuple(k for k in LOAD_ORDER if SOURCES[k].reference)
@@ -302,12 +322,21 @@ REASON_CODES = (
 )
 
 
+_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|〔[^〔〕]*〕")
+_MARKERS = re.compile(r"[*※＊★☆]")
+
+
 def header_key(text: str) -> str:
-    """Comparable form of a header cell: NFKC (full-width → half-width), no spaces, no brackets' width."""
+    """Comparable form of a caption (SPEC §3.8): NFKC (full width → half width), no spaces, no
+    required-field markers (*, ※) and no bracketed notes ((必填), (元), [单位]), lower case.
+    A caption that is nothing but a bracketed note keeps its text."""
     import unicodedata
 
     t = unicodedata.normalize("NFKC", str(text or ""))
-    return "".join(ch for ch in t if not ch.isspace()).lower()
+    t = "".join(ch for ch in t if not ch.isspace())
+    t = _MARKERS.sub("", t)
+    stripped = _BRACKETED.sub("", t)
+    return (stripped or t).lower()
 
 
 def header_index(source: Source) -> dict[str, str]:

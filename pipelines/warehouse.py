@@ -44,9 +44,26 @@ LEVEL_BY_LENGTH: dict[int, str] = {6: "county", 9: "township", 12: "village", 15
 # (tests/test_warehouse_scope.py fails for any query returning no division code that is not listed
 # here or in NO_DIVISION_DATA.)
 COUNTY_ONLY = frozenset({"load_batches", "load_files", "quarantine_by_reason", "validation_results",
-                         "period_files", "period_quarantine"})
+                         "period_files", "period_quarantine", "batch_quarantine"})
 # Queries whose rows hold no division data at all (batch ids and times), visible to every account.
 NO_DIVISION_DATA = frozenset({"snapshot"})
+
+
+# Account roles (SPEC §7). A clerk 信息员 uploads for a township or the county and reads what an
+# account of that level reads: scope_for() maps it onto the township or county Scope, so every query
+# below treats a clerk exactly like that level and no query needs to know clerks exist.
+CLERK = "clerk"
+USER_ROLES: dict[str, tuple[int, ...]] = {**{r: (n,) for r, n in ROLES.items()}, CLERK: (9, 6)}
+
+
+def scope_for(role: str, code: str) -> Scope:
+    """The data Scope of an account: its own role's, or for a clerk the level its code names."""
+    if role == CLERK:
+        level = LEVEL_BY_LENGTH.get(len(code)) if isinstance(code, str) else None
+        if level not in ("county", "township"):
+            raise ValueError(f"clerk scope needs a 6- or 9-digit code, got {code!r}")
+        return Scope(level, code)
+    return Scope(role, code)
 
 
 class ScopeError(PermissionError):
@@ -809,7 +826,7 @@ def load_batches(scope: Scope, *, con=None) -> pd.DataFrame:
 def load_files(scope: Scope, batch_id: str | None = None, *, con=None) -> pd.DataFrame:
     return _county_only(
         scope,
-        """select batch_id, file_name, source_kind, rows_read, rows_loaded, rows_quarantined,
+        """select batch_id, file_name, source_kind, profile, rows_read, rows_loaded, rows_quarantined,
                   rows_duplicate, rows_non_data, status, reason
            from load_files where $b is null or batch_id = $b order by batch_id desc, file_name""",
         {"b": batch_id},
@@ -1238,3 +1255,29 @@ def whatif_scores(scope: Scope, period: str, weights: dict[str, float] | None = 
     out["board_changed"] = out["board"].fillna("") != out["wi_board"].fillna("")
     out["score_delta"] = out["wi_score"] - out["score"]
     return out.sort_values(["wi_rank", "village_code"], na_position="last").reset_index(drop=True)
+# ---------------------------------------------------------------------------------------------
+# 数据导入 Upload (pipelines/uploads.py): what the upload child needs from the published copy
+
+
+def household_divisions(scope: Scope, *, con=None) -> pd.DataFrame:
+    """household_key → village of every registry household in scope (to tell whose a points row is)."""
+    return _q(
+        con,
+        """select household_key, village_code from dim_household
+           where starts_with(village_code, $s) order by village_code, household_key""",
+        {"s": scope.code},
+    )
+
+
+def batch_quarantine(scope: Scope, batch_id: str | None = None, *, con=None) -> pd.DataFrame:
+    """The quarantined rows of one batch, in file and row order (county accounts only: quarantine rows
+    carry no division code; the upload child reads its own batch with the county's scope after
+    refusing any file with rows outside the uploader's scope)."""
+    return _county_only(
+        scope,
+        """select batch_id, file_name, sheet, row_number, source_kind, reason_code, reason_detail, raw_row
+           from quarantine where $b is null or batch_id = $b
+           order by source_kind, file_name, sheet nulls first, row_number""",
+        {"b": batch_id},
+        con,
+    )

@@ -236,10 +236,13 @@ SCOPES = {
     "county": wh.Scope("county", COUNTY),
     "township": wh.Scope("township", "360726100"),
     "village": wh.Scope("village", "360726100001"),
+    # clerk accounts (信息员) read what their township or county reads: the same checks apply
+    "clerk_township": wh.scope_for("clerk", "360726100"),
+    "clerk_county": wh.scope_for("clerk", COUNTY),
 }
 # Functions of warehouse.py that are not scoped queries (connections, the catalogue, helpers).
 NOT_QUERIES = {"published_path", "stamp", "connect", "default_connection", "catalogue", "indicators",
-               "light", "first_units"}
+               "light", "first_units", "scope_for"}
 # Values for the parameters query functions take, by parameter name.
 ARGS = {"period": "2025-06", "year": 2025, "indicator_id": "key_visit_rate", "level": "village", "batch_id": None,
         # cases and drill-through (pages 9, 10)
@@ -304,7 +307,7 @@ def test_no_row_outside_scope(con, role, monkeypatch):
         assert isinstance(res, pd.DataFrame), name
         cols = [c for c in CODE_COLUMNS if c in res.columns]
         if name in wh.COUNTY_ONLY:
-            assert (len(res) > 0) == (role == "county"), name
+            assert (len(res) > 0) == (scope.role == "county"), name
             continue
         if name in wh.NO_DIVISION_DATA:
             assert not cols and not any("code" in c or "household" in c for c in res.columns), name
@@ -320,7 +323,7 @@ def test_no_row_outside_scope(con, role, monkeypatch):
             assert not bad.any(), f"{name}: {res.loc[bad.index[bad], c].tolist()} outside {scope}"
 
 
-@pytest.mark.parametrize("role", ["township", "village"])
+@pytest.mark.parametrize("role", ["township", "village", "clerk_township"])
 def test_codes_outside_scope_are_refused(con, role, monkeypatch):
     """Editing the sidebar (session state, URL) to another township's code raises, for every query
     that takes a code."""
@@ -369,6 +372,16 @@ def test_light_uses_catalogue_targets():
     assert wh.light(3, cat["events_reported"]) == "none"
     assert wh.light(0.5, cat["ordinary_visit_rate_qtd"], period="2025-05") == "none"
     assert wh.light(0.5, cat["ordinary_visit_rate_qtd"], period="2025-06") == "red"
+
+
+def test_clerk_scope_is_its_level():
+    assert wh.scope_for("clerk", "360726100") == wh.Scope("township", "360726100")
+    assert wh.scope_for("clerk", COUNTY) == wh.Scope("county", COUNTY)
+    for bad in ("360726100001", "3607", None):
+        with pytest.raises(ValueError):
+            wh.scope_for("clerk", bad)
+    with pytest.raises(ValueError):  # a clerk is an account role, not a data scope of its own
+        wh.Scope("clerk", COUNTY)
 
 
 def test_scope_validation():

@@ -21,6 +21,7 @@ from pipelines.sources import (
     BOOL,
     DATE,
     DATETIME,
+    ENTRY_FIELDS,
     ENUM,
     FLOAT,
     GEOMETRY,
@@ -73,11 +74,13 @@ def _gx():
     return gxe
 
 
-def _required_condition(name: str, when: str | None):
+def _required_condition(name: str, when: str | None, entry: bool = False):
     # Only rows whose cell was empty: an unreadable value is a parse fault, not a missing one.
     from great_expectations.expectations.row_conditions import Column
 
     cond = Column(f"{name}__bad").is_null()
+    if entry:  # import profiles: entry time unknown for a whole format (SPEC §3.8)
+        cond = cond & Column("_entry_unknown").is_null()
     return cond & sql_condition(when) if when else cond
 
 
@@ -92,10 +95,14 @@ def generic_rules(src: Source) -> list[Rule]:
             if f.required_when:
                 cond += f" and coalesce({f.required_when}, false)"
                 label += f"（当 {f.required_when}）"
+            entry = f.name == ENTRY_FIELDS.get(src.kind)
+            if entry:
+                # A format with no entry-time column at all loads with entry time unknown (SPEC §3.8).
+                cond += ' and "_entry_unknown" is null'
             rules.append(Rule(
                 "MISSING_REQUIRED", label, cond, _q(f"{f.header}为空 / {f.name} is empty"),
-                lambda refs, n=f.name, when=f.required_when: _gx().ExpectColumnValuesToNotBeNull(
-                    column=n, row_condition=_required_condition(n, when)),
+                lambda refs, n=f.name, when=f.required_when, entry=entry:
+                    _gx().ExpectColumnValuesToNotBeNull(column=n, row_condition=_required_condition(n, when, entry)),
             ))
         if f.type in PARSE_REASON:
             reason = PARSE_REASON[f.type]

@@ -166,7 +166,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True) -> Ingest
             files_done.append(dict(
                 file_id=h, name=f.name, kind=kind, rows_read=rows_read, non_data=non_data,
                 status="rejected" if res.error else "loaded", reason=reason, raw=str(dest),
-                encoding=res.encoding, export=min(times) if times else started))
+                encoding=res.encoding, export=min(times) if times else started, profile=res.profile))
             del res
             if progress:
                 progress.advance(task)

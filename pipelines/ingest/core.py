@@ -51,10 +51,20 @@ def ref_names(con) -> None:
         con.executemany("insert into ref_names values (?, ?, ?, ?)", data)
 
 
+def grid_names(con) -> None:
+    """Grids' names in every written form, for rows that give a grid by name (SPEC §3.8)."""
+    from pipelines.profiles.resolve import grid_names_sql
+
+    con.execute(grid_names_sql())
+
+
 # Tables built by Python beside the SQL models: table → (the tables it reads, builder).
 DERIVED: dict[str, tuple[frozenset[str], Callable]] = {
     "ref_names": (frozenset({"cur_admin_units"}), ref_names),
     "ref_boundaries": (frozenset({"dim_grid"}), boundaries),
+    # import profiles (issue #11)
+    "ref_grid_names": (frozenset({"cur_admin_units", "cur_grids", "dim_grid", "dim_village", "dim_township"}),
+                       grid_names),
 }
 _COMMENT = re.compile(r"--[^\n]*")
 

@@ -17,7 +17,10 @@ def checked_view_sql(kind: str) -> str:
     the rules read. The extension point for lookups: a rule that needs "does this name/code resolve"
     gets its helper column here (e.g. a dispute's village by name within its township), and the
     helper's value, where it replaces a raw column for comparison, goes in RESOLVED_COLUMNS."""
-    s = f"select s.*, r.seq as _seq{{extra}} from stg_{kind} as s join reg_files as r on r.file_id = s._file_id{{joins}}"
+    from pipelines.profiles.resolve import source_relation  # grids given by name (SPEC §3.8)
+
+    s = (f"select s.*, r.seq as _seq{{extra}} from {source_relation(kind)} as s "
+         f"join reg_files as r on r.file_id = s._file_id{{joins}}")
     extra, joins = [], []
     if kind == "admin_units":
         # A county's parent (its city) is outside the county's reference: never checked.
@@ -57,6 +60,9 @@ def order_by(src: Source) -> str:
 # Values are compared after normalisation (SPEC §3.6): a dispute's village is compared as the village
 # its name resolves to (桃园 = 桃园村 = 桃园村委会), and the township name only serves that resolution.
 RESOLVED_COLUMNS = {"disputes": {"village_name": "_village_code", "township_name": None}}
+# Import profiles: a grid given by name is compared as the grid_code it resolved to (SPEC §3.8).
+for _k in ("households", "visits", "events"):
+    RESOLVED_COLUMNS[_k] = {"grid_name": None, "township_name": None, "village_name": None}
 
 
 def compared_columns(src: Source) -> list[tuple[str, str, bool]]:

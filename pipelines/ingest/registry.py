@@ -49,9 +49,11 @@ def register_files(con, batch_id: str, seq0: int, files_done: list[dict]) -> Non
     order = {k: i for i, k in enumerate(LOAD_ORDER)}
     files_done.sort(key=lambda d: (order.get(d["kind"], 99), d["export"], d["name"]))
     for i, d in enumerate(files_done, start=1):
-        con.execute("insert into reg_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute("insert into reg_files (file_id, file_name, batch_id, seq, source_kind, rows_read, "
+                    "rows_non_data, status, reason, raw_path, encoding, profile) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [d["file_id"], d["name"], batch_id, seq0 + i, d["kind"], d["rows_read"],
-                     d["non_data"], d["status"], d["reason"], d["raw"], d["encoding"]])
+                     d["non_data"], d["status"], d["reason"], d["raw"], d["encoding"], d.get("profile")])
 
 
 def publish_tables(con) -> None:
@@ -65,22 +67,26 @@ def publish_tables(con) -> None:
         for k in LOAD_ORDER
     )
     con.execute(f"create or replace table quarantine as {union} order by batch_id, file_name, sheet, row_number")
+    # Rows are counted as input rows (SPEC §3.8): a household grouped from n person rows counts n
+    # (its `_rows`), whatever its disposition.
     counts = " union all ".join(
-        f"select _file_id as file_id, d.status from stg_{k} join disp_{k} as d using (_file_id, _sheet_no, _row)"
+        f"select _file_id as file_id, d.status, coalesce(_rows, 1) as n from stg_{k} "
+        f"join disp_{k} as d using (_file_id, _sheet_no, _row)"
         for k in LOAD_ORDER
     )
     con.execute(f"""
         create or replace table load_files as
         with c as (
             select file_id,
-                   count(*) filter (where status = 'loaded') as loaded,
-                   count(*) filter (where status = 'quarantined') as quarantined,
-                   count(*) filter (where status = 'duplicate') as duplicate
+                   sum(n) filter (where status = 'loaded') as loaded,
+                   sum(n) filter (where status = 'quarantined') as quarantined,
+                   sum(n) filter (where status = 'duplicate') as duplicate
             from ({counts}) group by file_id
         )
         select r.batch_id, r.file_name, r.source_kind, r.file_id as content_hash, r.rows_read,
                coalesce(c.loaded, 0) as rows_loaded, coalesce(c.quarantined, 0) as rows_quarantined,
                coalesce(c.duplicate, 0) as rows_duplicate, r.rows_non_data, r.status, r.reason,
+               r.profile,
         from reg_files as r left join c using (file_id)
         order by r.seq""")
     con.execute("create or replace table load_batches as select * from reg_batches order by started_at")

@@ -53,6 +53,9 @@ META_COLUMNS = {
     "_file_id": "VARCHAR", "_file_name": "VARCHAR", "_batch_id": "VARCHAR",
     "_sheet": "VARCHAR", "_sheet_no": "INTEGER", "_row": "BIGINT", "_export_time": "TIMESTAMP",
     "_raw": "JSON",
+    # Import profiles (SPEC §3.8): input rows a staged row stands for (persons grouped into a
+    # household; NULL = 1), and "the format carries no entry time" (out of entry_timeliness_rate).
+    "_rows": "BIGINT", "_entry_unknown": "BOOLEAN",
 }
 # Columns the loader derives at staging time (beyond what normalise returns).
 EXTRA_COLUMNS = {
@@ -82,7 +85,7 @@ REGISTERS = {
     # one row per file ever offered with new content (file_id = content hash); seq = load order
     "reg_files": """file_id varchar, file_name varchar, batch_id varchar, seq bigint, source_kind varchar,
         rows_read bigint, rows_non_data bigint, status varchar, reason varchar, raw_path varchar,
-        encoding varchar""",
+        encoding varchar, profile varchar""",
     # one row per (level, code): village and township outlines dissolved from the grids
     "ref_boundaries": "level varchar, code varchar, geometry varchar, label_lon double, label_lat double",
     # one row per ingest that staged something
@@ -101,3 +104,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists {name('stg', kind)} ({cols})")
     for table, cols in REGISTERS.items():
         con.execute(f"create table if not exists {table} ({cols})")
+    # Import profile per file (SPEC §3.8); warehouses made before profiles get the column.
+    con.execute("alter table reg_files add column if not exists profile varchar")

@@ -12,6 +12,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+from pipelines.errors import UserError
 from pipelines.readers.common import ReadResult, SheetData, reject
 
 __all__ = ["ReadResult", "SheetData", "read_file", "supported", "SUPPORTED_SUFFIXES"]
@@ -65,6 +66,8 @@ def read_file(path: Path) -> ReadResult:
         from pipelines.readers.geojson import read_geojson
 
         return read_geojson(path)
+    except UserError:  # a broken import profile of the office: the whole ingest stops with its line
+        raise
     except Exception as exc:  # a reader bug must not stop the batch: report it as this file's reason
         return reject(path, failure_reason(path, exc))
 

@@ -34,6 +34,11 @@ class SheetData:
     export_time_from: str | None = None
     # The keys of the `_raw` JSON objects, in column order (the header made unique).
     raw_keys: list[str] = field(default_factory=list)
+    # Import profile (SPEC §3.8): its name, raw key → canonical field it maps (privacy of `_raw`),
+    # and whether the format carries no entry time at all.
+    profile: str | None = None
+    mapped_keys: dict[str, str] | None = None
+    entry_unknown: bool = False
 
 
 @dataclass
@@ -45,6 +50,7 @@ class ReadResult:
     error: str | None = None
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    profile: str | None = None
 
     @property
     def rows_read(self) -> int:
@@ -76,16 +82,27 @@ def no_header_reason(sheets: list[str] | None = None) -> str:
 # --- header finding -------------------------------------------------------------------------------
 
 
-def find_header(rows: list[list[str | None]], limit: int = HEADER_SEARCH_ROWS) -> tuple[int, Source] | None:
-    """(index, source) of the first row, among the first `limit`, in which a known header is recognised."""
+def find_header(rows: list[list[str | None]], limit: int = HEADER_SEARCH_ROWS):
+    """(index, profile) of the first row, among the first `limit`, that an import profile recognises
+    (the built-in profiles of SPEC §3.1–3.4 among them, SPEC §3.8)."""
+    from pipelines.profiles.recognise import recognise
+
     for i, cells in enumerate(rows[:limit]):
         present = [c for c in cells if c is not None and str(c).strip()]
         if len(present) < 2:
             continue
-        src = sources.detect_source(present)
-        if src is not None:
-            return i, src
+        prof = recognise(present)
+        if prof is not None:
+            return i, prof
     return None
+
+
+def unrecognised_reason(rows: list[list[str | None]], path: Path, sheets: list[str] | None = None) -> str:
+    """no_header_reason plus the diagnosis: closest kinds and profiles, matched and missing captions,
+    and the command that drafts a profile (SPEC §3.8)."""
+    from pipelines.profiles.recognise import diagnosis
+
+    return no_header_reason(sheets) + "。" + diagnosis(rows, Path(path).name)
 
 
 def raw_keys(header: list[str], width: int) -> list[str]:
@@ -253,6 +270,8 @@ def build_sheet(
     export_time: datetime | None,
     export_time_from: str | None,
     raw_override: pl.Series | None = None,
+    profile=None,
+    titles: list[list[str | None]] | None = None,
 ) -> SheetData:
     """Split `body` (every row below the header, columns c0…, String) into data and non-data rows.
 
@@ -260,9 +279,22 @@ def build_sheet(
     null where unused) replaces `_raw` for rows that could not be split into cells (bad JSON lines);
     such rows are data rows whatever their cells say.
     """
+    from pipelines.profiles import builtin_profile
+    from pipelines.profiles.apply import apply, column_map, is_subcaption_row, merge_two_row_header
+
+    if profile is None:
+        profile = builtin_profile(source.kind)
+    header = [h if h is not None else "" for h in header]
+    # A two-row header (group captions merged over sub-captions) reads as one; the sub-caption row
+    # is not data (SPEC §3.8).
+    if body.height and (profile.header_rows == 2 or is_subcaption_row(header, list(body.row(0)))):
+        header = merge_two_row_header(header, list(body.row(0)))
+        body, row_numbers, title_count = body.slice(1), row_numbers.slice(1), title_count + 1
+        if raw_override is not None:
+            raw_override = raw_override.slice(1)
     cols = list(body.columns)
     keys = raw_keys(header, len(cols))
-    fmap = field_columns(source, header)
+    mapped = {keys[i]: name for name, i in column_map(profile, header).items() if i < len(keys)}
     non_data = non_data_flags(body)
     frame = body.with_columns(row_numbers.cast(pl.Int64).alias("_row"))
     if raw_override is not None:
@@ -277,13 +309,13 @@ def build_sheet(
     )
     if raw_override is not None:
         raw = pl.coalesce(pl.col("_override"), raw)
-    exprs = []
-    for f in source.fields:
-        if f.name in fmap:
-            exprs.append(pl.col(cols[fmap[f.name]]).alias(f.name))
-        else:
-            exprs.append(pl.lit(None, dtype=pl.String).alias(f.name))
-    rows = data.select(*exprs, pl.col("_row"), raw.alias("_raw"))
+    if profile.builtin:
+        fmap = field_columns(source, header)
+        exprs = [pl.col(cols[fmap[f.name]]).alias(f.name) if f.name in fmap
+                 else pl.lit(None, dtype=pl.String).alias(f.name) for f in source.fields]
+        rows = data.select(*exprs, pl.col("_row"), raw.alias("_raw"))
+    else:
+        rows = apply(profile, header, data.with_columns(raw.alias("_raw")), titles or [])
     return SheetData(
         name=name,
         export_time=export_time,
@@ -293,6 +325,9 @@ def build_sheet(
         non_data=title_count + n_non_data,
         export_time_from=export_time_from,
         raw_keys=keys,
+        profile=profile.name,
+        mapped_keys=mapped,
+        entry_unknown=profile.entry_unknown,
     )
 
 

@@ -16,9 +16,9 @@ from pipelines.readers.common import (
     build_sheet,
     cell_names,
     find_header,
-    no_header_reason,
     reject,
     resolve_export_time,
+    unrecognised_reason,
 )
 
 # GB18030 is decoded in chunks of about this size, cut at newlines (FIELD_NOTES: a newline byte
@@ -194,8 +194,10 @@ def _read_csv(path: Path, data: bytes, decoded: tuple[bytes, str, int]) -> ReadR
         if hit is not None and (found is None or hit[0] < found[0]):
             found, delimiter, cells = hit, d, split
     if found is None:
-        return reject(path, no_header_reason(), encoding=encoding, notes=notes)
-    h, source = found
+        return reject(path, unrecognised_reason([_split_line(line, ",") for line in lines], path),
+                      encoding=encoding, notes=notes)
+    h, profile = found
+    source = profile.source
     header = [c if c is not None else "" for c in cells[h]]
     offset = min(len(u8), sum(len(t) + 1 for t in top[: h + 1]))
     body_bytes = memoryview(u8)[offset:]
@@ -247,8 +249,11 @@ def _read_csv(path: Path, data: bytes, decoded: tuple[bytes, str, int]) -> ReadR
         export_time=export_time,
         export_time_from=export_from,
         raw_override=override,
+        profile=profile,
+        titles=cells[:h],
     )
-    return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes)
+    return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes,
+                      profile=profile.name)
 
 
 def _lines_one_by_one(body: bytes, names: list[str], delimiter: str) -> tuple[pl.DataFrame, pl.Series, int]:

@@ -15,10 +15,10 @@ from pipelines.readers.common import (
     ReadResult,
     SheetData,
     build_sheet,
-    no_header_reason,
     reject,
     resolve_export_time,
     row_flags,
+    unrecognised_reason,
 )
 from pipelines.readers.common import find_header as _find_header
 
@@ -66,6 +66,8 @@ def read_excel(path: Path) -> ReadResult:
     sheets: list[SheetData] = []
     skipped: list[str] = []
     notes: list[str] = []
+    profile = None
+    unrecognised: list[list] = []  # the top rows of sheets with no header: for the diagnosis
     for i, name in enumerate(names):
         try:
             grid, first = _trim(_load_grid(reader, i))
@@ -77,12 +79,14 @@ def read_excel(path: Path) -> ReadResult:
         hit = _find_header([list(r) for r in top])
         if hit is None:
             skipped.append(name)
+            unrecognised += [list(r) for r in top]
             if grid.height:
                 notes.append(f"工作表“{name}”未找到已知表头，整表跳过 / sheet '{name}' has no recognised header, skipped")
             else:
                 notes.append(f"工作表“{name}”为空，跳过 / sheet '{name}' is empty, skipped")
             continue
-        h, kind = hit
+        h, prof = hit
+        kind = prof.source
         if source is not None and kind.kind != source.kind:
             skipped.append(name)
             notes.append(
@@ -90,7 +94,7 @@ def read_excel(path: Path) -> ReadResult:
                 f" / sheet '{name}' is {kind.kind}, not {source.kind}, skipped"
             )
             continue
-        source = kind
+        source, profile = kind, prof
         header = [c if c is not None else "" for c in top[h]]
         # Data columns: header width, plus any further column holding data below the header.
         body = grid.slice(h + 1)
@@ -106,8 +110,11 @@ def read_excel(path: Path) -> ReadResult:
                 title_count=h - first,
                 export_time=export_time,
                 export_time_from=export_from,
+                profile=prof,
+                titles=titles,
             )
         )
     if not sheets:
-        return reject(path, no_header_reason(skipped), notes=notes)
-    return ReadResult(path=path, source=source, sheets=sheets, skipped_sheets=skipped, notes=notes)
+        return reject(path, unrecognised_reason(unrecognised, path, skipped), notes=notes)
+    return ReadResult(path=path, source=source, sheets=sheets, skipped_sheets=skipped, notes=notes,
+                      profile=profile.name)

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines import sources
-from pipelines.readers.common import ReadResult, build_sheet, cell_names, no_header_reason, reject
+from pipelines.readers.common import ReadResult, build_sheet, cell_names, reject, unrecognised_reason
 from pipelines.readers.common import resolve_export_time as _export_time
 from pipelines.readers.delimited import decode_to_utf8
 from pipelines.readers.jsonl import cell_text
@@ -41,7 +41,7 @@ def read_geojson(path: Path) -> ReadResult:
     header = list(keys) + [GEOMETRY_HEADER]
     source = sources.detect_source(header)
     if source is None:
-        return reject(path, no_header_reason(), encoding=encoding)
+        return reject(path, unrecognised_reason([header], path), encoding=encoding)
     names = cell_names(len(header))
     columns: dict[str, list[str | None]] = {c: [] for c in names}
     for feat in features:
@@ -63,4 +63,5 @@ def read_geojson(path: Path) -> ReadResult:
         export_time=export_time,
         export_time_from=export_from,
     )
-    return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes)
+    return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes,
+                      profile="builtin_" + source.kind)

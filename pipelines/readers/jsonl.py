@@ -11,8 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import sources
-from pipelines.readers.common import ReadResult, build_sheet, cell_names, no_header_reason, reject
+from pipelines.readers.common import ReadResult, build_sheet, cell_names, reject, unrecognised_reason
 from pipelines.readers.common import resolve_export_time as _export_time
 from pipelines.readers.delimited import MAX_BAD_SHARE, decode_to_utf8
 
@@ -70,9 +69,12 @@ def read_jsonl(path: Path) -> ReadResult:
         parsed.append(obj)
 
     header = list(keys)
-    source = sources.detect_source(header) if header else None
-    if source is None:
-        return reject(path, no_header_reason(), encoding=encoding, notes=notes)
+    from pipelines.profiles.recognise import recognise
+
+    profile = recognise(header) if header else None
+    if profile is None:
+        return reject(path, unrecognised_reason([header], path), encoding=encoding, notes=notes)
+    source = profile.source
     names = cell_names(len(header))
     columns: dict[str, list[str | None]] = {c: [] for c in names}
     override: list[str | None] = []
@@ -100,5 +102,7 @@ def read_jsonl(path: Path) -> ReadResult:
         export_time=export_time,
         export_time_from=export_from,
         raw_override=pl.Series(override, dtype=pl.String),
+        profile=profile,
     )
-    return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes)
+    return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes,
+                      profile=profile.name)

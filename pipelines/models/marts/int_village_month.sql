@@ -146,7 +146,8 @@ entry_timeliness as (
     select
         entries.village_code,
         entries.month_start,
-        count(*) as entry_records,
+        -- records of a format without entry time (SPEC §3.8) are left out of both counts
+        count(entries.lag_days) as entry_records,
         count(*) filter (where entries.lag_days <= settings.timeliness_days) as entry_timely,
     from entries
     cross join settings

@@ -1,0 +1,82 @@
+"""Grids given by name (SPEC §3.8), resolved load-side within their township or village.
+
+Exports of other systems name the grid ("王家村第一网格", or its full name "云岭县石门乡王家村第一网格")
+instead of giving its code. The loader calls these to build the name table after dim_grid and to
+resolve staged rows in the checked view: a name that matches exactly one grid in its scope becomes
+the row's grid_code; one matching none or several stays as text in grid_code, so the row is
+quarantined UNKNOWN_GRID with a detail saying which (名称未找到 / 对应 N 个网格).
+SQL only: no parsing here.
+"""
+
+from __future__ import annotations
+
+from pipelines.sources import SOURCES
+
+# Kinds whose rows may name their grid (sources.py gives them grid_name, township_name, village_name).
+KINDS = tuple(k for k, s in SOURCES.items() if "grid_name" in s.names and "grid_code" in s.names
+              and k != "grids")
+# Columns that only serve the resolution: compared as the resolved grid_code (ingest.dispositions.RESOLVED_COLUMNS).
+NAME_COLUMNS = ("grid_name", "township_name", "village_name")
+
+
+def _suffix_rx() -> str:
+    from pipelines.normalise import _ALL_SUFFIXES
+
+    return "(" + "|".join(_ALL_SUFFIXES) + ")+$"
+
+
+def name_key_sql(expr: str) -> str:
+    """A name without spaces, lower case (values are NFKC already: normalise did that)."""
+    return f"lower(regexp_replace({expr}, '\\s+', '', 'g'))"
+
+
+def unit_key_sql(expr: str) -> str:
+    """normalise.village_key in SQL: the run of 村/社区/村委会/乡/镇/街道… suffixes stripped, never to nothing."""
+    k = name_key_sql(expr)
+    stripped = f"regexp_replace({k}, '{_suffix_rx()}', '')"
+    return f"(case when {stripped} = '' then {k} else {stripped} end)"
+
+
+def grid_names_sql() -> str:
+    """ref_grid_names: every way a grid's name may be written — its own name, optionally preceded by
+    its county, township and village names in that order (8 forms)."""
+    parts = []
+    for c in (False, True):
+        for t in (False, True):
+            for v in (False, True):
+                pieces = [p for p, on in (("c.name", c), ("t.name", t), ("v.name", v)) if on] + ["g.grid_name"]
+                parts.append(" || ".join(f"coalesce({p}, '')" for p in pieces))
+    forms = ", ".join(parts)
+    return f"""
+        create or replace table ref_grid_names as
+        select distinct g.grid_code, {name_key_sql('form')} as name_key,
+               {unit_key_sql('t.name')} as township_key, {unit_key_sql('v.name')} as village_key
+        from dim_grid as g
+        left join dim_village as v on v.village_code = g.village_code
+        left join dim_township as t on t.township_code = g.township_code
+        left join (select code, name from cur_admin_units where level = '县') as c on c.code = t.county_code,
+        unnest([{forms}]) as u(form)
+        where g.grid_name is not null"""
+
+
+def source_relation(kind: str) -> str:
+    """What the checked view reads instead of stg_<kind>: the staged rows with grid_code resolved
+    from grid_name where the export gave a name and no code."""
+    if kind not in KINDS:
+        return f"stg_{kind}"
+    s_t, s_v = unit_key_sql("s2.township_name"), unit_key_sql("s2.village_name")
+    return f"""(
+        select s0.* replace (coalesce(s0.grid_code, gm.grid_code, case when s0.grid_name is not null then
+                   s0.grid_name || case when gm.matches > 1 then '（名称对应 ' || gm.matches || ' 个网格）'
+                                        else '（名称未找到）' end end) as grid_code)
+        from stg_{kind} as s0
+        left join (
+            select s2._file_id, s2._sheet_no, s2._row, count(distinct n.grid_code) as matches,
+                   case when count(distinct n.grid_code) = 1 then any_value(n.grid_code) end as grid_code
+            from stg_{kind} as s2
+            join ref_grid_names as n on n.name_key = {name_key_sql('s2.grid_name')}
+                and (s2.township_name is null or n.township_key = {s_t})
+                and (s2.village_name is null or n.village_key = {s_v})
+            where s2.grid_code is null and s2.grid_name is not null
+            group by all
+        ) as gm using (_file_id, _sheet_no, _row))"""

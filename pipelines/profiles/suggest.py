@@ -1,0 +1,339 @@
+"""`xiangzhi profile suggest FILE`: a draft import profile for a file no profile recognises (SPEC §3.8).
+
+Captions are matched to canonical fields by the synonym table and every installed profile's captions
+(exact, after caption normalisation), then by similarity (shared characters, 时间/日期/编号 alike);
+a match is kept only where the column's values read as the field's type (a 走访时间 of "2小时0分钟"
+is no date). The kind is the one whose fields the captions cover best, required fields counting
+double. Enum columns get value maps drafted from their distinct values (canonical where a synonym
+matches, TODO where not); required fields left unmapped are TODO lines saying what the spec needs.
+Filling in the TODO lines — and nothing else — should be enough for the file to load.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import sources
+from pipelines.errors import UserError
+from pipelines.profiles import ENTRY_FIELDS, caption_key, installed
+from pipelines.profiles.apply import is_subcaption_row, merge_two_row_header
+from pipelines.sources import BOOL, DATE, DATETIME, ENUM, FLOAT, INT, POINTS, SOURCES
+
+SIMILARITY_MIN = 0.5
+_TIME_WORDS = ("时间", "日期", "时限", "日")
+_SIGN_VALUES = {"加分", "扣分", "加", "扣", "奖励", "扣除", "1", "2"}
+
+
+def read_grid(path: Path) -> list[list[str | None]]:
+    """Every row of the first sheet with cells (or of a CSV file) as text."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        import fastexcel
+
+        reader = fastexcel.read_excel(str(path))
+        for i in range(len(reader.sheet_names)):
+            df = reader.load_sheet(i, header_row=None, skip_rows=0, dtypes="string").to_polars()
+            rows = [[(c.removesuffix(" 00:00:00") if isinstance(c, str) else c) for c in r] for r in df.rows()]
+            if any(any(c for c in r) for r in rows):
+                return rows
+        return []
+    if suffix in (".csv", ".txt"):
+        from pipelines.readers.delimited import decode_to_utf8
+
+        text = decode_to_utf8(path.read_bytes())[0].decode("utf-8", errors="replace")
+        first = text.split("\n", 1)[0]
+        delim = max((",", "\t", ";", "|"), key=first.count)
+        return [[c if c.strip() else None for c in r] for r in csv.reader(io.StringIO(text), delimiter=delim)]
+    raise UserError(f"无法为 {path.suffix} 文件起草方案（应为 CSV、XLSX 或 XLS）/ cannot draft a profile for "
+                    f"{path.suffix} files (expected CSV, XLSX or XLS)")
+
+
+def similarity(a: str, b: str) -> float:
+    """Dice coefficient on characters, with time words (时间/日期/时限) counted as one another."""
+    def norm(t: str) -> str:
+        for w in ("日期", "时限", "时间"):
+            t = t.replace(w, "时")
+        return t
+    a, b = norm(a), norm(b)
+    if not a or not b:
+        return 0.0
+    common = sum(min(a.count(ch), b.count(ch)) for ch in set(a))
+    return 2 * common / (len(a) + len(b))
+
+
+@dataclass
+class Column:
+    index: int
+    caption: str
+    values: list[str]  # non-empty values of the sample
+
+    @property
+    def fill(self) -> float:
+        return len(self.values)
+
+
+def _parse_share(ftype: str, values: list[str], name: str) -> float:
+    if not values:
+        return 0.0
+    from pipelines import normalise
+
+    s = pl.Series("v", values[:500], dtype=pl.String)
+    if ftype in (DATE, DATETIME):
+        ok = normalise.datetime_values(s).is_not_null()
+    elif ftype in (INT, FLOAT, POINTS):
+        ok = normalise.number_values(s).is_not_null()
+    elif name == "grid_code" or name.endswith("_code") or name == "code":
+        ok = s.str.contains(r"^\s*\d{6,}\s*$")
+    else:
+        return 1.0
+    return float(ok.mean())
+
+
+def _caption_table(kind: str, exclude: set[str]) -> dict[str, str]:
+    """caption key → field, from the synonym table and every installed profile of this kind."""
+    out = {caption_key(h): f.name for f in SOURCES[kind].fields for h in f.headers}
+    names = set(SOURCES[kind].names)
+    for p in installed(exclude=exclude):
+        if p.builtin:
+            continue
+        for k, f in p.captions.items():  # a caption another format uses for a field this kind has too
+            if p.kind == kind or (f in names and f in _SHARED):
+                out.setdefault(k, f)
+    return out
+
+
+# Fields that mean the same in every kind that has them (a caption for one serves the others).
+_SHARED = {"grid_code", "grid_name", "township_name", "village_name", "household_id", "village_code"}
+_ID_WORDS = ("编号", "编码", "代码", "号", "码", "id")
+_NAME_WORDS = {"grid_name": ("网格", "辖区"), "township_name": ("乡", "镇", "街道"), "village_name": ("村", "社区")}
+
+
+def _plausible(f: sources.Field, key: str, values: list[str], exact: bool) -> bool:
+    """A similar (not synonymous) caption is taken only if its words and values fit the field."""
+    if exact:
+        return True
+    if (f.name.endswith("_id") or f.name.endswith("_code") or f.name == "code") and not any(w in key for w in _ID_WORDS):
+        return False
+    if f.name in _NAME_WORDS and not any(w in key for w in _NAME_WORDS[f.name]):
+        return False
+    if f.type in (ENUM, BOOL) and f.enum and values:
+        from pipelines import normalise
+
+        distinct = sorted(set(values))[:40]
+        ok = normalise.enum_values(pl.Series(distinct, dtype=pl.String), f.enum).is_not_null().mean()
+        return bool(ok >= 0.5)
+    return True
+
+
+def _match(kind: str, cols: list[Column], exclude: set[str]) -> dict[int, tuple[str, str]]:
+    """column index → (field, how) for one kind; each field taken by its best column."""
+    src = SOURCES[kind]
+    table = _caption_table(kind, exclude)
+    cands: list[tuple[float, int, str, str]] = []
+    for c in cols:
+        key = caption_key(c.caption)
+        options: list[tuple[float, str, str]] = []
+        if key in table:
+            options.append((2.0, table[key], "同义词 synonym"))
+        for cap, fname in table.items():
+            sim = similarity(key, cap)
+            if sim >= SIMILARITY_MIN and cap != key:
+                options.append((sim, fname, f"相似 similar to {cap} ({sim:.2f})"))
+        for score, fname, how in options:
+            f = src.field(fname)
+            if not _plausible(f, key, c.values, score >= 2):
+                continue
+            share = _parse_share(f.type, c.values, fname)
+            if fname == "grid_code" and share < 0.8 and "grid_name" in src.names:
+                fname, f, share = "grid_name", src.field("grid_name"), 1.0
+                how += "，值为名称 values are names"
+                score -= 0.1
+            if share < 0.8:
+                continue
+            if f.type in (DATE, DATETIME) and not any(w in key for w in _TIME_WORDS) and score < 2:
+                continue
+            cands.append((score + 0.01 * min(c.fill, 50) / 50, c.index, fname, how))
+    cands.sort(reverse=True)
+    out: dict[int, tuple[str, str]] = {}
+    taken: set[str] = set()
+    for _, i, fname, how in cands:
+        if i in out or fname in taken:
+            continue
+        out[i] = (fname, how)
+        taken.add(fname)
+    return out
+
+
+def columns_of(header: list[str], body: list[list]) -> list[Column]:
+    cols = []
+    for i, cap in enumerate(header):
+        if not cap.strip():
+            continue
+        vals = [str(r[i]).strip() for r in body if i < len(r) and r[i] is not None and str(r[i]).strip()]
+        cols.append(Column(i, cap, vals))
+    return cols
+
+
+def rank_kinds(cols: list[Column], exclude: set[str] | None = None) -> list[tuple[str, float, dict]]:
+    """Kinds by how well the captions (and their values) cover their fields, best first."""
+    exclude = exclude or set()
+    out = []
+    for k in sources.LOAD_ORDER:
+        m = _match(k, cols, exclude)
+        out.append((k, _kind_score(k, m), m))
+    out.sort(key=lambda t: (-t[1], sources.LOAD_ORDER.index(t[0])))
+    return out
+
+
+def _kind_score(kind: str, m: dict[int, tuple[str, str]]) -> float:
+    src = SOURCES[kind]
+    return sum(2 if src.field(f).required else 1 for f, _ in m.values())
+
+
+def header_of(rows: list[list[str | None]], exclude: set[str] | None = None) -> tuple[int, list[str], int]:
+    """(header row index, captions, rows of header) — the row closest to any profile, else the first
+    row of mostly text cells."""
+    from pipelines.profiles.recognise import best_row
+
+    found = best_row(rows, profiles=installed(exclude=exclude or set()))
+    if found is not None and found[1][0].closeness > 0:
+        h = found[0]
+    else:
+        h = next((i for i, r in enumerate(rows[:30])
+                  if sum(1 for c in r if c and not re.fullmatch(r"[\d.\-/: ]+", str(c))) >= 2), 0)
+    header = [str(c) if c is not None else "" for c in rows[h]]
+    if h + 1 < len(rows) and is_subcaption_row(header, rows[h + 1]):
+        return h, merge_two_row_header(header, rows[h + 1]), 2
+    return h, header, 1
+
+
+def _q(text: str) -> str:
+    """A YAML scalar: quoted when it could be read as something else."""
+    if re.fullmatch(r"[\w\u4e00-\u9fff（）()/、·\-]+", text) and not re.fullmatch(r"[\d.]+|true|false|null|yes|no|~",
+                                                                                 text, re.I):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def suggest(path: Path, exclude: set[str] | None = None) -> str:
+    """The draft profile's YAML text for `path`."""
+    exclude = exclude or set()
+    path = Path(path)
+    rows = read_grid(path)
+    if not rows:
+        raise UserError(f"文件为空，无法起草方案 / the file is empty: {path.name}")
+    h, header, header_rows = header_of(rows, exclude)
+    body = rows[h + header_rows:]
+    cols = columns_of(header, body)
+    ranked = rank_kinds(cols, exclude)
+    kind, _, m = ranked[0]
+    src = SOURCES[kind]
+    mapped = {f for f, _ in m.values()}
+    by_index = {c.index: c for c in cols}
+
+    stem = re.sub(r"[^a-z0-9_]", "", re.sub(r"\W+", "_", path.stem.lower())) or "file"
+    name = f"draft_{kind}_{stem}"[:60].rstrip("_") if not stem.startswith("draft") else stem
+    if len(name) < 2 or not re.fullmatch(r"[a-z0-9_]{2,60}", name):
+        name = f"draft_{kind}"
+    out = [
+        f"# 导入方案草稿 draft import profile — xiangzhi profile suggest {path.name}",
+        "# 请检查每一行；把 TODO 换成正确的内容（或删去该行），然后运行 xiangzhi profile check 本文件 数据文件。",
+        "# Check every line; replace each TODO (or delete the line), then run: xiangzhi profile check THIS FILE",
+        f"name: {name}",
+        f"label: {_q(path.stem)}",
+        f"kind: {kind}   # {src.label_zh}（{src.label_en}）",
+    ]
+    sig = [by_index[i].caption.strip() for i, (f, _) in m.items() if src.field(f).required or f == "grid_name"]
+    if len(sig) < 2:
+        sig = [by_index[i].caption.strip() for i in list(m)[:3]]
+    out.append("signature: [" + ", ".join(_q(s) for s in sig) + "]")
+    out.append("columns:")
+    for c in cols:
+        if c.index in m:
+            fname, how = m[c.index]
+            out.append(f"  {_q(c.caption.strip())}: {fname}   # {src.field(fname).header}; {how}")
+        else:
+            out.append(f"  {_q(c.caption.strip())}:    # 未对应，不载入 not mapped, not loaded")
+
+    # Value maps for enum columns, from their distinct values.
+    from pipelines import normalise
+
+    values_lines: list[str] = []
+    for i, (fname, _) in m.items():
+        f = src.field(fname)
+        if f.type not in (ENUM, BOOL) or not f.enum:
+            continue
+        distinct = sorted(set(by_index[i].values))[:40]
+        if not distinct:
+            continue
+        canon = normalise.enum_values(pl.Series(distinct, dtype=pl.String), f.enum).to_list()
+        if all(c is not None for c in canon):
+            continue
+        values_lines.append(f"  {fname}:   # 可选值 allowed: {'、'.join(sources.ENUMS[f.enum])}")
+        for raw, c in zip(distinct, canon, strict=True):
+            values_lines.append(f"    {_q(raw)}: {c if c is not None else 'TODO'}")
+    if values_lines:
+        out.append("values:")
+        out += values_lines
+
+    derive: list[str] = []
+    sign_col = next((c for c in cols if c.values and set(c.values) <= _SIGN_VALUES
+                     and len(set(c.values)) == 2), None)
+    if sign_col is not None and any(src.field(f).type == POINTS for f in mapped):
+        pf = next(f for f in mapped if src.field(f).type == POINTS)
+        neg = "扣分" if "扣分" in sign_col.values else ("扣" if "扣" in sign_col.values else "2")
+        derive.append(f"  {pf}: {{sign: {_q(sign_col.caption.strip())}, negative: [{_q(neg)}]}}"
+                      f"   # 正负取自{sign_col.caption.strip()} sign from a 加分/扣分 column")
+    entry = ENTRY_FIELDS.get(kind)
+    for f in src.fields:
+        if f.name in mapped or f.name == entry:
+            continue
+        if f.name == "grid_code" and "grid_name" in mapped:
+            continue
+        if f.required:
+            hint = _hint(f)
+            derive.append(f"  {f.name}: TODO   # 必填 required: {f.header}。{hint}")
+        elif f.name in ("township_name", "village_name") and "grid_name" in mapped:
+            label = "乡镇/街道" if f.name == "township_name" else "社区/村"
+            derive.append(f"  {f.name}: TODO   # 可选 optional: 网格名称所在的{f.header[2:]}（如 {{title: {label}}}"
+                          f" 取自表头上方），不需要就删去此行 / scope of the grid names; delete if not needed")
+        elif f.required_when:
+            derive.append(f"  {f.name}: TODO   # 条件必填 required when {f.required_when}: {f.header}。"
+                          f"{_hint(f)} 不需要就删去此行 / delete if not needed")
+    if derive:
+        out.append("derive:")
+        out += derive
+    if entry and entry not in mapped:
+        out.append(f"# 没有录入时间列（{src.field(entry).header}）：录入时间记为未知，不计入录入及时率"
+                   f" / no entry-time column: entry time unknown, left out of entry_timeliness_rate")
+    shape: list[str] = []
+    if header_rows == 2:
+        shape.append("  header_rows: 2   # 两行表头 two-row header")
+    rel = next((c for c in cols if "户主" in c.caption and "关系" in c.caption and "户主" in c.values), None)
+    if rel is not None and kind == "households":
+        by = "household_id"
+        shape.append(f"  group: {{by: {by}, head: {{column: {_q(rel.caption.strip())}, value: 户主}}, count: members}}"
+                     "   # 每人一行，按户合并 one row per person")
+    if shape:
+        out.append("rows:")
+        out += shape
+    return "\n".join(out) + "\n"
+
+
+def _hint(f: sources.Field) -> str:
+    if f.name.endswith("_id"):
+        return "导出没有编号时可用 {hash: [列1, 列2, 列3]} 由不变的列生成 / e.g. {hash: [caption, caption]}"
+    if f.type in (DATE, DATETIME):
+        return "可用 {copy: 另一时间列} 或 {deadline: 时间列, days: 7} / e.g. {copy: caption}"
+    if f.enum:
+        return f"可用 {{const: 取值}}，取值之一：{'、'.join(sources.ENUMS[f.enum])} / e.g. {{const: value}}"
+    if f.name == "level":
+        return "可按代码推导：{cases: {'^\\d{6}$': 县, '^\\d{9}$': 乡镇, '^\\d{12}$': 村}, from: 代码列}"
+    return "可用 {copy: 列}、{const: 值} 或 {extract: 正则, from: 列} / e.g. {copy: caption}"

@@ -1,0 +1,215 @@
+"""The five real systems' exports of tests/fixtures/real_formats load through their shipped import
+profiles (SPEC §3.8), with values right: counts and cells of the core tables checked against the
+files themselves (read here with fastexcel, independently of the readers)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import fastexcel
+import pytest
+
+from pipelines.load import ingest
+
+FIX = Path(__file__).parent / "fixtures" / "real_formats"
+FILES = {
+    "jeecg_points": FIX / "01_jeecg_points" / "居民积分登记记录.xls",
+    "tianque_households": FIX / "04_tianque_households" / "户籍人口信息登记表.xls",
+    "nbs_division_codes": FIX / "06_nbs_villages" / "统计用区划代码_云岭县.xlsx",
+    "gsm_minqing_log": FIX / "08_gsm_minqing_log" / "民情日志.xlsx",
+    "gsm_event_query": FIX / "09_gsm_events" / "事件综合查询.xlsx",
+}
+REFERENCE = [FIX / "reference" / n for n in ("行政区划.csv", "网格边界.geojson", "户籍台账.csv")]
+SECRET = "test-secret-key"
+ODD = "某系统导出.csv"
+
+
+def sheet_rows(path: Path, sheet: int = 0) -> list[tuple]:
+    return fastexcel.read_excel(str(path)).load_sheet(sheet, header_row=None, dtypes="string").to_polars().rows()
+
+
+def records(path: Path, header_row: int) -> list[dict]:
+    """Data rows below the 1-based header row as dicts (header text stripped of * and spaces)."""
+    rows = sheet_rows(path)
+    head = [str(c or "").replace("*", "").strip() for c in rows[header_row - 1]]
+    return [dict(zip(head, r, strict=False)) for r in rows[header_row:] if any(c for c in r)]
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory):
+    """Reference first, then all five formats in a later batch (their export time is later)."""
+    home = tmp_path_factory.mktemp("real") / "home"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XIANGZHI_HOME", str(home))
+    mp.setenv("XIANGZHI_SECRET", SECRET)
+    ingest(REFERENCE)
+    # and one export no profile knows: rejected whole, with the diagnosis as its reason
+    odd = home.parent / ODD
+    odd.write_text("受理编号,事件状态,所属地区,受理时间\nA1,办结,王家村,2025-07-01\n", encoding="utf-8")
+    report = ingest(list(FILES.values()) + [odd])
+    con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
+    yield home, con, {f.file_name: f for f in report.files}
+    con.close()
+    mp.undo()
+
+
+def q(con, sql, *params):
+    return con.execute(sql, list(params)).fetchall()
+
+
+def test_every_format_is_recognised_by_its_profile_and_rows_add_up(wh):
+    _, con, _ = wh
+    rows = {r[0]: r[1:] for r in q(con, "select file_name, profile, status, rows_read, rows_loaded, "
+                                        "rows_quarantined, rows_duplicate, rows_non_data from load_files")}
+    expected = {  # name: (rows read, loaded, non-data)
+        "jeecg_points": (50, 48, 2),  # title + 导出人 rows above the header
+        "tianque_households": (59, 52, 7),  # 4 title rows + the sub-caption row; bean sheet's 2 titles
+        "nbs_division_codes": (5, 5, 0),
+        "gsm_minqing_log": (40, 40, 0),
+        "gsm_event_query": (40, 40, 0),
+    }
+    for prof, path in FILES.items():
+        profile, status, read, loaded, quarantined, dup, non_data = rows[path.name]
+        assert (profile, status) == (prof, "loaded")
+        assert read == loaded + quarantined + dup + non_data
+        assert (read, loaded, non_data) == expected[prof], prof
+        assert quarantined == 0, prof
+
+
+def test_jeecg_points_signed_by_category_with_derived_ids(wh):
+    _, con, _ = wh
+    recs = records(FILES["jeecg_points"], 3)
+    signed = [(-1 if r["评分类别"] == "扣分" else 1) * float(r["加（扣）分分值"]) for r in recs]
+    n, total, negatives, states = q(con, "select count(*), sum(points), count(*) filter (where points < 0), "
+                                         "list(distinct review_status) from fct_points")[0]
+    assert (n, total, negatives) == (len(recs), sum(signed), sum(s < 0 for s in signed))
+    assert states == ["已确认"]
+    # 李丽娟's 扣分 of 2025-06-03: -1 point, in her household's village (from the registry)
+    row = q(con, "select points, item, occurred_on::varchar, entered_on::varchar, village_code from fct_points "
+                 "where occurred_on = date '2025-06-03'")
+    assert row == [(-1.0, "乱堆乱放", "2025-06-03", "2025-06-03", "530999101201")]
+    ids = [r[0] for r in q(con, "select record_id from fct_points")]
+    assert len(set(ids)) == len(ids) and all(i.startswith("H") for i in ids)
+
+
+def test_jeecg_points_reexport_is_a_new_observation_not_new_records(wh, tmp_path):
+    home, _, _ = wh
+    copy = tmp_path / "居民积分登记记录_20250901.xls"
+    copy.write_bytes(FILES["jeecg_points"].read_bytes() + b"\0")  # another export: other bytes, same rows
+    report = ingest([copy])
+    f = next(x for x in report.files if x.file_name == copy.name)
+    assert (f.status, f.rows_loaded, f.rows_quarantined) == ("loaded", 48, 0)
+    # the working warehouse (the module's open connection holds the published file's old instance)
+    con = duckdb.connect(str(home / "warehouse" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        assert q(con, "select count(*) from fct_points") == [(48,)]
+        assert q(con, "select count(*) from stg_points") == [(96,)]  # two observations of each record
+    finally:
+        con.close()
+
+
+def test_tianque_persons_grouped_into_households_with_grid_by_name(wh):
+    _, con, _ = wh
+    recs = records(FILES["tianque_households"], 5)[1:]  # row 6 is the sub-caption row
+    sizes = Counter(str(r["户号"]) for r in recs)
+    heads = {str(r["户号"]): r["姓名"] for r in recs if r["与户主关系"] == "户主"}
+    got = q(con, "select h.grid_code, h.members, h.head_name_masked from dim_household as h "
+                 "where h.village_code = '530999101201' order by h.grid_code, h.members")
+    assert len(got) == len(sizes) == 16
+    assert sorted(m for _, m, _ in got) == sorted(sizes.values())
+    # grid by name (王家村第一网格 exists in both townships: the 填报单位 line scopes it to 清河镇)
+    assert {g for g, _, _ in got} == {"530999101201001", "530999101201002"}
+    masked = {h[0] + "*" * (len(h) - 1) for h in heads.values()}
+    assert {m for _, _, m in got} == masked
+
+
+def test_nbs_codes_give_level_and_parent(wh):
+    _, con, _ = wh
+    got = q(con, "select village_code, name, township_code from dim_village order by 1")
+    assert len(got) == 5
+    assert ("530999101001", "清河社区居民委员会", "530999101") in got  # the one village not in the reference
+    assert ("530999201202", "王家村村民委员会", "530999201") in got
+
+
+def test_gsm_log_grid_by_full_name_and_no_entry_time(wh):
+    _, con, _ = wh
+    recs = records(FILES["gsm_minqing_log"], 1)
+    per_name = Counter(r["所属辖区"] for r in recs)
+    got = dict(q(con, "select grid_code, count(*) from fct_visit group by 1"))
+    assert got["530999201202002"] == per_name["云岭县石门乡王家村第二网格"] == 5
+    assert got["530999101201001"] == per_name["云岭县清河镇王家村第一网格"]
+    assert sum(got.values()) == len(recs)
+    assert q(con, "select count(*) from fct_visit where entered_at is not null") == [(0,)]
+    assert q(con, "select worker, visited_at::varchar from fct_visit where grid_code = '530999201202002' "
+                  "order by visited_at limit 1") == [("黄红霞", "2025-06-07 00:00:00")]
+
+
+def test_gsm_events_statuses_categories_and_times(wh):
+    _, con, _ = wh
+    recs = records(FILES["gsm_event_query"], 1)
+    closed = sum(r["事件状态"] in ("办结", "批准结案") for r in recs)
+    assert q(con, "select count(*), count(*) filter (where is_closed) from fct_event") == [(len(recs), closed)]
+    row = q(con, "select grid_code, category, status, reported_at::varchar, accepted_at::varchar, "
+                 "deadline::varchar, closed_at::varchar, satisfaction, entered_at from fct_event "
+                 "where event_id = 'SL202507130002'")
+    assert row == [("530999101201002", "民生诉求", "已办结", "2025-07-13 08:41:00", "2025-07-13 08:41:00",
+                    "2025-07-18 23:59:59", "2025-07-15 11:41:00", "满意", None)]
+
+
+def test_records_without_entry_time_are_out_of_entry_timeliness(wh):
+    _, con, _ = wh
+    # Only the points (which carry 登记日期) count: visits and events have no entry time at all.
+    june_points = q(con, "select count(*) from fct_points where occurred_on between '2025-06-01' and '2025-06-30'")
+    got = q(con, "select numerator, denominator from indicator_values where indicator_id = 'entry_timeliness_rate' "
+                 "and unit_level = 'county' and period = '2025-06'")
+    assert got == [(june_points[0][0], june_points[0][0])]
+
+
+def test_no_personal_value_in_clear_in_any_duckdb_file(wh):
+    home, _, _ = wh
+    recs = records(FILES["tianque_households"], 5)[1:]
+    secrets = {str(r["身份证号码"]) for r in recs} | {r["姓名"] for r in recs}
+    secrets |= {str(r["联系手机"]) for r in recs if r["联系手机"]}
+    secrets |= {r["诉求人姓名"] for r in records(FILES["gsm_event_query"], 1)}
+    secrets |= {r["户主"] for r in records(FILES["jeecg_points"], 3)}
+    # Grid workers' and grid heads' names are public by policy (SPEC §3.7): a resident who shares one
+    # is not a leak.
+    import json
+
+    public = {r["网格员姓名"] for r in records(FILES["gsm_minqing_log"], 1)}
+    public |= {f["properties"]["网格长"] for f in json.loads(REFERENCE[1].read_text(encoding="utf-8"))["features"]}
+    secrets -= public
+    assert len(secrets) > 60
+    for db in (home / "warehouse" / "xiangzhi.duckdb", home / "published" / "xiangzhi.duckdb"):
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            text = "\n".join(str(con.execute(f'select * from "{t}"').fetchall())
+                             for (t,) in con.execute("select table_name from duckdb_tables()").fetchall())
+        finally:
+            con.close()
+        leaked = sorted(s for s in secrets if s and s in text)
+        assert not leaked, (db.name, leaked[:5])
+
+
+def test_quality_page_shows_each_files_profile_and_a_rejected_files_diagnosis(wh, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import auth
+
+    home, _, _ = wh
+    auth.write_demo_users(home / "users.yaml", home / "published" / "xiangzhi.duckdb", rounds=4)
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"), default_timeout=60)
+    at.session_state["username"] = "county"
+    at.run()
+    at.switch_page("views/quality.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    files = next(d.value for d in at.dataframe if "导入方案" in d.value.columns)
+    by_name = files.set_index("文件名")
+    for prof, path in FILES.items():
+        assert by_name.loc[path.name, "导入方案"] == prof
+    reason = by_name.loc[ODD, "原因"]
+    assert reason.startswith("表头不符合任何已知数据源") and "最接近网格事件（events" in reason
+    assert f'xiangzhi profile suggest "{ODD}"' in reason
