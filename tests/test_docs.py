@@ -6,8 +6,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 from pipelines import config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,30 +50,14 @@ def _dashboard_imports() -> set[tuple[str, str]]:
             for m in _dashboard_modules(path.read_text(encoding="utf-8"))}
 
 
-# Imports still to remove; each entry's test below fails once its import is gone (a strict xfail
-# turned pass), so the entry must then be deleted and the rule holds for that module from then on.
-KNOWN = {
-    ("pipelines/demo.py", "dashboard.auth"): "the users file code is moving to pipelines/users.py",
-    ("pipelines/demo.py", "dashboard.launch"): "the launcher (no Streamlit import) still lives in dashboard/",
-    ("pipelines/cli.py", "dashboard.launch"): "the launcher (no Streamlit import) still lives in dashboard/",
-}
-
-
 def test_the_import_parser_finds_every_form():
     src = ("import os\nimport dashboard.i18n as t\nfrom dashboard import auth\n"
            "def f():\n    from dashboard.views.map import page\nfrom pipelines import config\n")
     assert _dashboard_modules(src) == {"dashboard.i18n", "dashboard.auth", "dashboard.views.map"}
 
 
-def test_no_new_module_under_pipelines_imports_dashboard():
-    assert _dashboard_imports() - set(KNOWN) == set()
-
-
-@pytest.mark.parametrize("module,imported", sorted(KNOWN), ids=lambda x: x)
-def test_known_dashboard_import_is_gone(module, imported):
-    if (module, imported) in _dashboard_imports():
-        pytest.xfail(f"{module} still imports {imported}: {KNOWN[(module, imported)]}")
-    pytest.fail(f"{module} no longer imports {imported}: delete its entry from KNOWN (the rule now holds)")
+def test_no_module_under_pipelines_imports_dashboard():
+    assert _dashboard_imports() == set()
 
 
 # ---------------------------------------------------------------------------------------------
