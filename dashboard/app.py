@@ -154,12 +154,7 @@ def sidebar(user: auth.User) -> Ctx:
     return Ctx(user.username, user.display_name, scope, tuple(periods), period, township, village, unit)
 
 
-def pack_missing() -> None:
-    st.info(t("pack_missing"))
-
-
 def pages(user: auth.User) -> list:
-    views = HERE / "views"
     # No page icons: Streamlit turns a page's icon into the tab's favicon, fetched from
     # fonts.gstatic.com — an external request the offline rule forbids.
     if user.is_clerk:  # 信息员: the upload page and data quality of its scope, nothing else (SPEC §7)
@@ -183,11 +178,7 @@ def pages(user: auth.User) -> list:
     for i, (name, key) in enumerate(spec):
         if name == "whatif" and st.session_state["_ctx"].scope.role != "county":
             continue  # page 10 is for county accounts (the page itself refuses others too)
-        if (views / f"{name}.py").exists():
-            target = f"views/{name}.py"
-        else:  # page 7 belongs to another module: tolerate its absence
-            target = pack_missing
-        out.append(st.Page(target, title=t(key), url_path=name, default=i == 0))
+        out.append(st.Page(f"views/{name}.py", title=t(key), url_path=name, default=i == 0))
     return out
 
 

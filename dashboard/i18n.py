@@ -41,7 +41,6 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "所选单位不在您的权限范围内，已恢复为您的默认范围。",
         "en": "The selected unit is outside your access; reset to your own scope.",
     },
-    "pack_missing": {"zh": "月度考评页面尚未安装。", "en": "The monthly pack page is not installed yet."},
     # page titles
     "page_overview": {"zh": "总览", "en": "Overview"},
     "page_map": {"zh": "地图", "en": "Map"},

@@ -2,7 +2,7 @@
 
 The checked view chk_<kind> (built by the loader) adds helper columns these rules read:
 `_grid_known`, `_village_known`, `_parent_known`, `_household_known`, `_village_matches`.
-`refs` passed to the GX factories holds the reference value sets of the current warehouse.
+The GX factories' argument (`refs`) is always empty: the reference checks read those helper columns.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from pipelines import config
 from pipelines.ingest import core, registry, staging, validate
 from pipelines.ingest.registry import FileOutcome, IngestReport
 from pipelines.ingest.tables import ensure_schema
+from pipelines.models import contract
 
 # Files the generator writes beside its exports; not data.
 IGNORED_NAMES = {"manifest.json"}
@@ -193,6 +194,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
         con.execute("update reg_batches set finished_at = ?, status = 'loaded' where batch_id = ?",
                     [datetime.now().replace(microsecond=0), batch_id])
         registry.publish_tables(con)
+        contract.enforce(con)  # data contracts (schema.yml) before commit and publish: a failing mart rolls back
         _pause_for_tests()
         con.execute("commit")
         outcomes += registry.outcomes(con, batch_id)

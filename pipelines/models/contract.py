@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.errors import UserError
+
 SCHEMA_FILE = Path(__file__).with_name("schema.yml")
 
 
@@ -38,3 +40,96 @@ def check(con, name: str) -> list[str]:
         elif actual[col].split("(")[0] != typ:
             problems.append(f"{name}.{col} is {actual[col]}, contract says {typ}")
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Data checks (issue #18 item 4): besides each table's columns, schema.yml may carry
+#   key: [cols]                   unique and never NULL together
+#   not_null: [cols]
+#   accepted_values: {col: [values] | "enum:NAME" (sources.ENUMS) | "reason_codes" | "source_kinds"}
+#   invariants: [{name, row: <SQL condition every row meets>} | {name, query: <SQL selecting the
+#                violating rows>}]
+# check_data runs them in SQL on the built warehouse; enforce raises before anything is published.
+
+
+class ContractError(UserError):
+    """A built table breaks its data contract: the batch is not committed nor published (one line)."""
+
+
+@cache
+def _spec() -> dict[str, dict]:
+    return yaml.safe_load(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def _accepted(ref) -> list:
+    """Accepted values of a column: a list in schema.yml, or a name of the table that owns them."""
+    if isinstance(ref, list):
+        return ref
+    from pipelines import sources
+
+    if ref == "reason_codes":
+        return list(sources.REASON_CODES)
+    if ref == "source_kinds":
+        return list(sources.LOAD_ORDER)
+    if isinstance(ref, str) and ref.startswith("enum:"):
+        return list(sources.ENUMS[ref[5:]])
+    raise ValueError(f"schema.yml: unknown accepted_values reference {ref!r}")
+
+
+def _literal(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def data_checks(name: str) -> list[tuple[str, str, str]]:
+    """The checks of one table as (kind, label, SQL counting the violating rows)."""
+    body = _spec().get(name) or {}
+    t = f'"{name}"'
+    out: list[tuple[str, str, str]] = []
+    if body.get("key"):
+        cols = ", ".join(f'"{c}"' for c in body["key"])
+        nulls = " or ".join(f'"{c}" is null' for c in body["key"])
+        out.append(("key", f"key ({', '.join(body['key'])}) unique",
+                    f"select coalesce(sum(n), 0) from (select count(*) as n from {t} group by {cols} "
+                    f"having count(*) > 1 or bool_or({nulls}))"))
+    for c in body.get("not_null") or ():
+        out.append(("not_null", f"{c} not null", f'select count(*) from {t} where "{c}" is null'))
+    for c, ref in (body.get("accepted_values") or {}).items():
+        values = ", ".join(_literal(v) for v in _accepted(ref))
+        out.append(("accepted_values", f"{c} in accepted values",
+                    f'select count(*) from {t} where "{c}" is not null and "{c}" not in ({values})'))
+    for inv in body.get("invariants") or ():
+        if "row" in inv:
+            sql = f"select count(*) from {t} where ({inv['row']}) is not true"
+        else:
+            sql = f"select count(*) from ({inv['query']})"
+        out.append(("invariant", inv["name"], sql))
+    return out
+
+
+def check_data(con, names: list[str] | None = None) -> list[str]:
+    """Every data-contract violation on `con`'s built tables, as 'table: check (n rows)'."""
+    present = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    problems = []
+    for name in names or list(tables()):
+        if name not in present:
+            continue
+        for _kind, label, sql in data_checks(name):
+            n = con.execute(sql).fetchone()[0]
+            if n:
+                problems.append(f"{name}: {label} ({n} rows)")
+    return problems
+
+
+def enforce(con) -> None:
+    """Raise ContractError naming every broken check; called by the ingest right before publish."""
+    problems = check_data(con)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; … {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise ContractError(
+            f"数据契约检查未通过，本批未发布，已发布的数据保持不变（程序缺陷，请报告）：{shown} / the data contract "
+            f"check failed: this batch is not published and the published copy is unchanged (a defect, "
+            f"please report it): {shown}")
