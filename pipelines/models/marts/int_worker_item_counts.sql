@@ -119,7 +119,8 @@ overdue_counts as (
     from worker_events
     inner join calendar
         on calendar.month_start >= worker_events.overdue_from
-    where not worker_events.on_time
+    where
+        not worker_events.on_time
         and (
             calendar.month_start = worker_events.overdue_from
             or not worker_events.is_closed
