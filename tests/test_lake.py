@@ -205,3 +205,28 @@ def test_transpile_rewrites_the_known_wrong_translations():
     assert "ARRAY_SORT(COLLECT_LIST(" in sql and "l.k0 > r.k0" in sql
     assert "CAST(d AS DOUBLE) / CAST(3600.0 AS DOUBLE)" in sql
     assert "EXPLODE(CAST(SEQUENCE(f, g, INTERVAL '1' MONTH) AS ARRAY<DATE>))" in sql
+
+
+def test_province_view_reads_the_lake_scoped(lake):
+    from pipelines import warehouse as wh
+
+    con = wh.lake_connection(lake["dir"])
+    province = wh.Scope("province", "36")
+    league = wh.county_league(province, "2025-06", con=con)
+    assert sorted(league["county_code"]) == sorted(COUNTIES)
+    assert sorted(league["rank"]) in ([1, 2], [1, 1])
+    for code, published in lake["published"].items():
+        own = duckdb.connect(str(published), read_only=True)
+        mean, scored = own.execute(
+            "select avg(score), count(score) from village_scores where period = '2025-06'").fetchall()[0]
+        own.close()
+        row = league[league["county_code"] == code].iloc[0]
+        assert row["villages_scored"] == scored and math.isclose(row["mean_score"], mean, abs_tol=1e-9)
+        # a county account sees its own row only, with its province-wide rank
+        mine = wh.county_league(wh.Scope("county", code), "2025-06", con=con)
+        assert mine["county_code"].tolist() == [code] and mine["rank"].tolist() == [row["rank"]]
+    ind = wh.county_indicators(province, "2025-06", con=con)
+    assert set(ind["county_code"]) == set(COUNTIES)
+    assert {"key_visit_rate", "event_closure_rate"} <= set(ind["indicator_id"]) and "name_zh" in ind
+    assert set(wh.county_indicators(wh.Scope("county", "360781"), "2025-06", con=con)["county_code"]) == {"360781"}
+    con.close()

@@ -239,10 +239,11 @@ SCOPES = {
 }
 # Functions of warehouse.py that are not scoped queries (connections, the catalogue, helpers).
 NOT_QUERIES = {"published_path", "stamp", "connect", "default_connection", "catalogue", "indicators",
-               "light", "first_units"}
+               "light", "first_units",
+               "lake_connection"}  # lake (issue #17): opens a lake, like connect
 # Values for the parameters query functions take, by parameter name.
 ARGS = {"period": "2025-06", "year": 2025, "indicator_id": "key_visit_rate", "level": "village", "batch_id": None}
-CODE_COLUMNS = ("grid_code", "village_code", "unit_code", "code", "township_code")  # finest first
+CODE_COLUMNS = ("grid_code", "village_code", "unit_code", "code", "township_code", "county_code")  # finest first
 
 
 @pytest.fixture(scope="module")
