@@ -17,14 +17,14 @@ from contextlib import contextmanager
 PHASES = (
     ("read", "pipelines.readers", "read_file"),
     ("normalise", "pipelines.normalise", "normalise"),
-    ("derive", "pipelines.load", "_derive"),
-    ("stage", "pipelines.load", "stage"),
-    ("rebuild", "pipelines.load", "rebuild"),
-    ("core", "pipelines.load", "_run_core"),
-    ("validate", "pipelines.load", "validate_batch"),
-    ("gx", "pipelines.load", "run_suite"),
-    ("marts", "pipelines.load", "_build_marts"),
-    ("publish_tables", "pipelines.load", "publish_tables"),
+    ("derive", "pipelines.ingest.staging", "derive"),
+    ("stage", "pipelines.ingest.staging", "stage"),
+    ("rebuild", "pipelines.ingest.core", "rebuild"),
+    ("core", "pipelines.ingest.core", "run_core"),
+    ("validate", "pipelines.ingest.validate", "validate_batch"),
+    ("gx", "pipelines.ingest.validate", "run_suite"),
+    ("marts", "pipelines.ingest.batch", "run_marts"),
+    ("publish_tables", "pipelines.ingest.registry", "publish_tables"),
     ("publish", "pipelines.publish", "publish"),
 )
 # Phases measured inside another one: not added again when computing `other`.

@@ -23,10 +23,24 @@ def command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
     ]
 
 
+def _publish_if_stale() -> None:
+    """A batch committed by an ingest that was killed before publishing becomes visible now."""
+    from pipelines.publish import is_stale, publish
+
+    p = config.paths()
+    try:
+        if is_stale(p.warehouse, p.published):
+            publish(p.warehouse, p.published)
+            print("已发布上次中断前导入的数据 / published the batch an interrupted ingest left", flush=True)
+    except Exception as exc:  # noqa: BLE001 - an ingest holding the lock publishes itself
+        print(f"未能检查发布副本 / could not check the published copy: {type(exc).__name__}", flush=True)
+
+
 def run(port: int = 8501, host: str = "127.0.0.1") -> int:
     """Replace this process with Streamlit, so that stopping `xiangzhi dashboard` (Ctrl+C, SIGTERM
     from a service manager or a test) stops the server itself and leaves no orphan behind."""
     print(f"乡治 仪表盘 / dashboard: http://{host}:{port}  (Ctrl+C 退出 / to stop)", flush=True)
+    _publish_if_stale()
     env = dict(os.environ)
     # Streamlit runs in dashboard/ (to read its .streamlit/config.toml): pin the data home first,
     # since the default ./data is relative to where the user typed the command.

@@ -25,8 +25,6 @@ def _cmd_reference(a: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(a: argparse.Namespace) -> int:
-    from pipelines.load import ingest_cli
-
     return ingest_cli([Path(p) for p in a.paths], quiet=a.quiet)
 
 
@@ -83,6 +81,19 @@ def _add_lake(sub) -> None:
     lm.set_defaults(func=_cmd_lake_marts)
 
 
+def _cmd_raw_prune(a: argparse.Namespace) -> int:
+    from pipelines.raw_store import prune, retention_days
+
+    days = retention_days(a.older_than)
+    res = prune(days, dry_run=a.dry_run)
+    verb = "将删除 would remove" if a.dry_run else "已删除 removed"
+    print(f"{verb} {len(res.removed)} 批原始副本 raw batches older than {days:g} days "
+          f"({res.freed_bytes / 2**20:,.1f} MB); 保留 kept {res.kept}")
+    for name in res.removed:
+        print(f"  {name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xiangzhi", description="乡治 grassroots-governance analytics")
     sub = p.add_subparsers(dest="command", required=True)
@@ -122,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     dm.set_defaults(func=_cmd_demo)
 
     _add_lake(sub)  # lake (SPEC §4.1)
+
+    rw = sub.add_parser("raw", help="the raw copies of the exports (personal data in clear)")
+    rw_sub = rw.add_subparsers(dest="raw_command", required=True)
+    pr = rw_sub.add_parser("prune", help="remove raw copies older than the retention (re-judging never needs them)")
+    pr.add_argument("--older-than", help="days (default $XIANGZHI_RAW_RETENTION_DAYS or 365)")
+    pr.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
+    pr.set_defaults(func=_cmd_raw_prune)
     return p
 
 
@@ -135,6 +153,71 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断 / interrupted", file=sys.stderr)
         return 130
+
+
+# --- ingest: the summary printed after `xiangzhi ingest` (moved here from pipelines/load.py) ---
+
+def wide_console():
+    """Piped output (CI logs, files) gets a wide table instead of rich's 80-column default."""
+    from rich.console import Console
+
+    c = Console()
+    return c if c.is_terminal else Console(width=200)
+
+
+def print_report(report, console=None) -> None:
+    from rich.table import Table
+
+    console = console or wide_console()
+    t = Table(title=f"导入结果 ingest summary — 批次 batch {report.batch_id or '（无新文件 nothing new）'}",
+              show_lines=False)
+    for col, just in (("文件 file", "left"), ("类型 kind", "left"), ("读取 read", "right"),
+                      ("载入 loaded", "right"), ("隔离 quarantined", "right"), ("重复 dup", "right"),
+                      ("非数据 non-data", "right"), ("隔离原因 / 说明 reasons / notes", "left")):
+        t.add_column(col, justify=just, overflow="fold")
+    for f in report.files:
+        if f.status == "loaded":
+            note = ", ".join(f"{k} {v}" for k, v in f.by_reason.items())
+            if f.reason:
+                note = (note + "; " if note else "") + f.reason
+            t.add_row(f.file_name, f.source_kind or "", f"{f.rows_read:,}", f"{f.rows_loaded:,}",
+                      f"{f.rows_quarantined:,}", f"{f.rows_duplicate:,}", f"{f.rows_non_data:,}", note)
+        else:
+            label = "[red]拒收 rejected[/red]" if f.status == "rejected" else "[dim]未变 unchanged[/dim]"
+            t.add_row(f.file_name, label, "", "", "", "", "", f.reason or "")
+    console.print(t)
+    loaded = [f for f in report.files if f.status == "loaded"]
+    rejected = sum(f.status == "rejected" for f in report.files)
+    rows = sum(f.rows_read for f in loaded)
+    rate = rows / report.seconds if report.seconds else 0
+    console.print(
+        f"文件 files {len(loaded)} 载入 loaded, {rejected} 拒收 rejected, "
+        f"{sum(f.status == 'unchanged' for f in report.files)} 未变 unchanged · "
+        f"行 rows read {rows:,} = loaded {sum(f.rows_loaded for f in loaded):,} + quarantined "
+        f"{sum(f.rows_quarantined for f in loaded):,} + duplicates {sum(f.rows_duplicate for f in loaded):,}"
+        f" + non-data {sum(f.rows_non_data for f in loaded):,} · {report.seconds:.1f} s ({rate:,.0f} rows/s)")
+    if report.published:
+        console.print(f"已发布 published: {report.published}")
+
+
+def ingest_cli(paths: list[Path], quiet: bool = False) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipelines.load import IngestError, ingest
+
+    console = wide_console()
+    try:
+        if quiet or not console.is_terminal:
+            report = ingest(paths)
+        else:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console, transient=True) as progress:
+                report = ingest(paths, progress=progress)
+    except (IngestError, UserError) as e:
+        console.print(f"[red]错误 error:[/red] {e}")
+        return 2
+    print_report(report, console)
+    return 0
 
 
 if __name__ == "__main__":

@@ -19,7 +19,67 @@ SETTINGS_HELP = {
     "XIANGZHI_INDICATORS": "indicator catalogue YAML (default pipelines/indicators.yaml); offices edit a copy",
     "XIANGZHI_THREADS": "DuckDB threads (default: all cores)",
     "XIANGZHI_PAUSE_BEFORE_COMMIT": "testing only: seconds to wait before an ingest commits",
+    "XIANGZHI_EARLIEST_DATE": "dates before this are BAD_DATE (default 2000-01-01; Excel's 0 and 1900-02-29 too)",
+    "XIANGZHI_MAX_POINTS": "largest plausible 分值 / 消耗积分 of one record, either sign (default 10000)",
+    "XIANGZHI_MAX_HOUSEHOLD_SIZE": "largest plausible 家庭人口 (default 50)",
+    "XIANGZHI_MAX_AMOUNT": "largest plausible 涉及金额 in yuan (default 100000000)",
+    "XIANGZHI_MAX_FILE_MB": "largest input file read, in MB (default 2048)",
+    "XIANGZHI_MAX_INFLATED_MB": "largest unpacked size of one workbook, in MB (default 1024)",
+    "XIANGZHI_MAX_INFLATION": "largest unpacked/packed ratio of a workbook bigger than 100 MB unpacked (default 200)",
+    "XIANGZHI_MAX_COLUMNS": "most columns in one row of a file (default 1000)",
+    "XIANGZHI_RAW_RETENTION_DAYS": "days `xiangzhi raw prune` keeps raw copies of the exports (default 365)",
 }
+
+
+def input_limits() -> dict[str, float]:
+    """Limits checked before a file is read (SPEC §3.6: a bomb is rejected with a reason, not run)."""
+    return {
+        "file_mb": _float_setting("XIANGZHI_MAX_FILE_MB", 2048),
+        "inflated_mb": _float_setting("XIANGZHI_MAX_INFLATED_MB", 1024),
+        "inflation": _float_setting("XIANGZHI_MAX_INFLATION", 200),
+        "columns": _float_setting("XIANGZHI_MAX_COLUMNS", 1000),
+    }
+
+
+def earliest_date():
+    """The earliest plausible occurrence, entry or deadline date (SPEC §3.6 BAD_DATE)."""
+    import datetime as dt
+
+    from pipelines.errors import UserError
+
+    text = os.environ.get("XIANGZHI_EARLIEST_DATE", "2000-01-01")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"XIANGZHI_EARLIEST_DATE 应为 YYYY-MM-DD，而不是 {text!r} / must be YYYY-MM-DD") from None
+
+
+def _float_setting(name: str, default: float) -> float:
+    from pipelines.errors import UserError
+
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"{name} 应为数字，而不是 {text!r} / must be a number") from None
+
+
+# Any number beyond this is unreadable whatever its field: it keeps BIGINT and DECIMAL(18,6) casts safe.
+ABSOLUTE_NUMBER_LIMIT = 1e12
+
+
+def number_range(field_name: str) -> tuple[float, float]:
+    """Plausible (low, high) for a numeric field; values outside are BAD_NUMBER (SPEC §3.6)."""
+    points = _float_setting("XIANGZHI_MAX_POINTS", 10000)
+    fixed = {
+        "points": (-points, points), "points_spent": (-points, points),
+        "members": (0, _float_setting("XIANGZHI_MAX_HOUSEHOLD_SIZE", 50)),
+        "amount": (0, _float_setting("XIANGZHI_MAX_AMOUNT", 1e8)),
+        "lon": (-180, 180), "lat": (-90, 90),
+    }
+    return fixed.get(field_name, (-ABSOLUTE_NUMBER_LIMIT, ABSOLUTE_NUMBER_LIMIT))
 
 
 @dataclass(frozen=True)
@@ -63,8 +123,19 @@ class Paths:
         return self.home / "reports"
 
     def ensure(self) -> Paths:
-        for d in (self.inbox, self.raw, self.warehouse_dir, self.published_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        """Create the data home, private to its owner (0700): raw/ holds the original exports with
+        their personal data, and the key sits beside it. A home that cannot be written is a UserError."""
+        from pipelines.errors import UserError
+
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.home.chmod(0o700)
+            for d in (self.inbox, self.raw, self.warehouse_dir, self.published_dir):
+                d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.raw.chmod(0o700)
+        except OSError as exc:  # read-only, permission denied, or a file where a folder should be
+            raise UserError(f"数据目录不可写：{exc.filename or self.home}（请检查权限或设置 XIANGZHI_HOME）"
+                            f" / the data home is not writable: {exc.filename or self.home}") from None
         return self
 
 
@@ -85,21 +156,51 @@ def threads() -> int | None:
     return int(v) if v else None
 
 
+# The demo's pseudonymisation key is published in this repository, so hashes made with it can be
+# reversed (ids have little entropy): it is accepted only in a data home that `xiangzhi demo` marked.
+DEMO_SECRET = "xiangzhi-demo-secret-not-for-production"
+DEMO_MARKER = ".xiangzhi-demo-home"
+
+
+def is_demo_home(home_dir: Path | None = None) -> bool:
+    return ((home_dir or home()) / DEMO_MARKER).exists()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a small secret file readable by its owner only (0600 from the start, not after)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    path.chmod(0o600)
+
+
 def secret(create: bool = False) -> bytes:
-    """The HMAC key. With create=True (demo, first ingest) a random key is written to the data home."""
+    """The HMAC key. With create=True (demo, first ingest) a random key is written to the data home.
+
+    The demo's public key is refused outside a demo home (UserError): a production home that
+    inherited it would publish hashes anyone can reverse."""
+    from pipelines.errors import UserError
+
     env = os.environ.get("XIANGZHI_SECRET")
-    if env:
-        return env.encode("utf-8")
     f = paths().secret_file
-    if f.exists():
-        return f.read_text(encoding="utf-8").strip().encode("utf-8")
-    if not create:
+    if env:
+        key = env
+    elif f.exists():
+        key = f.read_text(encoding="utf-8").strip()
+    elif not create:
         raise RuntimeError(
             "没有设置脱敏密钥 / no pseudonymisation key: set XIANGZHI_SECRET or create "
             f"{f} (the first `xiangzhi ingest` creates one)"
         )
-    f.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    f.write_text(key + "\n", encoding="utf-8")
-    f.chmod(0o600)
+    else:
+        key = secrets.token_hex(32)
+        write_private(f, key + "\n")
+    if key == DEMO_SECRET and not is_demo_home():
+        raise UserError(
+            f"拒绝使用演示密钥：{home()} 不是演示数据目录，演示密钥是公开的，用它脱敏的身份证号可被还原。"
+            f"请删除 {f} 或设置 XIANGZHI_SECRET 为新的随机密钥后重新导入。"
+            f" / refusing the demo's public key outside a demo home: hashes made with it can be reversed; "
+            f"remove {f} or set XIANGZHI_SECRET to a new random key and ingest again"
+        )
     return key.encode("utf-8")

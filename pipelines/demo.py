@@ -8,18 +8,26 @@ from pipelines import config
 
 DEMO_SEED = 20250601
 # The demo's own pseudonymisation key (SPEC §3.7); a deployment sets XIANGZHI_SECRET or secret.key.
-DEMO_SECRET = "xiangzhi-demo-secret-not-for-production"
+DEMO_SECRET = config.DEMO_SECRET
 
 
 def prepare(quiet: bool = False) -> dict:
     """Generate, ingest and create demo users; returns the demo accounts. Re-running is a no-op."""
+    from pipelines.cli import print_report
     from pipelines.generate import generate
-    from pipelines.load import ingest, print_report
+    from pipelines.load import ingest
 
     p = config.paths().ensure()
     if not os.environ.get("XIANGZHI_SECRET") and not p.secret_file.exists():
-        # Written to the data home so a later plain `xiangzhi ingest` keeps using the same key.
-        p.secret_file.write_text(DEMO_SECRET + "\n", encoding="utf-8")
+        if any(p.warehouse_dir.iterdir()) and not config.is_demo_home(p.home):
+            from pipelines.errors import UserError
+
+            raise UserError(f"{p.home} 已有非演示数据，演示不能写入这里；请设置 XIANGZHI_HOME 为一个新目录 "
+                            f"/ {p.home} holds non-demo data: set XIANGZHI_HOME to a new folder for the demo")
+        # The marker lets later ingests in this home (the next month, an upload) keep the demo key;
+        # anywhere else that key is refused (config.secret).
+        (p.home / config.DEMO_MARKER).write_text("xiangzhi demo\n", encoding="utf-8")
+        config.write_private(p.secret_file, DEMO_SECRET + "\n")
     if not any(p.inbox.iterdir()):
         generate(scale="small", seed=DEMO_SEED, out=p.inbox, dirty=0.01)
     report = ingest([p.inbox])

@@ -16,7 +16,7 @@ import unicodedata
 import numpy as np
 import polars as pl
 
-from pipelines import privacy, sources
+from pipelines import config, privacy, sources
 from pipelines.readers.common import SheetData
 from pipelines.sources import (
     BOOL,
@@ -319,26 +319,77 @@ _WITHHELD_LINE = json.dumps({"_line": "（整行无法解析，可能含个人�
                             ensure_ascii=False)
 
 
-def _protect_raw(source: Source, sheet: SheetData, raw: pl.Series, key: bytes) -> pl.Series:
-    """`_raw` with the personal values hashed/masked under their original header keys."""
+def _personal_captions() -> dict[str, str]:
+    """header_key → 'name' / 'hash' for every caption any source's synonym table marks personal."""
+    out: dict[str, str] = {}
+    for src in sources.SOURCES.values():
+        for f in src.fields:
+            if f.personal:
+                for h in f.headers:
+                    out[sources.header_key(h)] = "name" if f.personal == MASK else "id"
+    return out
+
+
+_PERSONAL_CAPTIONS = _personal_captions()
+
+
+def raw_protection(source: Source, sheet: SheetData) -> tuple[dict[str, Field], dict[str, str | None]]:
+    """How each `_raw` key is protected: (mapped personal fields, unmapped key → class).
+
+    An unmapped column is masked when its caption is personal in any source's synonym table or by
+    its words (公民身份号码, 联系方式 …); in a file that carries any personal column, every other
+    unmapped column is withheld too (class None): it is not loaded and may hold anything."""
     index = sources.header_index(source)
     keys = sheet.raw_keys or [h or f"_col{i + 1}" for i, h in enumerate(sheet.header)]
-    personal = {}
+    mapped: dict[str, Field] = {}
+    unmapped: dict[str, str | None] = {}
     for i, k in enumerate(keys):
-        name = index.get(sources.header_key(sheet.header[i])) if i < len(sheet.header) and sheet.header[i] else None
-        if name is not None and source.field(name).personal:
-            personal[k] = source.field(name)
-    if not personal or raw.len() == 0:
+        caption = sheet.header[i] if i < len(sheet.header) else None
+        name = index.get(sources.header_key(caption)) if caption else None
+        if name is not None:
+            if source.field(name).personal:
+                mapped[k] = source.field(name)
+            continue
+        cls = _PERSONAL_CAPTIONS.get(sources.header_key(caption)) if caption else None
+        unmapped[k] = cls or privacy.caption_class(caption)
+    personal_file = bool(mapped) or any(unmapped.values()) or any(f.personal for f in source.fields)
+    if not personal_file:
+        unmapped = {k: c for k, c in unmapped.items() if c}
+    return mapped, unmapped
+
+
+def scrub_series(values: pl.Series) -> pl.Series:
+    """privacy.scrub_text over a text column, in Python only for rows that could hold an id or phone."""
+    cand = values.str.contains(privacy.CANDIDATE_PATTERN).fill_null(False)
+    if not cand.any():
+        return values
+    return _patch(values, cand, pl.Series([privacy.scrub_text(v) for v in values.filter(cand).to_list()],
+                                          dtype=pl.String))
+
+
+def _protect_raw(source: Source, sheet: SheetData, raw: pl.Series, key: bytes) -> pl.Series:
+    """`_raw` with personal data protected (SPEC §3.7, §3.8): mapped personal values hashed/masked
+    as in their column, unmapped personal or possibly personal columns masked or withheld, and any
+    value shaped like an id number or phone replaced, whatever its column."""
+    keys = sheet.raw_keys or [h or f"_col{i + 1}" for i, h in enumerate(sheet.header)]
+    mapped, unmapped = raw_protection(source, sheet)
+    if raw.len() == 0:
         return raw
-    frame = pl.DataFrame({"_raw": raw})
-    is_line = frame.get_column("_raw").str.starts_with('{"_line"')
-    decoded = frame.select(
-        pl.col("_raw").str.json_decode(pl.Struct({k: pl.String for k in keys})).alias("s")
-    ).get_column("s").struct.unnest()
-    for k, f in personal.items():
-        decoded = decoded.with_columns(_personal_series(f, decoded.get_column(k), key).alias(k))
-    encoded = decoded.select(pl.struct(pl.all()).struct.json_encode().alias("_raw")).get_column("_raw")
-    return pl.select(pl.when(is_line).then(pl.lit(_WITHHELD_LINE)).otherwise(encoded)).to_series().alias("_raw")
+    if mapped or unmapped:
+        frame = pl.DataFrame({"_raw": raw})
+        is_line = frame.get_column("_raw").str.starts_with('{"_line"')
+        decoded = frame.select(
+            pl.col("_raw").str.json_decode(pl.Struct({k: pl.String for k in keys})).alias("s")
+        ).get_column("s").struct.unnest()
+        for k, f in mapped.items():
+            decoded = decoded.with_columns(_personal_series(f, decoded.get_column(k), key).alias(k))
+        for k, cls in unmapped.items():
+            col = decoded.get_column(k)
+            decoded = decoded.with_columns(
+                pl.Series(k, [privacy.mask_unknown(cls, v, key) for v in col.to_list()], dtype=pl.String))
+        encoded = decoded.select(pl.struct(pl.all()).struct.json_encode().alias("_raw")).get_column("_raw")
+        raw = pl.select(pl.when(is_line).then(pl.lit(_WITHHELD_LINE)).otherwise(encoded)).to_series()
+    return scrub_series(raw.cast(pl.String)).alias("_raw")
 
 
 # --- the sheet ------------------------------------------------------------------------------------
@@ -370,10 +421,15 @@ def typed_field(f: Field, raw: pl.Series, key: bytes) -> tuple[pl.Series, pl.Ser
             clean = clean_compact(raw)
             dated_only = ~clean.str.contains(r"[:时]|^\d+\.\d*[1-9]\d*$").fill_null(True)
             dt = pl.select(pl.when(dated_only).then(dt + pl.duration(seconds=86399)).otherwise(dt)).to_series()
+        # Ancient dates (Excel's serial 0 and its phantom 1900-02-29 included) are errors, not history:
+        # accepted, they would stretch the month range of every indicator across centuries.
+        dt = _apply(dt, pl.when(pl.col("s") >= pl.lit(config.earliest_date())).then(pl.col("s")))
         value = dt.dt.date() if f.type == DATE else dt
         return value, _bad(raw, dt, present(raw))
     if f.type in (INT, FLOAT, POINTS):
         num = _by_unique(raw, number_values, pl.Float64)
+        lo, hi = config.number_range(f.name)  # inf, nan and 1e308 fall outside too
+        num = _apply(num, pl.when(pl.col("s").is_between(lo, hi)).then(pl.col("s")))
         if f.type == INT:
             num = _apply(num, pl.when(pl.col("s") == pl.col("s").floor()).then(pl.col("s")).cast(pl.Int64))
         return num, _bad(raw, num, present(raw))
@@ -411,7 +467,8 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
         raw = rows.get_column(f.name) if f.name in rows.columns else _constant(None, n, pl.String)
         value, bad = typed_field(f, raw, key)
         cols.append(value.cast(_DTYPES[f.type]).alias(f.name))
-        cols.append(bad.alias(f.name + "__bad"))
+        # The unreadable text is quoted in reason_detail: an id or phone in the wrong column is scrubbed.
+        cols.append(scrub_series(bad.cast(pl.String)).alias(f.name + "__bad"))
     return pl.DataFrame(cols)
 
 

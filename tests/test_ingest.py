@@ -211,9 +211,9 @@ def test_no_personal_data_in_clear(ref, home):
 
 
 def test_validation_in_chunks_sums_counts(ref, home, monkeypatch):
-    import pipelines.load as load
+    from pipelines.ingest import validate
 
-    monkeypatch.setattr(load, "VALIDATION_CHUNK_ROWS", 1)  # one GX run per file
+    monkeypatch.setattr(validate, "VALIDATION_CHUNK_ROWS", 1)  # one GX run per file
     f1 = b.write_csv(ref / "events_20250630.csv", b.EVENT_HEADER, [b.event("E1", grid="1"), b.event("E2")])
     f2 = b.write_csv(ref / "events_20250701.csv", b.EVENT_HEADER, [b.event("E3", grid="2"), b.event("E4", grid="3")])
     ingest([f1, f2])

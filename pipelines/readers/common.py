@@ -56,8 +56,12 @@ class ReadResult:
 
 
 def reject(path: Path, reason: str, *, encoding: str | None = None, notes: list[str] | None = None) -> ReadResult:
-    """A whole-file rejection: one line, no sheets."""
-    return ReadResult(path=path, source=None, error=" ".join(reason.split()), encoding=encoding, notes=notes or [])
+    """A whole-file rejection: one line, no sheets. Ids and phones are scrubbed from the text as a
+    backstop: a reason must never quote raw data (SPEC §3.7), but a library message might."""
+    from pipelines.privacy import scrub_text
+
+    return ReadResult(path=path, source=None, error=scrub_text(" ".join(reason.split())), encoding=encoding,
+                      notes=[scrub_text(n) for n in (notes or [])])
 
 
 def no_header_reason(sheets: list[str] | None = None) -> str:

@@ -6,6 +6,7 @@ Row numbers are physical line numbers, as a user sees them in a text editor or E
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import polars as pl
@@ -76,8 +77,42 @@ def decode_to_utf8(data: bytes) -> tuple[bytes, str, int]:
     if utf8_bad <= 0.01 * non_ascii_chars:
         text = data.decode("utf-8", errors="replace")
         return text.encode("utf-8"), "utf-8", _count_bad(text)
+    if _mixed_encodings(sample):
+        return _line_by_line(data)
     u8, bad = _gb18030_to_utf8(data)
     return u8, "gb18030", bad
+
+
+def _mixed_encodings(sample: bytes) -> bool:
+    """Some non-ASCII lines are valid UTF-8 and others are not: a file pasted together from two
+    exports. (A GBK line of Chinese text is almost never valid UTF-8 by accident.)"""
+    utf8 = other = 0
+    for line in sample.split(b"\n")[:5000]:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            other += 1
+        if utf8 >= 2 and other >= 2:
+            return True
+    return False
+
+
+def _line_by_line(data: bytes) -> tuple[bytes, str, int]:
+    """Each line decoded as UTF-8 if it is valid UTF-8, else as GB18030; lines neither can read
+    count as bad (their undecodable bytes replaced)."""
+    out: list[bytes] = []
+    bad = 0
+    for line in data.split(b"\n"):
+        try:
+            out.append(line.decode("utf-8").encode("utf-8"))
+        except UnicodeDecodeError:
+            text = line.decode("gb18030", errors="replace")
+            bad += _count_bad(text)
+            out.append(text.encode("utf-8"))
+    return b"\n".join(out), "utf-8+gb18030", bad
 
 
 def _top_lines(data: bytes, n: int) -> list[bytes]:
@@ -113,6 +148,8 @@ def _head_is_utf8(data: bytes) -> bool:
 
 def read_csv(path: Path) -> ReadResult:
     data = path.read_bytes()
+    if b"\r" in data and b"\n" not in data:
+        data = data.replace(b"\r", b"\n")  # old Mac exports end their lines with CR alone
     if b"\x00" in data:
         return reject(
             path,
@@ -167,20 +204,30 @@ def _read_csv(path: Path, data: bytes, decoded: tuple[bytes, str, int]) -> ReadR
     width = max([len(header)] + [len(c) for c in cells[h + 1:]])
     names = cell_names(width)
     synthetic = (delimiter.join(names) + "\n").encode("utf-8")
-    body = pl.read_csv(
-        b"".join((synthetic, body_bytes)),
-        separator=delimiter,
-        infer_schema=False,
-        truncate_ragged_lines=True,
-        raise_if_empty=False,
-        quote_char='"',
-    )
+    override = None
+    try:
+        body = pl.read_csv(
+            b"".join((synthetic, body_bytes)),
+            separator=delimiter,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            raise_if_empty=False,
+            quote_char='"',
+        )
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower():
+            raise  # not valid UTF-8 after all: read_csv decodes the whole file and tries again
+        # The fast reader refuses the whole file over one bad line (a stray quote): read it line by
+        # line instead, and keep each line it cannot split as a row to quarantine (SPEC §3.6).
+        body, override, bad_lines = _lines_one_by_one(bytes(body_bytes), names, delimiter)
+        notes.append(f"{bad_lines} 行无法解析（引号不成对），已逐行读取并隔离这些行 / {bad_lines} line(s) could "
+                     "not be parsed (unmatched quote): read line by line, those lines quarantined")
     # Physical line of each record: header line + 1 + index, plus newlines inside quoted cells above it.
     newlines = u8.count(b"\n", offset)
     physical = newlines + (0 if offset == len(u8) or u8.endswith(b"\n") else 1)
     del body_bytes, u8
     start = h + 2
-    if body.height == physical:
+    if body.height == physical or override is not None:
         row_numbers = pl.int_range(start, start + body.height, dtype=pl.Int64, eager=True)
     else:
         inner = body.select(
@@ -199,5 +246,36 @@ def _read_csv(path: Path, data: bytes, decoded: tuple[bytes, str, int]) -> ReadR
         title_count=h,
         export_time=export_time,
         export_time_from=export_from,
+        raw_override=override,
     )
     return ReadResult(path=path, source=source, sheets=[sheet], encoding=encoding, notes=notes)
+
+
+def _lines_one_by_one(body: bytes, names: list[str], delimiter: str) -> tuple[pl.DataFrame, pl.Series, int]:
+    """Every physical line as one record (a quote never spans lines here), for files the fast reader
+    refuses. A line that cannot be split stays a row whose `_raw` is the withheld line marker."""
+    lines = body.decode("utf-8", errors="replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    columns: dict[str, list[str | None]] = {c: [] for c in names}
+    override: list[str | None] = []
+    for line in lines:
+        line = line.rstrip("\r")
+        cells = None
+        if line.count('"') % 2 == 0:
+            try:
+                cells = next(csv.reader([line], delimiter=delimiter, strict=True), [])
+            except csv.Error:
+                cells = None
+        if cells is None:
+            for c in names:
+                columns[c].append(None)
+            # Not the text: the line may hold personal data (normalise withholds `_line` rows).
+            override.append(json.dumps({"_line": "unparsable"}, ensure_ascii=False))
+            continue
+        for i, c in enumerate(names):
+            v = cells[i] if i < len(cells) else None
+            columns[c].append(v if v != "" else None)
+        override.append(None)
+    frame = pl.DataFrame(columns, schema={c: pl.String for c in names})
+    return frame, pl.Series(override, dtype=pl.String), sum(o is not None for o in override)

@@ -1,0 +1,113 @@
+"""The core models (models/core/*.sql: dim_*, fct_*) and the two reference tables derived beside
+them, rebuilt in the order their inputs give.
+
+A core model reads `cur_<kind>` tables and other core tables; which ones is read from its SQL (as the
+model runner orders the marts), so adding a model or an input needs no list kept here. The rebuild
+walks sources in LOAD_ORDER; after a kind's cur_ table is built, every model or derived table that
+reads something rebuilt in this step (and whose cur_ inputs exist by now) is rebuilt, each once.
+That gives, for grids: dim_grid → ref_boundaries (outlines dissolved from it) → dim_township,
+dim_village (which carry the outlines).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+
+from pipelines.ingest import dispositions
+from pipelines.ingest.tables import REF_NAMES, name
+from pipelines.sources import LOAD_ORDER
+
+
+def run_core(con, model: str) -> None:
+    from pipelines.models.runner import model_files
+
+    sql = model_files("core")[model].read_text(encoding="utf-8")
+    con.execute(f'create or replace table "{model}" as {sql}')
+
+
+def boundaries(con) -> None:
+    """Village and township outlines, dissolved once per ingest so pages and the pack don't."""
+    from pipelines.geometry import dissolve_outlines
+
+    rows = con.execute("select village_code, township_code, geometry from dim_grid "
+                       "where geometry is not null and village_code is not null").fetchall()
+    out = dissolve_outlines(rows)
+    con.execute("delete from ref_boundaries")
+    if out:
+        con.executemany("insert into ref_boundaries values (?, ?, ?, ?, ?)", out)
+
+
+def ref_names(con) -> None:
+    """Admin units by name key: what a dispute's township/village names resolve against."""
+    from pipelines.normalise import township_key, village_key
+
+    rows = con.execute("select level, code, parent_code, name from cur_admin_units").fetchall()
+    data = [(lv, code, parent, (township_key if lv == "乡镇" else village_key)(name_))
+            for lv, code, parent, name_ in rows]
+    con.execute(f"create or replace table ref_names ({REF_NAMES})")
+    if data:
+        con.executemany("insert into ref_names values (?, ?, ?, ?)", data)
+
+
+# Tables built by Python beside the SQL models: table → (the tables it reads, builder).
+DERIVED: dict[str, tuple[frozenset[str], Callable]] = {
+    "ref_names": (frozenset({"cur_admin_units"}), ref_names),
+    "ref_boundaries": (frozenset({"dim_grid"}), boundaries),
+}
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+@cache
+def _inputs() -> dict[str, frozenset[str]]:
+    """node (core model or derived table) → the cur_/core/derived tables it reads, in build order."""
+    from pipelines.models.runner import dependency_order, model_files
+
+    files = model_files("core")
+    known = set(files) | set(DERIVED) | {name("cur", k) for k in LOAD_ORDER}
+    out: dict[str, frozenset[str]] = {}
+    for model in dependency_order("core"):
+        sql = _COMMENT.sub("", files[model].read_text(encoding="utf-8"))
+        out[model] = frozenset(t for t in known if t != model and re.search(rf"\b{t}\b", sql))
+    for table, (reads, _) in DERIVED.items():
+        out[table] = reads
+    return out
+
+
+@cache
+def core_steps() -> dict[str, tuple[str, ...]]:
+    """kind → the core models / derived tables rebuilt after its cur_ table, in order."""
+    inputs = _inputs()
+    steps: dict[str, tuple[str, ...]] = {}
+    ready: set[str] = set()
+    for kind in LOAD_ORDER:
+        ready.add(name("cur", kind))
+        changed, done = {name("cur", kind)}, []
+        while True:
+            nxt = next((n for n, reads in inputs.items() if n not in done and reads & changed
+                        and all(r in ready for r in reads if r.startswith("cur_"))), None)
+            if nxt is None:
+                break
+            done.append(nxt)
+            changed.add(nxt)
+        steps[kind] = tuple(done)
+    return steps
+
+
+def build_step(con, node: str) -> None:
+    if node in DERIVED:
+        DERIVED[node][1](con)
+    else:
+        run_core(con, node)
+
+
+def rebuild(con) -> None:
+    """Recompute every row's disposition and the core tables, references first."""
+    for kind in LOAD_ORDER:
+        con.execute(f"create or replace temp view {name('chk', kind)} as {dispositions.checked_view_sql(kind)}")
+        con.execute(dispositions.disposition_sql(kind))
+        for stmt in dispositions.current_sql(kind).split(";\n"):
+            con.execute(stmt)
+        for node in core_steps()[kind]:
+            build_step(con, node)

@@ -1,0 +1,145 @@
+"""SQL builders for where every staged row ends (SPEC §3.6): the checked view, the dispositions, the
+loaded rows and the current state. Pure string builders: batch.py runs them, in LOAD_ORDER.
+
+The rules come from one place, `expectations.quarantine_rules(kind)` (each with its reason code and
+SQL predicate); ID_CONFLICT and duplicates are judged here because they compare rows across files.
+"""
+
+from __future__ import annotations
+
+from pipelines.expectations import quarantine_rules
+from pipelines.expectations.suites import ID_CONFLICT
+from pipelines.sources import SOURCES, Source
+
+
+def checked_view_sql(kind: str) -> str:
+    """chk_<kind>: stg_<kind> plus the file's load order (_seq) and the reference-lookup helper columns
+    the rules read. The extension point for lookups: a rule that needs "does this name/code resolve"
+    gets its helper column here (e.g. a dispute's village by name within its township), and the
+    helper's value, where it replaces a raw column for comparison, goes in RESOLVED_COLUMNS."""
+    s = f"select s.*, r.seq as _seq{{extra}} from stg_{kind} as s join reg_files as r on r.file_id = s._file_id{{joins}}"
+    extra, joins = [], []
+    if kind == "admin_units":
+        # A county's parent (its city) is outside the county's reference: never checked.
+        extra.append("case when s.level = '县' then true else s.parent_code in (select code from "
+                     "stg_admin_units where code is not null and level is not null) end as _parent_known")
+    if kind in ("households", "visits", "events"):
+        extra.append("s.grid_code in (select grid_code from dim_grid) as _grid_known")
+    if kind in ("grids", "points", "redemptions"):
+        extra.append("s.village_code in (select village_code from dim_village) as _village_known")
+    if kind in ("visits", "points", "redemptions"):
+        extra.append("s.household_key in (select household_key from dim_household) as _household_known")
+    if kind == "disputes":
+        # Township by name key (or a typed code); village by name key within it, county-wide if empty.
+        extra += ["coalesce(m.matches, 0) as _village_matches", "m.village_code as _village_code"]
+        joins.append("""
+            left join (
+                select s2._file_id, s2._sheet_no, s2._row, count(v.code) as matches,
+                       case when count(v.code) = 1 then any_value(v.code) end as village_code
+                from stg_disputes as s2
+                left join ref_names as t
+                    on t.level = '乡镇' and s2.township_key is not null
+                    and (t.name_key = s2.township_key or t.code = s2.township_key)
+                join ref_names as v
+                    on v.level = '村' and v.name_key = s2.village_key
+                    and (s2.township_key is null or v.parent_code = t.code)
+                group by all
+            ) as m using (_file_id, _sheet_no, _row)""")
+    return s.format(extra="".join(", " + e for e in extra), joins="".join(joins))
+
+
+def order_by(src: Source) -> str:
+    # Snapshots: export-time order (SPEC §3.6); others: the order files were loaded.
+    base = "_seq, _sheet_no, _row"
+    return f"_export_time, {base}" if src.snapshot else base
+
+
+# Values are compared after normalisation (SPEC §3.6): a dispute's village is compared as the village
+# its name resolves to (桃园 = 桃园村 = 桃园村委会), and the township name only serves that resolution.
+RESOLVED_COLUMNS = {"disputes": {"village_name": "_village_code", "township_name": None}}
+
+
+def compared_columns(src: Source) -> list[tuple[str, str, bool]]:
+    """(column, header, immutable) for the values that make two rows 'the same' or 'conflicting'."""
+    swap = RESOLVED_COLUMNS.get(src.kind, {})
+    out = []
+    for f in src.fields:
+        col = swap.get(f.name, f.name)
+        if col is not None:
+            out.append((col, f.header, f.immutable))
+    return out
+
+
+def disposition_sql(kind: str) -> str:
+    src = SOURCES[kind]
+    rules = quarantine_rules(kind)
+    fault_items = ",\n".join(
+        f"case when coalesce(({r.violation}), false) then {{'code': '{r.reason}', 'detail': {r.detail}}} end"
+        for r in rules
+    ) or "null"
+    idf = f'"{src.id_field}"'
+    compared = compared_columns(src)
+    immutable = [(c, h) for c, h, imm in compared if imm]
+    all_fields = ", ".join(f'"{c}"' for c, _, _ in compared)
+    conflict_terms = " or ".join(f'c."{c}" is distinct from f."{c}"' for c, _ in immutable) or "false"
+    conflict_detail = ", ".join(
+        f"case when c.\"{c}\" is distinct from f.\"{c}\" then '{h}: ' || "
+        f"coalesce(cast(c.\"{c}\" as varchar), '空') || ' ≠ 已载入 ' || "
+        f"coalesce(cast(f.\"{c}\" as varchar), '空') end"
+        for c, h in immutable
+    ) or "null"
+    dup_partition = f"{idf}, _values" + (", _file_id" if src.snapshot else "")
+    order = order_by(src)
+    return f"""
+    create or replace temp table disp_{kind} as
+    with
+    checked as (select * from chk_{kind}),
+    faults as (
+        select _file_id, _sheet_no, _row, {idf}, _seq, _export_time, _file_name, {all_fields},
+               hash({all_fields}) as _values,
+               list_filter([{fault_items}], lambda x: x is not null) as _faults
+        from checked
+    ),
+    clean as (
+        select *, row_number() over (partition by {idf} order by {order}) as _obs
+        from faults where len(_faults) = 0
+    ),
+    first_obs as (select * from clean where _obs = 1),
+    judged as (
+        select c._file_id, c._sheet_no, c._row, c._values, c.{idf}, c._seq, c._export_time,
+               ({conflict_terms}) as _conflict,
+               concat_ws('; ', {conflict_detail}) || '（已载入于 ' || f._file_name || '）' as _conflict_detail
+        from clean as c join first_obs as f on f.{idf} = c.{idf}
+    ),
+    ranked as (
+        select *, row_number() over (partition by {dup_partition} order by {order}) as _dup_no
+        from judged where not _conflict
+    )
+    select f._file_id, f._sheet_no, f._row,
+        case
+            when len(f._faults) > 0 or j._conflict then 'quarantined'
+            when r._dup_no > 1 then 'duplicate'
+            else 'loaded'
+        end as status,
+        case when len(f._faults) > 0 then f._faults[1].code
+             when j._conflict then '{ID_CONFLICT.reason}' end as reason_code,
+        case when len(f._faults) > 0 then array_to_string(list_transform(f._faults, lambda x: x.code || ': ' || x.detail), '; ')
+             when j._conflict then '{ID_CONFLICT.reason}: ' || j._conflict_detail end as reason_detail,
+    from faults as f
+    left join judged as j using (_file_id, _sheet_no, _row)
+    left join ranked as r using (_file_id, _sheet_no, _row)
+    """
+
+
+def current_sql(kind: str) -> str:
+    src = SOURCES[kind]
+    order = ", ".join(f"{c} desc" for c in order_by(src).split(", "))
+    # _raw (the masked source row) is only needed for quarantine: not copied into loaded_/cur_.
+    loaded = (f"select s.* exclude (_raw) from chk_{kind} as s join disp_{kind} as d using (_file_id, _sheet_no, _row) "
+              "where d.status = 'loaded'")
+    # Working tables of one ingest live in memory (temp), never in the warehouse file. A non-snapshot
+    # source loads each id once, so its current table is the loaded one.
+    current = (f"select * from loaded_{kind} qualify row_number() over "
+               f"(partition by \"{src.id_field}\" order by {order}) = 1") if src.snapshot else f"select * from loaded_{kind}"
+    return (f"create or replace temp table loaded_{kind} as {loaded};\n"
+            f"create or replace temp table cur_{kind} as {current}")
