@@ -37,6 +37,17 @@ PAGES: dict[str, list[tuple[str, tuple, dict]]] = {
                ("redemptions", ("U",), {})],
     "quality": [("reporting_by_grid", ("P", "U"), {}), ("load_batches", (), {}), ("load_files", (), {}),
                 ("quarantine_by_reason", (), {}), ("validation_results", (), {})],
+    # --- cases and drill-through (pages 9, 10): list queries for one month and one village ---
+    "cases": [("event_cases", ("P", "V"), {}), ("event_cases", ("P", "V"), {"overdue": True}),
+              ("overdue_events", ("V",), {}), ("overdue_summary", ("V",), {}), ("dispute_cases", ("P", "V"), {})],
+    "drill": [("drill_records", ("P", ind, "V"), {}) for ind in (
+        "grid_active_rate", "key_visit_rate", "ordinary_visit_rate_qtd", "events_reported", "event_closure_rate",
+        "on_time_rate", "median_handle_hours", "grid_resolution_rate", "village_resolution_rate",
+        "satisfaction_rate", "disputes_registered", "disputes_per_1000", "mediation_success_rate", "petitions",
+        "points_participation_rate", "points_per_household", "redemption_rate", "entry_timeliness_rate")],
+    "cases_all": [("event_cases", ("P", "U"), {}), ("overdue_events", ("U",), {}), ("dispute_cases", ("P", "U"), {})],
+    "whatif": [("whatif_scores", ("P",), {}), ("whatif_scores", ("P", {"petitions": 20.0}, 0.2), {})],
+    "compare": [("village_indicators", ("P", "V"), {}), ("village_history", ("V",), {})],
 }
 
 
@@ -70,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     print("rows: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
     print(f"scope: {scope.role} {scope.code}  period: {period}  repeat: {a.repeat}\n")
 
-    print(f"{'page':<10} {'query':<34} {'p50 ms':>9} {'p95 ms':>9} {'rows':>8}")
+    print(f"{'page':<10} {'query':<48} {'p50 ms':>9} {'p95 ms':>9} {'rows':>8}")
     page_times: dict[str, list[float]] = {}
     for page, queries in PAGES.items():
         totals = [0.0] * a.repeat
@@ -83,15 +94,17 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     res = fn(scope, *real, con=con, **kwargs)
                 except Exception as e:  # a query the copy cannot answer (e.g. no explain mart) is reported, not fatal
-                    print(f"{page:<10} {name:<34} failed: {type(e).__name__}: {str(e)[:60]}")
+                    print(f"{page:<10} {name:<48} failed: {type(e).__name__}: {str(e)[:60]}")
                     break
                 dt = (time.perf_counter() - t0) * 1000
                 times.append(dt)
                 totals[i] += dt
                 rows = len(res) if hasattr(res, "__len__") else 1
             if times:
-                label = name + ("(" + ",".join(str(x) for x in args if x not in subst) + ")" if name == "boundaries" else "")
-                print(f"{page:<10} {label:<34} {statistics.median(times):>9.1f} {pct(times, 0.95):>9.1f} {rows:>8}")
+                label = name + ("(" + ",".join(str(x) for x in args if x not in subst) + ")"
+                                if name in ("boundaries", "drill_records") else "")
+                label += "(overdue)" if kwargs.get("overdue") else ""
+                print(f"{page:<10} {label:<48} {statistics.median(times):>9.1f} {pct(times, 0.95):>9.1f} {rows:>8}")
         page_times[page] = totals
     print(f"\n{'page (sum of its queries, uncached)':<45} {'p50 ms':>9} {'p95 ms':>9}")
     for page, totals in page_times.items():

@@ -366,7 +366,8 @@ def queries(published: Path, repeat: int) -> dict:
             for name, args, kwargs in qs:
                 fn = getattr(wh, name)
                 real = tuple(subst.get(x, x) if isinstance(x, str) else x for x in args)
-                label = name + (f"({args[0]})" if name == "boundaries" else "")
+                label = name + (f"({args[0]})" if name == "boundaries" else f"({args[1]})"
+                                if name == "drill_records" else "(overdue)" if kwargs.get("overdue") else "")
                 times, n, err = [], 0, None
                 for i in range(repeat):
                     t0 = time.perf_counter()

@@ -140,9 +140,15 @@ def pages() -> list:
         ("points", "page_points"),
         ("quality", "page_quality"),
         ("monthly_pack", "page_pack"),
+        # --- cases, what-if, compare (pages 9, 10; issue #15) ---
+        ("cases", "page_cases"),
+        ("whatif", "page_whatif"),
+        ("compare", "page_compare"),
     ]
     out = []
     for i, (name, key) in enumerate(spec):
+        if name == "whatif" and st.session_state["_ctx"].scope.role != "county":
+            continue  # page 10 is for county accounts (the page itself refuses others too)
         if (views / f"{name}.py").exists():
             target = f"views/{name}.py"
         else:  # page 7 belongs to another module: tolerate its absence

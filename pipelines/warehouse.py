@@ -1006,3 +1006,300 @@ def county_indicators(scope: Scope, period: str, *, con) -> pd.DataFrame:
         {"p": period, "s": scope.code},
     )
     return _with_catalogue(df)
+
+
+# --- cases and drill-through (pages 9, 10) ---
+# Case lists (page 9), the records behind every indicator value (drill-through), and the what-if
+# league (page 10). Records are selected exactly as the marts count them (pipelines/models/marts:
+# events and visits in the village of their grid through dim_grid, households in their registry
+# grid, disputes in their village, points in the household's village), so a list's count equals the
+# numerator or denominator in indicator_values.
+
+_CLOSED = "('已办结', '已回访')"
+_EVENT_COLS = """e.event_id as record_id, e.grid_code, g.village_code, g.township_code, g.grid_name,
+       e.category, e.source, e.handling_level, e.status, e.reported_at, e.accepted_at, e.deadline,
+       e.closed_at, e.satisfaction,
+       round(date_diff('second', e.reported_at, e.closed_at) / 3600.0, 2) as handle_hours"""
+_EVENT_FROM = """fct_event e join dim_grid g using (grid_code)
+  where e.village_code between $vlo and $vhi and starts_with(e.grid_code, $u) and starts_with(e.grid_code, $s)"""
+_EVENTS_REPORTED = f"""select 'event' as record_kind, {_EVENT_COLS}, {{num}} as in_numerator,
+       ({{num}})::double as numerator_part, {{den}} as denominator_part
+  from {_EVENT_FROM} and e.reported_at >= $m0 and e.reported_at < $m1"""
+_EVENTS_CLOSED = f"""select 'event' as record_kind, {_EVENT_COLS}, {{num}} as in_numerator,
+       ({{num}})::double as numerator_part, 1.0 as denominator_part
+  from {_EVENT_FROM} and e.status in {_CLOSED} and e.closed_at >= $m0 and e.closed_at < $m1{{extra}}"""
+_DISPUTE_COLS = """d.case_id as record_id, d.village_code, d.township_code, d.registered_on, d.dispute_type,
+       d.parties_masked, d.party_count, d.amount, d.mediation_org, d.result, d.concluded_on, d.is_petition"""
+_DISPUTE_FROM = """fct_dispute d join dim_village v using (village_code)
+  where d.village_code between $vlo and $vhi and starts_with(d.village_code, $u) and starts_with(d.village_code, $s)"""
+_HOUSEHOLDS = """select 'household' as record_kind, h.household_key as record_id, h.grid_code, g.village_code,
+       g.township_code, g.grid_name, h.head_name_masked, h.key_type, h.is_key,
+       hv.last_visit, {num} as in_numerator, ({num})::double as numerator_part, 1.0 as denominator_part
+  from dim_household h join dim_grid g using (grid_code)
+  left join (select household_key, max(visited_at) as last_visit from fct_visit
+             where visit_type = '走访' and household_key is not null and visited_at >= {start} and visited_at < $m1
+             group by household_key) hv using (household_key)
+  where starts_with(h.grid_code, $u) and starts_with(h.grid_code, $s) and {which}"""
+_POINT_HOUSEHOLDS = """with hh as (
+       select household_key, village_code, grid_code, head_name_masked, is_key from dim_household
+       where starts_with(village_code, $u) and starts_with(village_code, $s)),
+     pts as (
+       select household_key, any_value(village_code) as village_code, count(*) as records,
+              sum(points) as confirmed_points, coalesce(sum(points) filter (where points > 0), 0) as positive_points
+       from fct_points where village_code between $vlo and $vhi
+         and review_status = '已确认' and occurred_on >= $m0 and occurred_on < $m1
+         and starts_with(village_code, $u) and starts_with(village_code, $s) and village_code in (select village_code from dim_village)
+       group by household_key),
+     red as (
+       select household_key, any_value(village_code) as village_code, sum(points_spent) as redeemed_points
+       from fct_redemption where village_code between $vlo and $vhi and redeemed_on >= $m0 and redeemed_on < $m1
+         and starts_with(village_code, $u) and starts_with(village_code, $s) and village_code in (select village_code from dim_village)
+       group by household_key)
+select 'household' as record_kind, household_key as record_id, hh.grid_code,
+       coalesce(hh.village_code, pts.village_code, red.village_code) as village_code, hh.head_name_masked, hh.is_key,
+       coalesce(pts.records, 0) as points_records, coalesce(pts.confirmed_points, 0) as confirmed_points,
+       coalesce(pts.positive_points, 0) as positive_points, coalesce(red.redeemed_points, 0) as redeemed_points,
+       {num} as in_numerator, ({num_part})::double as numerator_part, ({den_part})::double as denominator_part
+from hh full join pts using (household_key) full join red using (household_key)
+where {where}
+order by record_id"""
+
+# indicator id → the records it counts. Rates: the denominator set, in_numerator marking the
+# numerator; counts and medians: the numerator set. numerator_part / denominator_part sum to the
+# published numerator / denominator (for point sums they carry the points).
+_DRILL_SQL: dict[str, str] = {
+    "grid_active_rate": """select 'grid' as record_kind, g.grid_code as record_id, g.grid_code, g.village_code,
+            g.township_code, g.grid_name, g.grid_head, coalesce(v.visits, 0) as visits, coalesce(e.events, 0) as events,
+            coalesce(v.visits, 0) + coalesce(e.events, 0) > 0 as in_numerator,
+            (coalesce(v.visits, 0) + coalesce(e.events, 0) > 0)::double as numerator_part, 1.0 as denominator_part
+        from dim_grid g
+        left join (select grid_code, count(*) as visits from fct_visit where village_code between $vlo and $vhi
+                   and visited_at >= $m0 and visited_at < $m1 group by grid_code) v using (grid_code)
+        left join (select grid_code, count(*) as events from fct_event where village_code between $vlo and $vhi
+                   and reported_at >= $m0 and reported_at < $m1 group by grid_code) e using (grid_code)
+        where starts_with(g.grid_code, $u) and starts_with(g.grid_code, $s)""",
+    "key_visit_rate": _HOUSEHOLDS.format(num="hv.last_visit is not null", start="$m0", which="coalesce(h.is_key, false)"),
+    "ordinary_visit_rate_qtd": _HOUSEHOLDS.format(num="hv.last_visit is not null", start="$q0",
+                                                  which="not coalesce(h.is_key, false)"),
+    "events_reported": _EVENTS_REPORTED.format(num="true", den="null::double"),
+    "event_closure_rate": _EVENTS_REPORTED.format(num=f"e.status in {_CLOSED}", den="1.0"),
+    "on_time_rate": _EVENTS_CLOSED.format(num="coalesce(e.closed_at <= e.deadline, false)", extra=""),
+    "median_handle_hours": _EVENTS_CLOSED.format(num="true", extra=" and e.closed_at is not null"),
+    "grid_resolution_rate": _EVENTS_CLOSED.format(num="coalesce(e.handling_level = '网格', false)", extra=""),
+    "village_resolution_rate": _EVENTS_CLOSED.format(num="coalesce(e.handling_level in ('网格', '村'), false)",
+                                                     extra=""),
+    "satisfaction_rate": _EVENTS_CLOSED.format(
+        num="e.satisfaction in ('满意', '基本满意')",
+        extra=" and e.satisfaction in ('满意', '基本满意', '不满意')"),
+    "disputes_registered": f"""select 'dispute' as record_kind, {_DISPUTE_COLS}, true as in_numerator,
+            1.0 as numerator_part, null::double as denominator_part
+        from {_DISPUTE_FROM} and d.registered_on >= $m0 and d.registered_on < $m1""",
+    "petitions": f"""select 'dispute' as record_kind, {_DISPUTE_COLS}, true as in_numerator,
+            1.0 as numerator_part, null::double as denominator_part
+        from {_DISPUTE_FROM} and d.registered_on >= $m0 and d.registered_on < $m1 and d.is_petition""",
+    "mediation_success_rate": f"""select 'dispute' as record_kind, {_DISPUTE_COLS},
+            d.result = '调解成功' as in_numerator, (d.result = '调解成功')::double as numerator_part,
+            1.0 as denominator_part
+        from {_DISPUTE_FROM} and d.concluded_on >= $m0 and d.concluded_on < $m1
+          and d.result in ('调解成功', '调解不成功', '移交')""",
+    "points_participation_rate": _POINT_HOUSEHOLDS.format(
+        num="pts.records is not null", num_part="pts.records is not null", den_part="hh.household_key is not null",
+        where="hh.household_key is not null or pts.records is not null"),
+    "points_per_household": _POINT_HOUSEHOLDS.format(
+        num="pts.records is not null", num_part="coalesce(pts.confirmed_points, 0)",
+        den_part="hh.household_key is not null", where="hh.household_key is not null or pts.records is not null"),
+    "redemption_rate": _POINT_HOUSEHOLDS.format(
+        num="red.redeemed_points is not null", num_part="coalesce(red.redeemed_points, 0)",
+        den_part="coalesce(pts.positive_points, 0)", where="pts.records is not null or red.redeemed_points is not null"),
+    "entry_timeliness_rate": """with recs as (
+            select 'visit' as record_kind, r.record_id, r.grid_code, g.village_code, r.visit_type as record_type,
+                   r.visited_at as occurred_at, r.entered_at from fct_visit r join dim_grid g using (grid_code)
+            where r.village_code between $vlo and $vhi and r.visited_at >= $m0 and r.visited_at < $m1 and starts_with(r.grid_code, $u) and starts_with(r.grid_code, $s)
+            union all
+            select 'event', r.event_id, r.grid_code, g.village_code, r.category, r.reported_at, r.entered_at
+            from fct_event r join dim_grid g using (grid_code)
+            where r.village_code between $vlo and $vhi and r.reported_at >= $m0 and r.reported_at < $m1 and starts_with(r.grid_code, $u) and starts_with(r.grid_code, $s)
+            union all
+            select 'points', p.record_id, null, p.village_code, p.item, p.occurred_on::timestamp, p.entered_on::timestamp
+            from fct_points p join dim_village v using (village_code)
+            where p.village_code between $vlo and $vhi and p.occurred_on >= $m0 and p.occurred_on < $m1 and starts_with(p.village_code, $u) and starts_with(p.village_code, $s))
+        select *, date_diff('day', occurred_at::date, entered_at::date) as lag_days,
+               coalesce(date_diff('day', occurred_at::date, entered_at::date) <= $days, false) as in_numerator,
+               coalesce(date_diff('day', occurred_at::date, entered_at::date) <= $days, false)::double as numerator_part,
+               1.0 as denominator_part
+        from recs""",
+}
+_DRILL_SQL["disputes_per_1000"] = _DRILL_SQL["disputes_registered"]  # denominator: population, not records
+
+
+def _village_range(code: str) -> dict[str, str]:
+    """Bounds on village_code for a unit code: the facts are sorted by (village_code, time), so a
+    range predicate lets DuckDB skip row groups (starts_with cannot). Codes are digits, below '~'."""
+    return {"vlo": code[:12], "vhi": code[:12] + "~"}
+
+
+def _quarter_start(period: str) -> date:
+    y, m = int(period[:4]), int(period[5:7])
+    return date(y, (m - 1) // 3 * 3 + 1, 1)
+
+
+def drill_records(scope: Scope, period: str, indicator_id: str, unit_code: str | None = None, *,
+                  con=None) -> pd.DataFrame:
+    """The records behind one indicator value of a unit and month (drill-through from a KPI card or
+    a league-table cell). Rates list their denominator set with ``in_numerator`` marking the
+    numerator (e.g. on_time_rate: the events closed in the month, on-time ones marked); counts and
+    medians list their numerator set. ``numerator_part`` / ``denominator_part`` sum to the
+    indicator's numerator / denominator (disputes_per_1000's denominator is the population)."""
+    if indicator_id not in _DRILL_SQL:
+        raise ValueError(f"unknown indicator {indicator_id!r}")
+    code = _unit(scope, unit_code)
+    sql = _DRILL_SQL[indicator_id]
+    df = _q(con, f"select * from ({sql}) order by record_id",
+            {"p": period, "m0": _month_bounds(period)[0], "m1": _month_bounds(period)[1],
+             "u": code, "s": scope.code, "q0": _quarter_start(period), **_village_range(code),
+             "days": catalogue().settings.entry_timeliness_days})
+    return df
+
+
+_OVERDUE_BANDS = ((7, "1–7"), (30, "8–30"), (90, "31–90"))
+
+
+def _events_sql(where: str) -> str:
+    """Events with their lifecycle (reported → accepted → closed → callback), whether they closed
+    late and, when still open, how many days past the deadline they are as of the data's latest
+    export (the snapshot the open state comes from)."""
+    return f"""with snap as (select coalesce(max(export_time), max(reported_at)) as as_of from fct_event)
+        select e.event_id, e.grid_code, g.grid_name, g.village_code, v.name as village_name, g.township_code,
+               e.category, e.source, e.handling_level, e.status,
+               -- grid workers' names are public (SPEC §3.7); anyone else who reported is masked as 张**
+               case when e.source = '网格员巡查' then e.reporter when e.reporter is not null
+                    then left(e.reporter, 1) || '**' end as reporter,
+               e.reported_at, e.accepted_at,
+               e.deadline, e.closed_at, e.satisfaction,
+               round(date_diff('second', e.reported_at, e.accepted_at) / 3600.0, 2) as hours_to_accept,
+               round(date_diff('second', e.reported_at, e.closed_at) / 3600.0, 2) as hours_to_close,
+               e.status in {_CLOSED} as is_closed,
+               e.status in {_CLOSED} and e.closed_at > e.deadline as closed_late,
+               e.status not in {_CLOSED} and e.deadline < snap.as_of as overdue_open,
+               case when e.status not in {_CLOSED} and e.deadline < snap.as_of
+                    then date_diff('day', e.deadline::date, snap.as_of::date) end as days_overdue,
+               snap.as_of
+        from fct_event e join dim_grid g using (grid_code) left join dim_village v on v.village_code = g.village_code
+        cross join snap
+        where e.village_code between $vlo and $vhi and starts_with(e.grid_code, $u) and starts_with(e.grid_code, $s)
+          {where}"""
+
+
+def event_cases(scope: Scope, period: str | None, unit_code: str | None = None, category: str | None = None,
+                status: str | None = None, overdue: bool = False, *, con=None) -> pd.DataFrame:
+    """Events reported in the month (all months when period is None) for the unit, filtered by
+    category and status; ``overdue`` keeps open events past their deadline and late closures."""
+    code = _unit(scope, unit_code)
+    where = "and ($c is null or e.category = $c) and ($st is null or e.status = $st)"
+    if period:  # a fixed clause, chosen, not formatted with values
+        where += " and e.reported_at >= $m0 and e.reported_at < $m1"
+    df = _q(con, f"select * from ({_events_sql(where)}) where (not $o or overdue_open or closed_late) "
+                 "order by reported_at desc, event_id",
+            {"p": period, "u": code, "s": scope.code, "c": category, "st": status, "o": bool(overdue),
+             **_village_range(code)})
+    return df
+
+
+def _band(days: Any) -> str | None:
+    if days is None or days != days:
+        return None
+    for top, name in _OVERDUE_BANDS:
+        if days <= top:
+            return name
+    return ">90"
+
+
+def overdue_events(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Open events past their deadline (超期未办结), whatever month they were reported in, oldest
+    first, with an age band of days past the deadline (1–7, 8–30, 31–90, >90)."""
+    code = _unit(scope, unit_code)
+    df = _q(con, f"select * from ({_events_sql('')}) where overdue_open order by days_overdue desc, event_id",
+            {"u": code, "s": scope.code, **_village_range(code)})
+    df["age_band"] = df["days_overdue"].map(_band)
+    return df
+
+
+def overdue_summary(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """超期未办结 counted by village and grid and age band (one row per grid with any)."""
+    df = overdue_events(scope, unit_code, con=con)
+    bands = [b for _, b in _OVERDUE_BANDS] + [">90"]
+    if df.empty:
+        return pd.DataFrame(columns=["grid_code", "grid_name", "village_code", "village_name", "overdue", *bands])
+    out = (df.pivot_table(index=["grid_code", "grid_name", "village_code", "village_name"], columns="age_band",
+                          values="event_id", aggfunc="count", fill_value=0)
+           .reindex(columns=bands, fill_value=0).reset_index())
+    out.columns.name = None
+    out.insert(4, "overdue", out[bands].sum(axis=1))
+    return out.sort_values(["overdue", "grid_code"], ascending=[False, True]).reset_index(drop=True)
+
+
+def dispute_cases(scope: Scope, period: str | None, unit_code: str | None = None, dispute_type: str | None = None,
+                  result: str | None = None, *, con=None) -> pd.DataFrame:
+    """Dispute cases registered in the month (all months when period is None): state (调解中 / 移交
+    / 调解不成功 / 调解成功), party count, amount, mediation organisation; parties stay masked."""
+    code = _unit(scope, unit_code)
+    when = "and d.registered_on >= $m0 and d.registered_on < $m1" if period else ""
+    return _q(
+        con,
+        """select d.case_id, d.village_code, v.name as village_name, d.township_code, d.registered_on,
+                  d.dispute_type, d.parties_masked, d.party_count, d.amount, d.mediation_org, d.mediator,
+                  d.result, d.concluded_on, date_diff('day', d.registered_on, d.concluded_on) as days_to_conclude,
+                  d.is_petition, d.related_event_id
+           from fct_dispute d left join dim_village v using (village_code)
+           where d.village_code between $vlo and $vhi and starts_with(d.village_code, $u)
+             and starts_with(d.village_code, $s)
+             and ($dt is null or d.dispute_type = $dt) and ($r is null or d.result = $r) """ + when + """
+           order by d.registered_on desc, d.case_id""",
+        {"p": period, "u": code, "s": scope.code, "dt": dispute_type, "r": result, **_village_range(code)},
+    )
+
+
+_SCORES_SQL = (Path(__file__).parent / "models" / "marts" / "village_scores.sql").read_text(encoding="utf-8")
+_PARTS_SQL = (Path(__file__).parent / "models" / "marts" / "village_score_parts.sql").read_text(encoding="utf-8")
+# The marts' own SQL (village_score_parts, village_scores) over the published indicator values, with
+# the catalogue's weights and board share replaced by bound values: official and what-if scores come
+# from one definition. The CTEs shadow the published tables of the same names (main.* is the table).
+_WHATIF_SQL = f"""with
+weights as (select unnest($ids) as indicator_id, unnest($ws) as weight),
+cfg_indicator as (
+    select c.* replace (coalesce(w.weight, c.weight) as weight)
+    from main.cfg_indicator c left join weights w using (indicator_id)),
+cfg_setting as (
+    select key, case when key = 'board_share' then coalesce($share, value) else value end as value
+    from main.cfg_setting),
+indicator_values as (select * from main.indicator_values where period in ($p, $prev)),
+int_calendar as (
+    select distinct period, strptime(period || '-01', '%Y-%m-%d')::date as month_start from indicator_values),
+village_score_parts as ({_PARTS_SQL})
+select * from ({_SCORES_SQL}) where period = $p"""
+
+
+def whatif_scores(scope: Scope, period: str, weights: dict[str, float] | None = None,
+                  board_share: float | None = None, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """The league under other weights and board share (page 10), beside the official one: nothing
+    is saved. Ranks and boards stay county-wide; rows are the unit's villages. Columns: the
+    official score/rank/board, the what-if ones (``wi_``), and whether rank or board changed."""
+    code = _unit(scope, unit_code)
+    weights = dict(weights or {})
+    if board_share is not None and not 0 < float(board_share) <= 0.5:
+        raise ValueError("board_share must be in (0, 0.5]")
+    if any(float(w) < 0 for w in weights.values()):
+        raise ValueError("weights must not be negative")
+    wi = _q(con, _WHATIF_SQL, {"ids": list(weights), "ws": [float(w) for w in weights.values()],
+                               "share": None if board_share is None else float(board_share),
+                               "p": period, "prev": _prev_period(period)})
+    official = league_table(scope, period, code, con=con)
+    wi = wi[wi["village_code"].map(lambda v: v.startswith(code) and scope.allows(v))]
+    out = official.merge(
+        wi[["village_code", "score", "rank", "board"]].rename(
+            columns={"score": "wi_score", "rank": "wi_rank", "board": "wi_board"}),
+        on="village_code", how="left")
+    out["rank_changed"] = out["rank"].fillna(-1) != out["wi_rank"].fillna(-1)
+    out["board_changed"] = out["board"].fillna("") != out["wi_board"].fillna("")
+    out["score_delta"] = out["wi_score"] - out["score"]
+    return out.sort_values(["wi_rank", "village_code"], na_position="last").reset_index(drop=True)

@@ -142,3 +142,82 @@ def _wait_idle(page) -> None:
         timeout=30_000,
     )
     page.wait_for_timeout(800)  # plotly and the data grid draw after the elements arrive
+
+
+# --- cases, drill-through, what-if (pages 9, 10; issue #15) ---
+
+
+def _sign_in(page, server, role: str) -> None:
+    page.goto(server["url"], wait_until="domcontentloaded")
+    page.get_by_label("用户名").fill(role)
+    page.get_by_label("密码").fill(auth.DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    unit = server["units"][role]["name"]
+    page.get_by_role("heading", name=f"{unit} · {server['period']} 总览").wait_for(timeout=30_000)
+
+
+def test_cases_drill_and_whatif_pages(server, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1800}, locale="zh-CN")
+    _sign_in(page, server, "county")
+    unit = server["units"]["county"]["name"]
+    nav = page.locator('[data-testid="stSidebarNav"]')
+
+    # a KPI card's link lists the records behind it (drill-through, with the shown count)
+    page.get_by_role("link", name="查看记录").first.click()
+    page.wait_for_url("**/cases?*", timeout=20_000)
+    page.get_by_text("的记录", exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("计入分子", exact=False).first.wait_for(timeout=30_000)
+    _wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_role("button", name="下载 XLSX").count() >= 1
+    page.screenshot(path=str(SHOTS / "county_cases_drill.png"), full_page=True)
+
+    nav.get_by_role("link", name="事件与案件").click()
+    page.get_by_role("heading", name=f"{unit} · 事件与案件").wait_for(timeout=30_000)
+    page.get_by_text("已办结", exact=False).first.wait_for(timeout=60_000)
+    _wait_idle(page)
+    page.screenshot(path=str(SHOTS / "county_cases.png"), full_page=True)
+    page.get_by_role("tab", name="超期未办结").click()
+    page.get_by_text("按超期天数", exact=False).first.wait_for(timeout=30_000)
+    _wait_idle(page)
+    page.screenshot(path=str(SHOTS / "county_cases_overdue.png"), full_page=True)
+    page.get_by_role("tab", name="矛盾纠纷案件").click()
+    page.get_by_text("案件", exact=False).first.wait_for(timeout=30_000)
+    _wait_idle(page)
+    page.screenshot(path=str(SHOTS / "county_cases_disputes.png"), full_page=True)
+
+    nav.get_by_role("link", name="权重推演").click()
+    page.get_by_text("名次变化 0 个村，红黑榜变化 0 个村").wait_for(timeout=60_000)
+    _wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(SHOTS / "county_whatif.png"), full_page=True)
+    # move the board share slider to its maximum with the keyboard: boards change
+    share = page.get_by_role("slider").last
+    share.focus()
+    share.press("End")
+    page.get_by_text("红黑榜变化 0 个村").wait_for(state="detached", timeout=60_000)
+    _wait_idle(page)
+    page.screenshot(path=str(SHOTS / "county_whatif_moved.png"), full_page=True)
+
+    nav.get_by_role("link", name="村庄对比").click()
+    page.get_by_text("村庄对比", exact=False).first.wait_for(timeout=30_000)
+    page.get_by_text("得分与排名走势", exact=False).first.wait_for(timeout=60_000)
+    _wait_idle(page)
+    page.screenshot(path=str(SHOTS / "county_compare.png"), full_page=True)
+    page.close()
+
+
+def test_township_has_cases_but_no_whatif(server, browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 1400}, locale="zh-CN")
+    _sign_in(page, server, "township")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert nav.get_by_role("link", name="权重推演").count() == 0
+    nav.get_by_role("link", name="事件与案件").click()
+    unit = server["units"]["township"]["name"]
+    page.get_by_role("heading", name=f"{unit} · 事件与案件").wait_for(timeout=30_000)
+    page.get_by_text("已办结", exact=False).first.wait_for(timeout=60_000)
+    _wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(SHOTS / "township_cases.png"), full_page=True)
+    page.close()

@@ -242,7 +242,10 @@ NOT_QUERIES = {"published_path", "stamp", "connect", "default_connection", "cata
                "light", "first_units",
                "lake_connection"}  # lake (issue #17): opens a lake, like connect
 # Values for the parameters query functions take, by parameter name.
-ARGS = {"period": "2025-06", "year": 2025, "indicator_id": "key_visit_rate", "level": "village", "batch_id": None}
+ARGS = {"period": "2025-06", "year": 2025, "indicator_id": "key_visit_rate", "level": "village", "batch_id": None,
+        # cases and drill-through (pages 9, 10)
+        "category": None, "status": None, "overdue": True, "dispute_type": None, "result": None,
+        "weights": {"petitions": 20.0}, "board_share": 0.2}
 CODE_COLUMNS = ("grid_code", "village_code", "unit_code", "code", "township_code", "county_code")  # finest first
 
 

@@ -45,6 +45,9 @@ for group in cat.groups:
             st.markdown(status)
             if row.prev_value == row.prev_value:  # not NaN
                 st.caption(f"{t('vs_last_month')}：{fmt_value(row.prev_value, ind.unit)}")
+            # drill-through (page 9): the records this number counts
+            st.page_link("views/cases.py", label=t("see_records"),
+                         query_params={"ind": row.indicator_id, "unit": c.unit.code, "period": c.period})
 
 st.subheader(t("alerts"))
 if black.empty and inactive.empty and low_n.empty:

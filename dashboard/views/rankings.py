@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.i18n import fmt_value, t
+from dashboard.i18n import fmt_value, ind_name, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -23,7 +23,16 @@ if league.empty:
     st.stop()
 
 show, colours = charts.league_display(league, vi, inds)
-st.dataframe(charts.style(show, colours), hide_index=True, width="stretch", height=min(35 * (len(show) + 1) + 3, 640))
+picked = st.dataframe(charts.style(show, colours), hide_index=True, width="stretch",
+                      height=min(35 * (len(show) + 1) + 3, 640),
+                      on_select="rerun", selection_mode="single-cell", key="league_cells")
+# drill-through (page 9): a selected indicator cell links to the records it counts
+cell_ind = {ind_name(i): i.id for i in inds if i.weight > 0}
+for row_pos, col_name in (picked.selection.cells if picked else [])[:1]:
+    if col_name in cell_ind and 0 <= int(row_pos) < len(league):
+        v = league.iloc[int(row_pos)]
+        st.page_link("views/cases.py", label=f"{t('see_records')}：{v['name']} · {col_name}",
+                     query_params={"ind": cell_ind[col_name], "unit": v["village_code"], "period": c.period})
 st.caption(t("ranks_note"))
 
 st.subheader(t("drilldown"))

@@ -1,0 +1,135 @@
+"""Every table downloads as XLSX (Chinese headers, typed cells) and CSV (UTF-8 with BOM, so Excel
+opens it) — SPEC §7. One helper for every page: ``download_buttons(df, "name")`` under a table.
+
+The frame passed is the one shown (headers already in the user's language). Numbers stay numbers,
+dates and times stay Excel dates (not text), booleans become 是/否 (yes/no), missing values empty cells.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _width(text: str) -> int:
+    """Display width with a Chinese character counted as two (xlsxwriter's autofit undercounts)."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(text))
+
+
+def _missing(v) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):  # lists and other non-scalars
+        return False
+
+
+def _prepared(df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
+    out = df.copy()
+    out.columns = [str(c) for c in out.columns]
+    for c in out.columns:
+        s = out[c]
+        if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().map(type).eq(bool).all()
+                                             and s.notna().any()):
+            out[c] = s.map(lambda v: None if v is None or v != v else (yes if v else no))
+        elif isinstance(s.dtype, pd.DatetimeTZDtype):
+            out[c] = s.dt.tz_localize(None)
+    return out
+
+
+def to_csv(df: pd.DataFrame, lang: str = "zh") -> bytes:
+    """CSV in UTF-8 with a byte-order mark: Excel on Chinese Windows then reads it as UTF-8."""
+    return _prepared(df, lang).to_csv(index=False).encode("utf-8-sig")
+
+
+def to_xlsx(df: pd.DataFrame, sheet: str = "数据", lang: str = "zh") -> bytes:
+    """One sheet, header row frozen and bold, typed cells (numbers, dates, datetimes), columns
+    sized for Chinese text."""
+    import xlsxwriter
+
+    data = _prepared(df, lang)
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "remove_timezone": True})
+    ws = wb.add_worksheet(_SHEET_BAD.sub("_", sheet)[:31] or "数据")
+    head = wb.add_format({"bold": True, "bg_color": "#EEEEEE", "border": 1})
+    fmt_dt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    fmt_d = wb.add_format({"num_format": "yyyy-mm-dd"})
+    widths = [_width(c) for c in data.columns]
+    # a datetime column whose times are all midnight holds dates (DuckDB DATE arrives as datetime64)
+    date_only = [pd.api.types.is_datetime64_any_dtype(data[c])
+                 and bool((data[c].dropna() == data[c].dropna().dt.normalize()).all()) for c in data.columns]
+    for j, c in enumerate(data.columns):
+        ws.write_string(0, j, c, head)
+    for i, row in enumerate(data.itertuples(index=False), start=1):
+        for j, v in enumerate(row):
+            if _missing(v):
+                continue
+            if isinstance(v, datetime):  # pd.Timestamp too
+                ws.write_datetime(i, j, pd.Timestamp(v).to_pydatetime(), fmt_d if date_only[j] else fmt_dt)
+                text = "0000-00-00" if date_only[j] else "0000-00-00 00:00"
+            elif isinstance(v, date):
+                ws.write_datetime(i, j, datetime(v.year, v.month, v.day), fmt_d)
+                text = "0000-00-00"
+            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+                ws.write_number(i, j, float(v))
+                text = f"{v}"
+            else:
+                text = str(v)
+                ws.write_string(i, j, text)
+            if i <= 500:
+                widths[j] = max(widths[j], _width(text))
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, min(max(w + 2, 6), 60))
+    ws.freeze_panes(1, 0)
+    if len(data):
+        ws.autofilter(0, 0, len(data), max(len(data.columns) - 1, 0))
+    wb.close()
+    return buf.getvalue()
+
+
+def download_buttons(df: pd.DataFrame, name: str, key: str | None = None) -> None:
+    """XLSX and CSV download buttons for a shown table (file name: ``name``.xlsx / .csv)."""
+    import streamlit as st
+
+    from dashboard.i18n import lang, t
+
+    lg = lang()
+    key = key or name
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button(t("download_xlsx"), to_xlsx(df, name, lg), file_name=f"{name}.xlsx",
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         key=f"dl_xlsx_{key}", on_click="ignore")
+    right.download_button(t("download_csv"), to_csv(df, lg), file_name=f"{name}.csv", mime="text/csv",
+                          key=f"dl_csv_{key}", on_click="ignore")
+
+
+def display_frame(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The named columns of a gateway frame, headed in the user's language (i18n COLUMNS), booleans
+    as ✓ / blank: the frame both shown and downloaded."""
+    from dashboard.i18n import relabel
+
+    out = df[[c for c in columns if c in df.columns]].copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            v = out[c].dropna()
+            if len(v) and (v == v.dt.normalize()).all():  # DuckDB DATE arrives as midnight datetimes
+                out[c] = out[c].dt.date
+        elif pd.api.types.is_bool_dtype(out[c]):
+            out[c] = out[c].map(lambda v: "✓" if v is True or v == 1 else "")
+    return relabel(out)
+
+
+def table(df: pd.DataFrame, columns: list[str], name: str, key: str | None = None, **kw) -> pd.DataFrame:
+    """Show a gateway frame (chosen columns, translated headers) with its XLSX/CSV downloads."""
+    import streamlit as st
+
+    shown = display_frame(df, columns)
+    st.dataframe(shown, hide_index=True, width="stretch", **kw)
+    download_buttons(shown, name, key)
+    return shown
