@@ -12,7 +12,7 @@ from pipelines.errors import UserError  # noqa: F401  (re-exported: older script
 def _cmd_generate(a: argparse.Namespace) -> int:
     from pipelines.generate import generate
 
-    summary = generate(scale=a.scale, seed=a.seed, out=Path(a.out), dirty=a.dirty)
+    summary = generate(scale=a.scale, seed=a.seed, out=Path(a.out), dirty=a.dirty, county=a.county)
     print(summary)
     return 0
 
@@ -93,6 +93,37 @@ def _add_users_parser(sub) -> None:
     rm = us.add_parser("remove", help="remove an account")
     rm.add_argument("name")
     u.set_defaults(func=_cmd_users)
+# --- lake (SPEC §4.1, issue #17): the contract as a Parquet lake, marts on DuckDB or Spark ---
+def _cmd_lake_export(a: argparse.Namespace) -> int:
+    from pipelines.lake.export import export_county, summary
+
+    print(summary(export_county(Path(a.dir), Path(a.published) if a.published else None), Path(a.dir)))
+    return 0
+
+
+def _cmd_lake_marts(a: argparse.Namespace) -> int:
+    from pipelines.lake.marts import build
+
+    out = Path(a.out) if a.out else Path(a.dir)
+    report = build(Path(a.dir), engine=a.engine, out=out, master=a.master, counties=a.county or None)
+    print(report.summary(out))
+    return 0
+
+
+def _add_lake(sub) -> None:
+    lk = sub.add_parser("lake", help="the published contract as a Parquet lake; marts on DuckDB or Spark")
+    lsub = lk.add_subparsers(dest="lake_command", required=True)
+    le = lsub.add_parser("export", help="write this county's published copy into the lake (replaces its partitions)")
+    le.add_argument("dir", help="lake folder (created if missing)")
+    le.add_argument("--published", help="published copy to export (default $XIANGZHI_HOME/published/xiangzhi.duckdb)")
+    le.set_defaults(func=_cmd_lake_export)
+    lm = lsub.add_parser("marts", help="compute the marts from the lake's core tables")
+    lm.add_argument("dir", help="lake folder")
+    lm.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    lm.add_argument("--master", help="Spark master URL (default local[*]; under spark-submit, its master)")
+    lm.add_argument("--out", help="write the marts here instead of into the lake itself")
+    lm.add_argument("--county", action="append", help="only this county (repeatable; default all)")
+    lm.set_defaults(func=_cmd_lake_marts)
 
 
 def _cmd_raw_prune(a: argparse.Namespace) -> int:
@@ -143,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--dirty", type=float, default=0.01, help="share of bad rows injected (default 0.01)")
+    g.add_argument("--county", help="6-digit code of the fictional county (default 360739; another code: another county)")
     g.set_defaults(func=_cmd_generate)
 
     r = sub.add_parser("reference", help="admin-units file for a real county from the official division table")
@@ -179,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     dm.set_defaults(func=_cmd_demo)
 
     _add_users_parser(sub)  # accounts (pipelines/users.py)
+    _add_lake(sub)  # lake (SPEC §4.1)
+
     rw = sub.add_parser("raw", help="the raw copies of the exports (personal data in clear)")
     rw_sub = rw.add_subparsers(dest="raw_command", required=True)
     pr = rw_sub.add_parser("prune", help="remove raw copies older than the retention (re-judging never needs them)")

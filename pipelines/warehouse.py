@@ -36,7 +36,7 @@ from pipelines import config
 # Scope
 
 
-ROLES: dict[str, int] = {"county": 6, "township": 9, "village": 12}
+ROLES: dict[str, int] = {"county": 6, "township": 9, "village": 12, "province": 2}  # province: lake view (§4.1)
 # Code length → administrative level (SPEC §2: grid = village code + 3 digits).
 LEVEL_BY_LENGTH: dict[int, str] = {6: "county", 9: "township", 12: "village", 15: "grid"}
 
@@ -1140,6 +1140,69 @@ def worker_villages(scope: Scope, period: str, unit_code: str | None = None, *, 
            group by all order by s.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
+# ---------------------------------------------------------------------------------------------
+# Province view over a Parquet lake (SPEC §4.1, issue #17): the same scoped, read-only queries,
+# on a connection whose tables are views over the lake's Parquet files instead of a DuckDB file.
+# A county account sees its own county's rows; a province account (role province, 2-digit code)
+# sees every county of its province.
+
+
+def lake_connection(lake: Path | str) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with one view per published lake table (dims, marts, cfg_*).
+
+    Read-only by construction: the views read Parquet; nothing here can write the lake.
+    """
+    from pipelines.lake import layout
+
+    lake = Path(lake)
+    manifest = layout.read_manifest(lake)
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    for table, spec in manifest["tables"].items():
+        if not (table.startswith(("dim_", "cfg_")) or table in {"indicator_values", "village_scores",
+                                                                  "household_stars", "grid_worker_scores"}):
+            continue
+        if not any((lake / table).rglob("*.parquet")):
+            continue
+        cols = ", ".join(f'"{c}"' for c in spec["columns"])
+        glob = str(lake / table / "**" / "*.parquet").replace("'", "''")
+        con.execute(f'create view "{table}" as select {cols} from read_parquet(\'{glob}\', '
+                    "hive_partitioning = true, hive_types_autocast = false, union_by_name = true)")
+    return con
+
+
+def county_league(scope: Scope, period: str, *, con) -> pd.DataFrame:
+    """Counties of the lake ranked by the mean score of their scored villages in the month (ties share
+    the best rank), with red/black board and veto counts; rows of the scope only (ranks are province-wide)."""
+    return _q(
+        con,
+        """with scored as (
+               select substr(village_code, 1, 6) as county_code, count(score) as villages_scored,
+                      avg(score) as mean_score, count(*) filter (where board = 'red') as red,
+                      count(*) filter (where board = 'black') as black,
+                      count(*) filter (where veto) as vetoed
+               from village_scores where period = $p group by all),
+           ranked as (
+               select rank() over (order by s.mean_score desc nulls last) as rank, c.county_code, c.name,
+                      s.villages_scored, s.mean_score, s.red, s.black, s.vetoed
+               from dim_county c left join scored s using (county_code))
+           select * from ranked where starts_with(county_code, $s) order by rank, county_code""",
+        {"p": period, "s": scope.code},
+    )
+
+
+def county_indicators(scope: Scope, period: str, *, con) -> pd.DataFrame:
+    """Every county's indicator values in the month (long, with names and lights), scope only."""
+    df = _q(
+        con,
+        """select i.unit_code as county_code, c.name, i.period, i.unit_code, i.indicator_id, i.numerator,
+                  i.denominator, i.value, i.low_n
+           from indicator_values i join dim_county c on c.county_code = i.unit_code
+           where i.period = $p and i.unit_level = 'county' and starts_with(i.unit_code, $s)
+           order by i.unit_code""",
+        {"p": period, "s": scope.code},
+    )
+    return _with_catalogue(df)
 
 
 # --- cases and drill-through (pages 9, 10) ---

@@ -246,14 +246,15 @@ SCOPES = {
 }
 # Functions of warehouse.py that are not scoped queries (connections, the catalogue, helpers).
 NOT_QUERIES = {"published_path", "stamp", "connect", "default_connection", "catalogue", "indicators",
-               "light", "first_units", "scope_for"}
+               "light", "first_units", "scope_for",
+               "lake_connection"}  # lake (issue #17): opens a lake, like connect
 # Values for the parameters query functions take, by parameter name.
 ARGS = {"period": "2025-06", "year": 2025, "indicator_id": "key_visit_rate", "level": "village", "batch_id": None,
         "latest_only": False,  # quarantine_rows (dashboard-glance)
         # cases and drill-through (pages 9, 10)
         "category": None, "status": None, "overdue": True, "dispute_type": None, "result": None,
         "weights": {"petitions": 20.0}, "board_share": 0.2}
-CODE_COLUMNS = ("grid_code", "village_code", "unit_code", "code", "township_code")  # finest first
+CODE_COLUMNS = ("grid_code", "village_code", "unit_code", "code", "township_code", "county_code")  # finest first
 
 
 @pytest.fixture(scope="module")

@@ -53,10 +53,18 @@ def _prepare_out(out: Path) -> None:
             f"({len(visible)} 个文件，例如 {visible[0].name})；请换一个新文件夹 / choose a new or empty folder")
 
 
-def generate(scale: str, seed: int, out: Path, dirty: float = 0.01) -> str:
-    """Write the synthetic exports and manifest; return a printable summary."""
+def generate(scale: str, seed: int, out: Path, dirty: float = 0.01, county: str | None = None) -> str:
+    """Write the synthetic exports and manifest; return a printable summary.
+
+    county: a 6-digit code for the fictional county (default 360739 青岚县); another code gives
+    another county's codes, so several generated counties can share one lake (SPEC §4.1).
+    """
     from pipelines.generate import exports
-    from pipelines.generate.world import SCALES, build_world
+    from pipelines.generate.world import COUNTY_CODE, SCALES, build_world
+
+    county = county or COUNTY_CODE
+    if not (len(county) == 6 and county.isdigit()):
+        raise _user_error(f"县代码应为 6 位数字 / --county must be a 6-digit code: {county}")
 
     if scale not in SCALES:
         raise _user_error(f"未知规模 / unknown scale: {scale} (small, county, province)")
@@ -65,7 +73,7 @@ def generate(scale: str, seed: int, out: Path, dirty: float = 0.01) -> str:
     out = Path(out)
     _prepare_out(out)
     t0 = time.perf_counter()
-    world = build_world(SCALES[scale], seed)
+    world = build_world(SCALES[scale], seed, county_code=county)
     run = exports.Run(world=world, out=out, dirty=dirty, seed=seed)
     exports.admin_units(run)
     exports.grids(run)
@@ -99,7 +107,7 @@ def _manifest(run, scale: str, seed: int, dirty: float, elapsed: float) -> dict:
     return {
         "generator": "xiangzhi generate",
         "scale": scale, "seed": seed, "dirty": dirty,
-        "county": {"code": w.townships[0]["code"][:6], "name": "青岚县", "note": "虚构县 fictional county"},
+        "county": {"code": w.townships[0]["code"][:6], "name": w.county_name, "note": "虚构县 fictional county"},
         "months": [f"{y}-{m:02d}" for y, m in w.months],
         "counts": {"townships": len(w.townships), "villages": len(w.v_code), "grids": len(w.g_code),
                    "households": w.households.height},

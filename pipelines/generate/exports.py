@@ -19,7 +19,7 @@ import shapely
 from pipelines.generate import activity as act
 from pipelines.generate import dirt, geo, render
 from pipelines.generate.activity import DAY
-from pipelines.generate.world import COUNTY_CODE, COUNTY_NAME, KEY_TYPES, World, stream
+from pipelines.generate.world import KEY_TYPES, World, stream
 from pipelines.generate.writers import (
     BAD,
     DATA,
@@ -199,12 +199,12 @@ def admin_units(run: Run) -> None:
     v_p = np.bincount(hh["village_idx"].to_numpy(), weights=hh["members"].to_numpy(), minlength=len(w.v_code)).astype(int)
     rows = []
     clon, clat = geo.rep_point(w.county_geom)
-    rows.append([COUNTY_CODE, COUNTY_NAME, "县", "", int(v_h.sum()), int(v_p.sum()), clon, clat])
+    rows.append([run.world.county_code, run.world.county_name, "县", "", int(v_h.sum()), int(v_p.sum()), clon, clat])
     for ti, t in enumerate(w.townships):
         vs = np.flatnonzero(w.v_township == ti)
         lon, lat = geo.rep_point(t["geom"])
         lvl = t["name"][-1] if rng.random() < 0.6 else "乡镇"
-        rows.append([t["code"], t["name"], lvl, COUNTY_CODE, int(v_h[vs].sum()), int(v_p[vs].sum()), lon, lat])
+        rows.append([t["code"], t["name"], lvl, run.world.county_code, int(v_h[vs].sum()), int(v_p[vs].sum()), lon, lat])
     for vi in range(len(w.v_code)):
         lon, lat = geo.rep_point(w.v_geom[vi])
         lvl = "社区" if w.v_name[vi].endswith("社区") else str(rng.choice(["村", "村", "行政村"]))
@@ -216,12 +216,12 @@ def admin_units(run: Run) -> None:
                          orient="row")
     table = Table(frame)
     built = table.build(rng, blanks=0)
-    sheet = Sheet(name="行政区划", titles=[f"{COUNTY_NAME}行政区划代码及基础信息表", "填报单位：青岚县委政法委（县综治中心）",
+    sheet = Sheet(name="行政区划", titles=[f"{run.world.county_name}行政区划代码及基础信息表", f"填报单位：{run.world.county_name}委政法委（县综治中心）",
                                       "填报日期：2025年6月30日"],
                   headers=render.headers(src, cols, rng), built=built,
                   export_time=dt.datetime(2025, 6, 30, 23, 59, 59), export_time_from="title",
                   num_cols={"households", "population", "lon", "lat"}, quirks={"title_rows", "merged_title"})
-    path = run.out / f"{COUNTY_NAME}行政区划代码表.xlsx"
+    path = run.out / f"{run.world.county_name}行政区划代码表.xlsx"
     write_xlsx(path, [sheet], constant_memory=False)
     run.record(path, "admin_units", "xlsx", None, [sheet], extra={"enum_synonyms"})
 
@@ -248,10 +248,10 @@ def grids(run: Run) -> None:
         else:
             feats.append({"type": "Feature", "properties": dict(zip(heads, vals, strict=True)),
                           "geometry": geo.to_geojson_geometry(w.g_geom[gi])})
-    path = run.out / f"{COUNTY_NAME}网格划分.geojson"
+    path = run.out / f"{run.world.county_name}网格划分.geojson"
     import json
 
-    fc = {"type": "FeatureCollection", "name": f"{COUNTY_NAME}网格划分（示意）",
+    fc = {"type": "FeatureCollection", "name": f"{run.world.county_name}网格划分（示意）",
           "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}, "features": feats}
     path.write_text(json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     run.files.append({
@@ -315,13 +315,13 @@ def households(run: Run) -> None:
         table.duplicate(i)
     built = table.build(rng, blanks=2)
     ex_day = dt.datetime(w.scale.end[0], w.scale.end[1], act.days_in(*w.scale.end))
-    sheet = Sheet(name=None, titles=[f"{COUNTY_NAME}户籍台账（截至{ex_day.year}年{ex_day.month}月{ex_day.day}日）"],
+    sheet = Sheet(name=None, titles=[f"{run.world.county_name}户籍台账（截至{ex_day.year}年{ex_day.month}月{ex_day.day}日）"],
                   headers=render.headers(src, cols, rng), built=built,
                   export_time=ex_day.replace(hour=23, minute=59, second=59), export_time_from="title",
                   title_commas=True)
     sheet.quirks = detect_quirks(built.frame, [], {"key_type": "key_type"}) | {"title_rows", "blank_rows",
                                                                                 "duplicates_in_file", "rare_characters"}
-    path = run.out / f"{COUNTY_NAME}户籍台账_{ex_day:%Y%m%d}.csv"
+    path = run.out / f"{run.world.county_name}户籍台账_{ex_day:%Y%m%d}.csv"
     write_csv(path, sheet, "gb18030", crlf=True)
     run.record(path, "households", "csv", "gb18030", [sheet], extra={"encoding:gb18030", "crlf"})
 
@@ -341,10 +341,10 @@ def _write_report(run: Run, kind: str, label: str, table: Table, st: render.Styl
     w = run.world
     titles: list[str] = []
     if fmt == "xlsx":
-        titles.append(f"{COUNTY_NAME}{label}（{y}年{m}月）")
+        titles.append(f"{run.world.county_name}{label}（{y}年{m}月）")
     if ex.title:
         if fmt != "xlsx" and rng.random() < 0.5:
-            titles.append(f"{COUNTY_NAME}{label}")
+            titles.append(f"{run.world.county_name}{label}")
         titles.append(ex.title)
     blanks = int(rng.integers(1, 3)) if fmt == "xlsx" else int(rng.random() < 0.3)
     if fmt == "jsonl":
@@ -377,7 +377,7 @@ def _write_report(run: Run, kind: str, label: str, table: Table, st: render.Styl
     # Names sort in export order within a source (the loader takes a folder in name order, and
     # "earlier file" for non-snapshot duplicates must mean the same thing either way). The month label
     # 2025年06月 is not a file-name date; only the _YYYYMMDD / _YYYYMM tag (when present) is.
-    path = run.out / f"{COUNTY_NAME}{label}（{y}年{m:02d}月）{ex.tag}.{ext}"
+    path = run.out / f"{run.world.county_name}{label}（{y}年{m:02d}月）{ex.tag}.{ext}"
     sheet = Sheet(name=f"{y}年{m}月" if fmt == "xlsx" else None, titles=titles, headers=headers, built=built,
                   export_time=dt.datetime.fromtimestamp(ex.sec, dt.UTC).replace(tzinfo=None),
                   export_time_from="title" if ex.how == "title" else "file_name",

@@ -17,6 +17,12 @@ from pipelines.generate import geo, names
 COUNTY_CODE = "360739"  # fictional: unused in the 3607xx (赣州市) block of the civil-affairs table
 COUNTY_NAME = "青岚县"
 PREFECTURE_CODE = "360700"
+# Other fictional counties (`generate --county CODE`), so that several can share one lake (SPEC §4.1).
+OTHER_COUNTY_NAMES = ("云溪县", "枫林县", "石门县", "白沙县", "松阳县", "桐川县")
+
+
+def county_name(code: str) -> str:
+    return COUNTY_NAME if code == COUNTY_CODE else OTHER_COUNTY_NAMES[int(code) % len(OTHER_COUNTY_NAMES)]
 LON0, LAT0 = 115.62, 25.38  # south Jiangxi hills
 
 KEY_TYPES = ("低保五保户", "重病重残户", "易返贫致贫户", "空巢老人户", "留守儿童户", "烈属军属户")
@@ -87,6 +93,8 @@ class World:
     def quality(self, month_index: int) -> np.ndarray:
         t = month_index / max(1, len(self.months) - 1)
         return self.v_q + self.v_slope * t
+    county_code: str = COUNTY_CODE
+    county_name: str = COUNTY_NAME
 
 
 def month_list(end: tuple[int, int], n: int) -> list[tuple[int, int]]:
@@ -130,7 +138,7 @@ def _phones(rng: np.random.Generator, n: int) -> list[str]:
     return out
 
 
-def build_world(scale: Scale, seed: int) -> World:
+def build_world(scale: Scale, seed: int, county_code: str = COUNTY_CODE) -> World:
     rng = stream(seed, "geo")
     months = month_list(scale.end, scale.months)
     county = geo.county_polygon(rng, LON0, LAT0, scale.area_km2)
@@ -162,7 +170,7 @@ def build_world(scale: Scale, seed: int) -> World:
         else:
             suffix = 100 + n_zhen
             n_zhen += 1
-        townships.append({"code": f"{COUNTY_CODE}{suffix:03d}", "name": full, "stem": stem, "geom": None})
+        townships.append({"code": f"{county_code}{suffix:03d}", "name": full, "stem": stem, "geom": None})
 
     nrng = stream(seed, "vnames")
     v_code, v_name, v_stem, v_town, v_geom = [], [], [], [], []
@@ -233,6 +241,7 @@ def build_world(scale: Scale, seed: int) -> World:
         g_code=g_code, g_village=np.array(g_village), g_geom=g_geom, g_head=g_head, g_workers=g_workers,
         g_activity=g_activity, g_start=g_start, g_count=g_count, households=households,
         meta={"worker_plan": worker_plan},
+        county_code=county_code, county_name=county_name(county_code),
     )
 
 
@@ -289,7 +298,7 @@ def _households(seed: int, scale: Scale, v_code: list[str], g_village: np.ndarra
     head = names.person_names(rng, n, rare_share=0.002)
     # Always at least one name outside GBK, so the GB18030 path is exercised at every scale.
     head[min(6, n - 1)] = head[min(6, n - 1)][0] + "䶮"
-    idn = _id_numbers(rng, n, COUNTY_CODE, dt.date(scale.end[0], scale.end[1], 1))
+    idn = _id_numbers(rng, n, v_code[0][:6], dt.date(scale.end[0], scale.end[1], 1))
     phone = _phones(rng, n)
     return pl.DataFrame({
         "household_id": hid,
