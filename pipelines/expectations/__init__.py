@@ -49,9 +49,31 @@ class Rule:
         return REASON_CODES.index(self.reason) if self.reason else len(REASON_CODES)
 
 
+
+def load_gx():
+    """Import Great Expectations with pyspark hidden from it. With the optional spark group installed,
+    GX imports pyspark.sql.connect at import time, which costs seconds and, in a `python -c` process,
+    calls sys.exit(0) (pyspark takes it for a doctest run): an ingest then silently does nothing. Our
+    suites run on pandas, so GX is told pyspark is absent; pyspark stays importable afterwards."""
+    import sys
+
+    if "great_expectations" in sys.modules:
+        return sys.modules["great_expectations"]
+    hidden = [m for m in ("pyspark",) if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # `import pyspark` now raises ImportError
+    try:
+        import great_expectations
+    finally:
+        for m in hidden:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+    return great_expectations
+
 def sql_condition(cond: str):
     """The simple SQL conditions of sources.required_when (col = 'v', col <> 'v', col in ('a', 'b'))
     as a GX row Condition, so the suite and the SQL check say the same thing."""
+    load_gx()
     from great_expectations.expectations.row_conditions import Column
 
     m = re.fullmatch(r"\s*(\w+)\s+in\s+\((.*)\)\s*", cond)
@@ -69,6 +91,7 @@ def _q(text: str) -> str:
 
 
 def _gx():
+    load_gx()
     import great_expectations.expectations as gxe
 
     return gxe
@@ -76,6 +99,7 @@ def _gx():
 
 def _required_condition(name: str, when: str | None, entry: bool = False):
     # Only rows whose cell was empty: an unreadable value is a parse fault, not a missing one.
+    load_gx()
     from great_expectations.expectations.row_conditions import Column
 
     cond = Column(f"{name}__bad").is_null()
@@ -136,6 +160,7 @@ def _context():
     global _CONTEXT
     if _CONTEXT is None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        load_gx()
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -159,6 +184,7 @@ def _batch_definition(kind: str):
 
 def suite_for(kind: str):
     """The GX ExpectationSuite of a source, built once per process from the rule declarations."""
+    load_gx()
     import great_expectations as gx
 
     ctx = _context()

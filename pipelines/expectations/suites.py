@@ -7,10 +7,11 @@ The GX factories' argument (`refs`) is always empty: the reference checks read t
 
 from __future__ import annotations
 
-from pipelines.expectations import Rule, _gx, _q
+from pipelines.expectations import Rule, _gx, _q, load_gx
 
 
 def _not_null(column: str):
+    load_gx()
     from great_expectations.expectations.row_conditions import Column
 
     return Column(column).is_not_null()
