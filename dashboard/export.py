@@ -129,7 +129,11 @@ def table(df: pd.DataFrame, columns: list[str], name: str, key: str | None = Non
     """Show a gateway frame (chosen columns, translated headers) with its XLSX/CSV downloads."""
     import streamlit as st
 
+    from dashboard.i18n import dash_missing
+
     shown = display_frame(df, columns)
-    st.dataframe(shown, hide_index=True, width="stretch", **kw)
+    # On screen an empty cell is "—" with its reason on hover (never "None"); downloads keep it empty.
+    view, config = dash_missing(shown)
+    st.dataframe(view, hide_index=True, width="stretch", column_config=config | kw.pop("column_config", {}), **kw)
     download_buttons(shown, name, key)
     return shown

@@ -77,6 +77,11 @@ def test_event_list_counts_and_filters(demo):
     assert any(len(f) == len(dc) and "当事人（脱敏）" in f.columns for f in frames)
     shown = texts(at)
     assert f"事件 {len(ev)} 件" in shown
+    # empty cells (not yet accepted, no handling level) show "—", never None/nan (issue #14 defect 6)
+    assert ev["accepted_at"].isna().any()
+    for f in frames:
+        assert not f.isna().any().any(), [c for c in f.columns if f[c].isna().any()]
+    assert (frames[0]["受理时间"] == "—").sum() == int(ev["accepted_at"].isna().sum())
     # filters: overdue only
     at.checkbox(key="ev_overdue").check().run()
     assert len(at.dataframe[0].value) == int((ev["closed_late"] | ev["overdue_open"]).sum())
