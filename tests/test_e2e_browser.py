@@ -5,6 +5,7 @@ and on the map page checks the deck.gl canvas and that no request left 127.0.0.1
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -48,37 +49,45 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_home):
-    """`xiangzhi dashboard` on a free port against the session's demo home."""
-    home = demo_home
+@contextlib.contextmanager
+def dashboard_server(home: Path, **env_extra: str):
+    """`xiangzhi dashboard` on a free port against `home`, started as a user would and stopped with
+    its whole process group (no server left behind); yields its URL."""
     port = _free_port()
-    env = dict(os.environ, XIANGZHI_HOME=str(home))
+    env = dict(os.environ, XIANGZHI_HOME=str(home), **env_extra)
     xiangzhi = Path(sys.executable).with_name("xiangzhi")
     cmd = [str(xiangzhi)] if xiangzhi.exists() else [sys.executable, "-m", "pipelines.cli"]
     proc = subprocess.Popen([*cmd, "dashboard", "--port", str(port)], env=env, cwd=str(ROOT),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise AssertionError("dashboard did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        raise AssertionError("dashboard did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    con = wh.connect(home / "published" / "xiangzhi.duckdb")
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def server(demo_home):
+    """`xiangzhi dashboard` on a free port against the session's demo home."""
+    con = wh.connect(demo_home / "published" / "xiangzhi.duckdb")
     units = wh.first_units(con)
     period = con.execute("select max(period) from indicator_values").fetchone()[0]
     con.close()
-    yield {"url": url, "units": units, "period": period}
-    os.killpg(proc.pid, signal.SIGTERM)  # the whole session: no server left behind
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    with dashboard_server(demo_home) as url:
+        yield {"url": url, "units": units, "period": period}
 
 
 @pytest.fixture(scope="module")

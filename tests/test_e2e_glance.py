@@ -5,14 +5,8 @@ account's grids carry a hostile name, so the escaping is tested on the real map.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -21,7 +15,7 @@ import pytest
 from dashboard import auth
 from dashboard.i18n import TEXT
 from pipelines import warehouse as wh
-from tests.test_e2e_browser import CHROMIUM, ROOT, SHOTS, _free_port, _wait_idle, browser  # noqa: F401
+from tests.test_e2e_browser import CHROMIUM, SHOTS, _wait_idle, browser, dashboard_server  # noqa: F401
 
 HOSTILE = """<img src=x onerror="document.title='XSS'">"""
 # url_path → (Chinese nav label, English nav label)
@@ -51,31 +45,10 @@ def server(demo_home, tmp_path_factory):
     period = con.execute("select max(period) from indicator_values").fetchone()[0]
     con.execute("update dim_grid set grid_name = ? where village_code = ?", [HOSTILE, units["village"]["code"]])
     con.close()
-    port = _free_port()
-    env = dict(os.environ, XIANGZHI_HOME=str(home))
-    xiangzhi = Path(sys.executable).with_name("xiangzhi")
-    cmd = [str(xiangzhi)] if xiangzhi.exists() else [sys.executable, "-m", "pipelines.cli"]
-    proc = subprocess.Popen([*cmd, "dashboard", "--port", str(port)], env=env, cwd=str(ROOT),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        raise AssertionError("dashboard did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
     with duckdb.connect(str(db), read_only=True) as con:
         towns = con.execute("select township_code, name from dim_township order by 1").fetchall()
-    yield {"url": url, "units": units, "period": period, "townships": towns}
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    with dashboard_server(home) as url:
+        yield {"url": url, "units": units, "period": period, "townships": towns}
 
 
 def _sign_in(browser, server, role):  # noqa: F811

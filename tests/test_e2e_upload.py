@@ -7,18 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 
 import duckdb
 import openpyxl
 import pytest
 
 from pipelines import uploads, users
-from tests.test_e2e_browser import CHROMIUM, ROOT, SHOTS, _free_port, _wait_idle
+from tests.test_e2e_browser import CHROMIUM, SHOTS, _wait_idle, dashboard_server
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,27 +29,8 @@ def clerk_server(upload_base, tmp_path, monkeypatch):
     monkeypatch.setenv("XIANGZHI_HOME", str(home))
     users.write_users(home / "users.yaml", [
         users.User("clerk", "青岚县信息员", "clerk", upload_base["county"], users.hash_password(PW, 4))])
-    port = _free_port()
-    env = dict(os.environ, XIANGZHI_HOME=str(home), XIANGZHI_SECRET="test-secret-key")
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "dashboard", "--port", str(port)], env=env,
-                            cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        os.killpg(proc.pid, signal.SIGTERM)
-        raise AssertionError("dashboard did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    yield {"url": url, "home": home, **{k: upload_base[k] for k in ("june", "county")}}
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    with dashboard_server(home, XIANGZHI_SECRET="test-secret-key") as url:
+        yield {"url": url, "home": home, **{k: upload_base[k] for k in ("june", "county")}}
 
 
 def test_clerk_uploads_next_month_and_downloads_quarantine(clerk_server, tmp_path):
