@@ -6,7 +6,8 @@ names come from the indicator catalogue, not from here.
 
 from __future__ import annotations
 
-import math
+from pipelines import formats
+from pipelines.sources import REASON_LABELS
 
 LANGS = {"zh": "中文", "en": "English"}
 
@@ -318,6 +319,32 @@ TEXT: dict[str, dict[str, str]] = {
                                 "on each)"},
     "upload_no_quarantine": {"zh": "本次导入没有隔离行。", "en": "No rows were quarantined in this upload."},
     "upload_clerk_only": {"zh": "数据导入页面仅对信息员账号开放。", "en": "The upload page is for data clerk accounts."},
+    # 月度考评 page (views/monthly_pack.py)
+    "pack_title": {"zh": "{unit} · {period} 月度考评", "en": "{unit} · {period} monthly assessment pack"},
+    "pack_intro": {"zh": "下载的 PDF 与 XLSX 包含：封面概况、村（社区）排名与红黑榜、名次进退、分项指标对标、趋势图和数据质量。",
+                   "en": "The PDF and XLSX hold: headline figures, the village league table with boards, risers and fallers, indicator tables against target, charts and data quality."},
+    "pack_pdf": {"zh": "下载 PDF（打印版）", "en": "Download PDF (print)"},
+    "pack_xlsx": {"zh": "下载 XLSX（数据表）", "en": "Download XLSX (tables)"},
+    "pack_snapshot": {"zh": "数据快照", "en": "Data snapshot"},
+    "pack_ranked": {"zh": "参评村（社区）", "en": "Villages ranked"},
+    "pack_improved": {"zh": "进步最大", "en": "Improved most"},
+    "pack_slipped": {"zh": "下滑最大", "en": "Slipped most"},
+    "pack_first_month": {"zh": "本月为数据首月，无上月对比。", "en": "First month of data: no comparison with last month."},
+    "pack_none": {"zh": "无", "en": "none"},
+    "pack_headline": {"zh": "主要指标对标", "en": "Headline indicators vs target"},
+    "pack_this_month": {"zh": "本月", "en": "This month"},
+    "pack_last_month": {"zh": "上月", "en": "Last month"},
+    "pack_status": {"zh": "状态", "en": "Status"},
+    "pack_league": {"zh": "村（社区）排名与红黑榜", "en": "League table and boards"},
+    "pack_prev_score": {"zh": "上月得分", "en": "Last month's score"},
+    "pack_risers": {"zh": "进步最快", "en": "Biggest risers"},
+    "pack_fallers": {"zh": "退步最快", "en": "Biggest fallers"},
+    "pack_rank_move": {"zh": "名次（上月→本月）", "en": "Rank (last → this month)"},
+    "pack_score_change": {"zh": "得分变化", "en": "Score change"},
+    "pack_driver": {"zh": "主要拉动/拖累指标", "en": "Main driver"},
+    "pack_more": {"zh": "分项指标、趋势图与数据质量见下载文件。",
+                  "en": "Indicator tables, charts and data quality are in the files."},
+    "pack_building": {"zh": "正在生成考评材料……", "en": "Building the pack…"},
 }
 
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}
@@ -345,52 +372,31 @@ def ind_name(ind, lang_: str | None = None) -> str:
     return ind.name_en if (lang_ or lang()) == "en" else ind.name_zh
 
 
-def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+# Formatting lives in pipelines/formats.py (one set for pages, pack and notebooks); these take the
+# page's language.
 
 
 def fmt_count(v, lang_: str | None = None) -> str:
-    """Counts: 12,345 in English; 1.23万 from ten thousand up in Chinese."""
-    if _missing(v):
-        return "—"
-    v = float(v)
-    if (lang_ or lang()) == "zh" and abs(v) >= 10000:
-        return f"{v / 10000:.2f}万"
-    return f"{v:,.0f}" if v == int(v) else f"{v:,.1f}"
+    """Counts: 12,345 (both languages)."""
+    return formats.fmt_count(v)
 
 
 def is_share(unit: str | None) -> bool:
-    return unit == "比率"
+    return formats.is_share(unit)
 
 
 def fmt_value(v, unit: str | None, lang_: str | None = None) -> str:
-    """A catalogue indicator's value in its unit: shares as percentages, counts, hours, per-1000."""
-    if _missing(v):
-        return "—"
-    lg = lang_ or lang()
-    if is_share(unit):
-        return f"{float(v) * 100:.1f}%"
-    if unit == "小时":
-        return f"{float(v):.1f} 小时" if lg == "zh" else f"{float(v):.1f} h"
-    if unit == "件":
-        return fmt_count(v, lg) + (" 件" if lg == "zh" else "")
-    if unit in ("件/千人", "分/户"):  # the unit is in the indicator's name; keep cards narrow
-        return f"{float(v):,.2f}"
-    return fmt_count(v, lg)
+    """A catalogue indicator's value in its unit, in the page's language."""
+    return formats.fmt_value(v, unit, lang_ or lang())
 
 
 def fmt_delta(d, unit: str | None, lang_: str | None = None) -> str | None:
-    """Change since last month: percentage points for shares, plain difference otherwise."""
-    if _missing(d):
-        return None
-    lg = lang_ or lang()
-    if is_share(unit):
-        return f"{float(d) * 100:+.1f}{t('pp', lg)}"
-    return f"{float(d):+,.1f}" if float(d) != int(float(d)) else f"{float(d):+,.0f}"
+    """Change since last month (None when there is nothing to compare: st.metric shows no delta)."""
+    return formats.fmt_delta(d, unit, lang_ or lang())
 
 
 def fmt_pct(v) -> str:
-    return "—" if _missing(v) else f"{float(v) * 100:.1f}%"
+    return formats.fmt_pct(v)
 
 
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -483,19 +489,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-REASONS: dict[str, tuple[str, str]] = {
-    "MISSING_REQUIRED": ("必填项为空", "required field empty"),
-    "BAD_DATE": ("日期无法识别", "unreadable date"),
-    "BAD_NUMBER": ("数字无法识别", "unreadable number"),
-    "BAD_ENUM": ("取值不在范围内", "value outside its set"),
-    "UNKNOWN_GRID": ("网格编码不存在", "unknown grid"),
-    "UNKNOWN_VILLAGE": ("村不存在", "unknown village"),
-    "AMBIGUOUS_VILLAGE": ("村名重名无法确定", "ambiguous village name"),
-    "UNKNOWN_HOUSEHOLD": ("户编号不存在", "unknown household"),
-    "TIME_ORDER": ("时间先后顺序错误", "times out of order"),
-    "FUTURE_DATE": ("日期晚于导出时间", "date after export time"),
-    "ID_CONFLICT": ("编号重复且内容不一致", "id conflict"),
-}
+REASONS = REASON_LABELS  # reason code → (zh, en): pipelines/sources.py owns them
 STATUSES: dict[str, tuple[str, str]] = {
     "loaded": ("已入库", "loaded"), "rejected": ("已拒收", "rejected"), "published": ("已发布", "published"),
     "failed": ("失败", "failed"), "running": ("运行中", "running"), "skipped": ("已跳过", "skipped"),
@@ -527,14 +521,7 @@ def relabel(df):
 # --- dashboard-glance (#14 defect 6): one formatter for missing values --------------------------
 
 
-def missing(v) -> bool:
-    """None, NaN, NaT and pandas NA alike."""
-    try:
-        import pandas as pd
-
-        return v is None or bool(pd.isna(v))
-    except (TypeError, ValueError):  # lists, arrays: not a missing scalar
-        return False
+missing = formats.missing
 
 
 def fmt_cell(v) -> str:

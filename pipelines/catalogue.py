@@ -228,6 +228,50 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     return _Validator(path, text).run()
 
 
+# The cfg_* tables (models/runner.materialise_catalogue) hold the whole catalogue the marts were
+# computed from; these are the columns from_tables needs (a copy published before they existed lacks some).
+TABLE_COLUMNS = {
+    "cfg_indicator": {"definition_zh", "definition_en", "target_at"},
+    "cfg_group": {"group_id", "name_zh", "name_en"},
+    "cfg_worker_item": {"unit_zh"},
+    "cfg_worker_grade": {"name_en"},
+}
+
+
+def from_tables(con, path: str | Path) -> Catalogue | None:
+    """The catalogue as published with the marts (cfg_* tables), so pages, pack and notebooks show the
+    targets, weights and lights the scores used, not the YAML as edited since (#18 item 3).
+    None when the database lacks the tables (nothing published yet, or a copy from before them)."""
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where starts_with(table_name, 'cfg_')").fetchall():
+        have.setdefault(table, set()).add(column)
+    if any(not cols <= have.get(t, set()) for t, cols in TABLE_COLUMNS.items()):
+        return None
+    levels: dict[str, list[str]] = {}
+    for ind_id, level in con.execute("select indicator_id, unit_level from cfg_indicator_level").fetchall():
+        levels.setdefault(ind_id, []).append(level)
+    indicators = tuple(
+        Indicator(id=r[0], name_zh=r[1], name_en=r[2], definition_zh=r[3], definition_en=r[4], unit=r[5],
+                  kind=r[6], levels=tuple(levels.get(r[0], ())), target=r[7], direction=r[8], tolerance=r[9],
+                  weight=r[10], veto=bool(r[11]), group=r[12], target_at=r[13], scale=r[14])
+        for r in con.execute(
+            "select indicator_id, name_zh, name_en, definition_zh, definition_en, unit, kind, target, direction, "
+            "tolerance, weight, veto, grp, target_at, scale from cfg_indicator order by ordinal").fetchall())
+    groups = tuple(Group(*r) for r in con.execute(
+        "select group_id, name_zh, name_en from cfg_group order by ordinal").fetchall())
+    setting = dict(con.execute("select key, value from cfg_setting").fetchall())
+    fields = Settings.__dataclass_fields__
+    settings = Settings(**{k: (int(setting[k]) if fields[k].type in ("int", int) else setting[k]) for k in fields})
+    items = tuple(WorkerItem(*r) for r in con.execute(
+        "select item, name_zh, name_en, unit_zh, points, cap from cfg_worker_item order by ordinal").fetchall())
+    grades = tuple(WorkerGrade(*r) for r in con.execute(
+        "select grade, name_en, min_total from cfg_worker_grade order by ordinal").fetchall())
+    workers = WorkerSheet(base=setting["worker_base"], items=items, grades=grades)
+    return Catalogue(path=Path(path), indicators=indicators, groups=groups, settings=settings, workers=workers)
+
+
 def _is_number(v) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 

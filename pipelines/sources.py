@@ -315,11 +315,22 @@ LOAD_ORDER = ("admin_units", "grids", "households", "visits", "events", "dispute
 REFERENCE_KINDS = tuple(k for k in LOAD_ORDER if SOURCES[k].reference)
 REPORT_KINDS = tuple(k for k in LOAD_ORDER if not SOURCES[k].reference)
 
-# Reason codes in precedence order (SPEC §3.6): a row with several faults gets the first.
-REASON_CODES = (
-    "MISSING_REQUIRED", "BAD_DATE", "BAD_NUMBER", "BAD_ENUM", "UNKNOWN_GRID", "UNKNOWN_VILLAGE",
-    "AMBIGUOUS_VILLAGE", "UNKNOWN_HOUSEHOLD", "TIME_ORDER", "FUTURE_DATE", "ID_CONFLICT",
-)
+# Reason codes in precedence order (SPEC §3.6): a row with several faults gets the first. Their words
+# for people (the page, the pack, the upload summary) are here and nowhere else.
+REASON_LABELS: dict[str, tuple[str, str]] = {
+    "MISSING_REQUIRED": ("必填项为空", "required field empty"),
+    "BAD_DATE": ("日期无法识别", "unreadable date"),
+    "BAD_NUMBER": ("数字无法识别", "unreadable number"),
+    "BAD_ENUM": ("取值不在范围内", "value outside its set"),
+    "UNKNOWN_GRID": ("网格编码不存在", "unknown grid"),
+    "UNKNOWN_VILLAGE": ("村不存在", "unknown village"),
+    "AMBIGUOUS_VILLAGE": ("村名重名无法确定", "ambiguous village name"),
+    "UNKNOWN_HOUSEHOLD": ("户编号不存在", "unknown household"),
+    "TIME_ORDER": ("时间先后顺序错误", "times out of order"),
+    "FUTURE_DATE": ("日期晚于导出时间", "date after export time"),
+    "ID_CONFLICT": ("编号重复且内容不一致", "id conflict"),
+}
+REASON_CODES = tuple(REASON_LABELS)
 
 
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|〔[^〔〕]*〕")

@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines import config
+from pipelines import config, formats
 
 # ---------------------------------------------------------------------------------------------
 # Scope
@@ -226,11 +226,27 @@ _cat_cache: dict[str, Any] = {"key": None, "cat": None}
 
 
 def catalogue():
-    """The indicator catalogue (pipelines/catalogue.py): names, targets, directions, weights.
+    """The indicator catalogue (names, targets, directions, weights) the published marts were computed
+    from: the cfg_* tables of the published copy (catalogue.from_tables), so every page and the pack
+    show the targets and lights the scores used, even after the YAML was edited and before the next
+    ingest rebuilds the marts (#18 item 3). Before anything is published, the YAML.
 
-    Parsing and validating the YAML takes ~0.2 s, so it is kept until the file changes."""
-    from pipelines.catalogue import catalogue_path, load_catalogue
+    Kept until the published file (or, without one, the YAML) changes: parsing takes ~0.2 s."""
+    from pipelines.catalogue import catalogue_path, from_tables, load_catalogue
 
+    s = stamp()
+    if s is not None:
+        if _cat_cache["key"] != s:
+            try:  # the shared connection: it is the one reopened when the file is replaced
+                with default_connection().cursor() as cur:
+                    cat = from_tables(cur, s[0])
+            except (duckdb.Error, NoData, Unavailable):  # mid-swap: the YAML this once, retried next call
+                cat = None
+            if cat is not None:
+                _cat_cache["cat"], _cat_cache["key"] = cat, s
+                return cat
+        else:
+            return _cat_cache["cat"]
     p = catalogue_path()
     try:
         key = (str(p), os.stat(p).st_mtime_ns)
@@ -433,10 +449,7 @@ def _unit(scope: Scope, unit_code: str | None) -> str:
     return scope.check(unit_code) if unit_code else scope.code
 
 
-def _prev_period(period: str, months: int = 1) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    idx = y * 12 + (m - 1) - months
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+_prev_period = formats.prev_period
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import polars as pl
 
 from pipelines.generate import names
 from pipelines.generate.world import World, sigmoid, stream
+from pipelines.sources import ENUMS
 
 DAY = 86400
 NONE = -1  # "no such time" in int64 time columns
@@ -133,20 +134,22 @@ def visits(w: World, mi: int) -> pl.DataFrame:
         "grid": grid.astype(np.int32),
         "worker": worker,
         "household_id": pl.Series(np.where(hh >= 0, hid[np.maximum(hh, 0)], None).tolist(), dtype=pl.Utf8),
-        "visit_type": np.array(["走访", "巡查", "宣讲"])[vtype].tolist(),
+        "visit_type": np.array(VISIT_TYPES)[vtype].tolist(),
         "visited_at": at,
         "entered_at": entered,
     })
 
 
-EVENT_CATEGORIES = ("矛盾纠纷", "安全隐患", "环境卫生", "民生诉求", "治安防控", "违法建设", "人口变动", "其他")
+# Value sets come from sources.ENUMS (their order is the order the weights below are written in).
+VISIT_TYPES = tuple(ENUMS["visit_type"])  # 走访, 巡查, 宣讲
+EVENT_CATEGORIES = tuple(ENUMS["event_category"])
 EVENT_WEIGHTS = np.array([0.14, 0.15, 0.2, 0.2, 0.07, 0.05, 0.11, 0.08])
 EVENT_DEADLINE_DAYS = np.array([7, 3, 7, 15, 3, 15, 7, 7])
 EVENT_SPEED = np.array([1.0, 0.7, 0.8, 2.0, 0.8, 2.5, 0.6, 1.0])
-EVENT_SOURCES = ("网格员巡查", "群众上报", "12345热线", "部门转办")
+EVENT_SOURCES = tuple(ENUMS["event_source"])
 SLACK_EVENTS = 3  # per slack grid and month (worker plan): open for a year, so overdue piles up
-LEVELS = ("网格", "村", "乡镇", "县")
-SATISFACTION = ("满意", "基本满意", "不满意")
+LEVELS = tuple(ENUMS["handling_level"])
+SATISFACTION = tuple(v for v in ENUMS["satisfaction"] if v != "未回访")  # answers given at a callback
 
 
 def _season_events(m: int) -> float:
@@ -244,10 +247,10 @@ def event_state(ev: pl.DataFrame, export: int) -> pl.DataFrame:
     )
 
 
-DISPUTE_TYPES = ("邻里纠纷", "婚姻家庭", "土地承包", "宅基地", "山林水利", "劳资纠纷", "损害赔偿", "环境污染", "其他")
+DISPUTE_TYPES = tuple(ENUMS["dispute_type"])
 DISPUTE_WEIGHTS = np.array([0.24, 0.16, 0.12, 0.1, 0.08, 0.08, 0.1, 0.04, 0.08])
-ORGS = ("村调委会", "乡镇调委会", "县级", "诉调对接")
-RESULTS = ("调解成功", "调解不成功", "移交")
+ORGS = tuple(ENUMS["mediation_org"])
+RESULTS = tuple(v for v in ENUMS["mediation_result"] if v != "调解中")  # how a concluded case ends
 
 
 def _season_disputes(m: int) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.generate import geo, names
+from pipelines.sources import ENUMS
 
 COUNTY_CODE = "360739"  # fictional: unused in the 3607xx (赣州市) block of the civil-affairs table
 COUNTY_NAME = "青岚县"
@@ -25,7 +26,7 @@ def county_name(code: str) -> str:
     return COUNTY_NAME if code == COUNTY_CODE else OTHER_COUNTY_NAMES[int(code) % len(OTHER_COUNTY_NAMES)]
 LON0, LAT0 = 115.62, 25.38  # south Jiangxi hills
 
-KEY_TYPES = ("低保五保户", "重病重残户", "易返贫致贫户", "空巢老人户", "留守儿童户", "烈属军属户")
+KEY_TYPES = tuple(k for k in ENUMS["key_type"] if k != "普通户")  # sources.ENUMS order: KEY_SHARES follows it
 KEY_SHARES = (0.04, 0.03, 0.02, 0.05, 0.03, 0.01)
 
 

@@ -83,18 +83,25 @@ def materialise_catalogue(con, catalogue) -> None:
         create or replace table cfg_indicator (
             indicator_id varchar, ordinal integer, name_zh varchar, name_en varchar, unit varchar,
             grp varchar, kind varchar, scale double, direction varchar, target double,
-            tolerance double, weight double, veto boolean
+            tolerance double, weight double, veto boolean,
+            definition_zh varchar, definition_en varchar, target_at varchar
         )
         """
     )
     con.executemany(
-        "insert into cfg_indicator values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into cfg_indicator values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [i.id, n, i.name_zh, i.name_en, i.unit, i.group, i.kind, i.scale, i.direction, i.target,
-             i.tolerance, i.weight, i.veto]
+             i.tolerance, i.weight, i.veto, i.definition_zh, i.definition_en, i.target_at]
             for n, i in enumerate(catalogue.indicators)
         ],
     )
+    # Everything else of the catalogue too, so that every reader downstream of publish (pages, pack,
+    # notebooks) can rebuild the exact catalogue the scores used (catalogue.from_tables).
+    con.execute("create or replace table cfg_group (group_id varchar, ordinal integer, name_zh varchar, "
+                "name_en varchar)")
+    con.executemany("insert into cfg_group values (?, ?, ?, ?)",
+                    [[g.id, n, g.name_zh, g.name_en] for n, g in enumerate(catalogue.groups)])
     con.execute("create or replace table cfg_indicator_level (indicator_id varchar, unit_level varchar)")
     con.executemany(
         "insert into cfg_indicator_level values (?, ?)",
@@ -109,16 +116,18 @@ def materialise_catalogue(con, catalogue) -> None:
     # The grid workers' scoring sheet (SPEC §6.1): points per unit and cap per item, grade thresholds.
     con.execute(
         "create or replace table cfg_worker_item (item varchar, ordinal integer, name_zh varchar, "
-        "name_en varchar, points double, cap double)"
+        "name_en varchar, points double, cap double, unit_zh varchar)"
     )
     con.executemany(
-        "insert into cfg_worker_item values (?, ?, ?, ?, ?, ?)",
-        [[i.item, n, i.name_zh, i.name_en, i.points, i.cap] for n, i in enumerate(catalogue.workers.items)],
+        "insert into cfg_worker_item values (?, ?, ?, ?, ?, ?, ?)",
+        [[i.item, n, i.name_zh, i.name_en, i.points, i.cap, i.unit_zh]
+         for n, i in enumerate(catalogue.workers.items)],
     )
-    con.execute("create or replace table cfg_worker_grade (grade varchar, ordinal integer, min_total double)")
+    con.execute("create or replace table cfg_worker_grade (grade varchar, ordinal integer, min_total double, "
+                "name_en varchar)")
     con.executemany(
-        "insert into cfg_worker_grade values (?, ?, ?)",
-        [[g.grade, n, g.min] for n, g in enumerate(catalogue.workers.grades)],
+        "insert into cfg_worker_grade values (?, ?, ?, ?)",
+        [[g.grade, n, g.min, g.name_en] for n, g in enumerate(catalogue.workers.grades)],
     )
 
 

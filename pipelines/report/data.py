@@ -16,6 +16,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from pipelines import formats
 from pipelines import warehouse as wh
 from pipelines.errors import UserError
 from pipelines.report.text import incomplete_text, missing, period_zh, prev_period
@@ -235,7 +236,7 @@ def _most_changed(kpis: pd.DataFrame) -> tuple[dict | None, dict | None]:
         if bool(getattr(r, "lag", False)):
             continue  # records still awaiting review move it: lag, not a headline (#14 defect 5)
         sign = 1.0 if r.direction == "higher" else -1.0
-        if r.unit == "比率":
+        if formats.is_share(r.unit):
             scale = 1.0
         elif r.target:
             scale = abs(float(r.target))

@@ -7,7 +7,9 @@ catalogue, never from here.
 
 from __future__ import annotations
 
-import pandas as pd
+from pipelines import formats
+from pipelines.formats import missing, period_zh, prev_period  # noqa: F401  (the pack's names for them)
+from pipelines.sources import REASON_LABELS
 
 TITLE = "月度考评通报"
 TITLE_EN = "Monthly assessment pack"
@@ -32,29 +34,7 @@ LIGHT_TINT: dict[str, tuple[int, int, int]] = {
 }
 BOARDS: dict[str, str] = {"red": "红榜", "black": "黑榜"}
 
-REASONS: dict[str, str] = {
-    "MISSING_REQUIRED": "必填项为空",
-    "BAD_DATE": "日期无法识别",
-    "BAD_NUMBER": "数字无法识别",
-    "BAD_ENUM": "取值不在范围内",
-    "UNKNOWN_GRID": "网格编码不存在",
-    "UNKNOWN_VILLAGE": "村不存在",
-    "AMBIGUOUS_VILLAGE": "村名重名无法确定",
-    "UNKNOWN_HOUSEHOLD": "户编号不存在",
-    "TIME_ORDER": "时间先后顺序错误",
-    "FUTURE_DATE": "日期晚于导出时间",
-    "ID_CONFLICT": "编号重复且内容不一致",
-}
-
-
-def missing(v) -> bool:
-    """None, NaN, pd.NA or NaT (nullable integer columns hold pd.NA)."""
-    if v is None:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):  # not a scalar
-        return False
+REASONS: dict[str, str] = {code: zh for code, (zh, _en) in REASON_LABELS.items()}  # sources.py owns them
 
 
 def source_label(kind) -> str:
@@ -69,9 +49,7 @@ def source_label(kind) -> str:
 
 def incomplete_text(period: str, share, usual) -> str:
     """The pack's warning for a month fewer grids have reported in than usual (#14 defect 4)."""
-    def pct(v) -> str:
-        return "—" if missing(v) else f"{float(v) * 100:.1f}%"
-
+    pct = formats.fmt_pct
     return (f"注意：{period_zh(period)}数据不完整，仅 {pct(share)} 的网格已上报（通常 {pct(usual)}），"
             "记录可能仍在录入或尚未导入，本通报中的数字会变化，请勿据此排名问责。")
 
@@ -81,21 +59,12 @@ def text_or_dash(v) -> str:
 
 
 def is_share(ind) -> bool:
-    return ind.unit == "比率"
+    return formats.is_share(ind.unit)
 
 
 def fmt_value(v, ind) -> str:
-    """A value in its indicator's unit: shares as 93.5%, hours as 34.5 小时, counts as 259."""
-    if missing(v):
-        return "—"
-    v = float(v)
-    if is_share(ind):
-        return f"{v * 100:.1f}%"
-    if ind.unit == "小时":
-        return f"{v:.1f} 小时"
-    if ind.kind == "count":
-        return f"{v:,.0f}"
-    return f"{v:,.2f}"
+    """A value in its indicator's unit, as the dashboard writes it (pipelines/formats.py)."""
+    return formats.fmt_value(v, ind.unit, "zh")
 
 
 def fmt_target(ind, period: str | None = None) -> str:
@@ -121,15 +90,8 @@ def fmt_target(ind, period: str | None = None) -> str:
 
 
 def fmt_delta(d, ind) -> str:
-    """Change since last month: percentage points for shares, a plain difference otherwise."""
-    if missing(d):
-        return "—"
-    d = float(d)
-    if is_share(ind):
-        return f"{d * 100:+.1f}个百分点"
-    if ind.unit == "小时":
-        return f"{d:+.1f} 小时"
-    return f"{d:+,.0f}" if ind.kind == "count" else f"{d:+,.2f}"
+    """Change since last month, as the dashboard writes it; "—" when there is nothing to compare."""
+    return formats.fmt_delta(d, ind.unit, "zh") or "—"
 
 
 def fmt_score(v) -> str:
@@ -144,16 +106,6 @@ def fmt_change(change, prev_rank) -> str:
         return "—"
     c = int(change)
     return f"↑{c}" if c > 0 else f"↓{-c}"
-
-
-def period_zh(period: str) -> str:
-    return f"{int(period[:4])}年{int(period[5:7])}月"
-
-
-def prev_period(period: str, months: int = 1) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    idx = y * 12 + (m - 1) - months
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
 
 
 def text_width(s) -> int:

@@ -18,6 +18,7 @@ from pipelines.report.text import (
     fmt_delta,
     fmt_target,
     fmt_value,
+    is_share,
     missing,
     period_zh,
     snapshot_text,
@@ -34,7 +35,7 @@ LEVELS = {"county": "县", "township": "乡镇", "village": "村（社区）"}
 
 
 def num_kind(ind) -> str:
-    if ind.unit == "比率":
+    if is_share(ind):
         return "share"
     if ind.unit == "小时":
         return "hours"
