@@ -271,3 +271,53 @@ def test_rankings_say_why_a_village_is_low(demo):  # noqa: F811
     at.sidebar.radio(key="lang").set_value("en").run()
     why = next(m.value for m in at.markdown if "short of full marks" in m.value)
     assert why.splitlines()[1].startswith(f"- {worst['name_en'].iloc[0]}:")
+
+
+# --- the URL keeps the month, township and village (#14 "At a glance") ----------------------------------
+
+
+def _with_url(username: str, **params):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_dashboard_apptest import APP
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["username"] = username
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def test_url_month_township_village_open_the_page_on_them(dash_home):  # noqa: F811
+    at = _with_url("county", period="2025-05", township="360726200", village="360726200002")
+    assert not at.exception
+    assert at.title[0].value == f"{VILLAGES['360726200002']} · 2025-05 总览"
+    assert (at.sidebar.selectbox(key="period").value, at.sidebar.selectbox(key="township").value,
+            at.sidebar.selectbox(key="village").value) == ("2025-05", "360726200", "360726200002")
+    # a widget change is written back: codes, the same in either language
+    at.sidebar.selectbox(key="period").set_value("2025-06").run()
+    assert dict(at.query_params) == {"period": "2025-06", "township": "360726200", "village": "360726200002"}
+    assert at.title[0].value.endswith("2025-06 总览")
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert dict(at.query_params) == {"period": "2025-06", "township": "360726200", "village": "360726200002"}
+    assert at.title[0].value.startswith(VILLAGES["360726200002"])
+    at.sidebar.selectbox(key="village").set_value("").run()
+    assert dict(at.query_params) == {"period": "2025-06", "township": "360726200"}
+    at.sidebar.selectbox(key="township").set_value("").run()
+    assert dict(at.query_params) == {"period": "2025-06"}
+
+
+@pytest.mark.parametrize("params", [
+    {"period": "1999-01", "township": "360726200", "village": "360726200002"},  # another township's
+    {"period": "2025-13", "village": "36072610000X"},  # junk
+    {"township": "360726100", "village": "360726200001"},  # a village not in that township
+])
+def test_url_values_outside_scope_are_ignored_without_an_error(dash_home, params):  # noqa: F811
+    from dashboard.i18n import TEXT
+
+    at = _with_url("township", **params)
+    assert not at.exception
+    assert not [e.value for e in at.error if TEXT["forbidden"]["zh"] in e.value or "Error" in e.value]
+    assert at.title[0].value == f"{TOWNSHIPS['360726100']} · 2025-06 总览"  # the user's default
+    assert at.sidebar.selectbox(key="village").value == ""
+    assert dict(at.query_params) == {"period": "2025-06"}  # the URL now says what is shown
