@@ -20,6 +20,8 @@ from pipelines import warehouse as wh  # noqa: E402
 # no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
 st.set_page_config(page_title="乡治 xiangzhi", layout="wide")
 st.session_state.setdefault("lang", "zh")
+# print CSS (dashboard-glance): a style-only st.html takes no room on the page
+st.html(f"<style>{(HERE / 'assets' / 'print.css').read_text(encoding='utf-8')}</style>")
 
 
 # Widgets whose option labels change with the language (dashboard-glance, #14 defect 1). The browser
