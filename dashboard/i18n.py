@@ -318,7 +318,13 @@ TEXT: dict[str, dict[str, str]] = {
                                 "on each)"},
     "upload_no_quarantine": {"zh": "本次导入没有隔离行。", "en": "No rows were quarantined in this upload."},
     "upload_clerk_only": {"zh": "数据导入页面仅对信息员账号开放。", "en": "The upload page is for data clerk accounts."},
-    # --- at a glance (dashboard-glance, #14): 总览 standing, boards, movers; 排名 why low ---
+}
+
+LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}
+LIGHT_HEX = {"green": "#2e7d32", "amber": "#ef8f00", "red": "#c62828", "grey": "#9e9e9e", "none": "#5c6bc0"}
+
+# at a glance (dashboard-glance, #14): 总览 standing, boards, movers; 排名 why low
+TEXT.update({
     "glance": {"zh": "一览", "en": "At a glance"},
     "glance_rank": {"zh": "第 {rank} 名 / 共 {n} 个村", "en": "rank {rank} of {n} villages"},
     "glance_unranked": {"zh": "本月未排名（没有可计分的指标）", "en": "not ranked this month (no scored indicator)"},
@@ -355,10 +361,7 @@ TEXT: dict[str, dict[str, str]] = {
     "why_low_intro": {"zh": "{village} 得分 {score}，比满分少 {lost} 分，主要失分在：",
                       "en": "{village} scores {score}, {lost} points short of full marks, mostly from:"},
     "why_low_full": {"zh": "{village} 各项计分指标均达标，没有失分。", "en": "{village} meets every scored target: no points lost."},
-}
-
-LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}
-LIGHT_HEX = {"green": "#2e7d32", "amber": "#ef8f00", "red": "#c62828", "grey": "#9e9e9e", "none": "#5c6bc0"}
+})
 
 
 def lang() -> str:
