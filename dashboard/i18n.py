@@ -326,6 +326,9 @@ LIGHT_HEX = {"green": "#2e7d32", "amber": "#ef8f00", "red": "#c62828", "grey": "
 # at a glance (dashboard-glance, #14): 总览 standing, boards, movers; 排名 why low
 TEXT.update({
     "glance": {"zh": "一览", "en": "At a glance"},
+    "glance_sep": {"zh": "、", "en": ", "},
+    "glance_colon": {"zh": "：", "en": ": "},
+    "glance_veto_tag": {"zh": "（一票否决）", "en": " (veto)"},
     "glance_rank": {"zh": "第 {rank} 名 / 共 {n} 个村", "en": "rank {rank} of {n} villages"},
     "glance_unranked": {"zh": "本月未排名（没有可计分的指标）", "en": "not ranked this month (no scored indicator)"},
     "glance_prev_rank": {"zh": "上月第 {rank} 名", "en": "last month rank {rank}"},

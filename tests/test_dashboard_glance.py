@@ -186,8 +186,10 @@ def test_overview_glance_names_boards_top_bottom_and_movers_without_lag(dash_hom
     assert list(towns["黑榜村数"]) == [1, 1]
     at.sidebar.radio(key="lang").set_value("en").run()
     md = _md(at)
-    assert "**Black board (2)**：西河村（Veto）、东山村" in md
-    assert "**Biggest fallers**：柳湾社区 (rank 2 → 3, -2.6 points)" in md
+    assert "**Black board (2)**: 西河村 (veto), 东山村" in md
+    assert "**Highest scores**: 西河村 94.0, 桃源村 88.6" in md
+    assert "**Biggest fallers**: 柳湾社区 (rank 2 → 3, -2.6 points)" in md
+    assert "：" not in md.split("Townships compared")[0] and "、" not in md.split("Townships compared")[0]
     assert "Townships compared" in md
     # a township sees its own villages only, no townships table
     at = app("township")

@@ -28,7 +28,7 @@ STEADY_MIN = 0.05  # points: scores are shown to one decimal, a smaller move wit
 
 
 def _names(df) -> str:
-    return "、".join(df["name"]) if len(df) else t("glance_none")
+    return t("glance_sep").join(df["name"]) if len(df) else t("glance_none")
 
 
 def _signed(x: float) -> str:
@@ -60,15 +60,16 @@ def _glance() -> None:
         return
     red = ranked[ranked["board"] == "red"]
     black = ranked[(ranked["board"] == "black") | ranked["veto"].astype(bool)]
-    black_names = [f"{n}（{t('veto')}）" if v else n for n, v in zip(black["name"], black["veto"], strict=True)]
-    st.markdown(f":green[●] **{t('glance_red', n=len(red))}**：{_names(red)}  \n"
-                f":red[●] **{t('glance_black', n=len(black))}**：{'、'.join(black_names) or t('glance_none')}")
+    black_names = [n + t("glance_veto_tag") if v else n for n, v in zip(black["name"], black["veto"], strict=True)]
+    colon, sep = t("glance_colon"), t("glance_sep")
+    st.markdown(f":green[●] **{t('glance_red', n=len(red))}**{colon}{_names(red)}  \n"
+                f":red[●] **{t('glance_black', n=len(black))}**{colon}{sep.join(black_names) or t('glance_none')}")
     k = min(GLANCE_TOP, len(ranked) // 2)  # a village is named as top or as bottom, never both
     top, bottom = ranked.head(max(k, 1)), ranked.tail(k).iloc[::-1]
-    fmt = lambda df: "、".join(f"{n} {s:.1f}" for n, s in zip(df["name"], df["score"], strict=True))  # noqa: E731
-    line = f"**{t('glance_top')}**：{fmt(top)}"
+    fmt = lambda df: sep.join(f"{n} {s:.1f}" for n, s in zip(df["name"], df["score"], strict=True))  # noqa: E731
+    line = f"**{t('glance_top')}**{colon}{fmt(top)}"
     if k:
-        line += f"  \n**{t('glance_bottom')}**：{fmt(bottom)}"
+        line += f"  \n**{t('glance_bottom')}**{colon}{fmt(bottom)}"
     st.markdown(line)
     if movers is not None and movers["prev_score"].notna().any():
         m = movers[movers["score_change"].notna() & movers["rank"].notna() & movers["prev_rank"].notna()]
@@ -81,13 +82,13 @@ def _glance() -> None:
                    & (m["score_change"].abs() > STEADY_MIN)]
 
         def moves(df) -> str:
-            return "、".join(t("glance_move", name=n, prev=int(p), rank=int(r), delta=_signed(d))
+            return sep.join(t("glance_move", name=n, prev=int(p), rank=int(r), delta=_signed(d))
                             for n, p, r, d in zip(df["name"], df["prev_rank"], df["rank"], df["score_change"],
                                                   strict=True)) or t("glance_no_movers")
 
-        st.markdown(f"**{t('glance_risers')}**：{moves(up.head(GLANCE_TOP))}  \n"
-                    f"**{t('glance_fallers')}**：{moves(down.head(GLANCE_TOP))}")
-        st.caption(t("glance_lag_note", names="、".join(lagged["name"])) if len(lagged) else t("glance_lag_note_none"))
+        st.markdown(f"**{t('glance_risers')}**{colon}{moves(up.head(GLANCE_TOP))}  \n"
+                    f"**{t('glance_fallers')}**{colon}{moves(down.head(GLANCE_TOP))}")
+        st.caption(t("glance_lag_note", names=sep.join(lagged["name"])) if len(lagged) else t("glance_lag_note_none"))
     if c.unit.level == "county":
         with guard():
             towns = run(wh.township_standings, c.period)
