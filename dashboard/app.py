@@ -14,12 +14,14 @@ import streamlit as st  # noqa: E402
 
 from dashboard import auth  # noqa: E402
 from dashboard.i18n import LANGS, t  # noqa: E402
-from dashboard.state import Ctx, default_period, guard, incomplete_notice  # noqa: E402
+from dashboard.state import Ctx, default_period, guard, incomplete_notice, url_choices, url_write  # noqa: E402
 from pipelines import warehouse as wh  # noqa: E402
 
 # no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
 st.set_page_config(page_title="乡治 xiangzhi", layout="wide")
 st.session_state.setdefault("lang", "zh")
+# print CSS (dashboard-glance): a style-only st.html takes no room on the page
+st.html(f"<style>{(HERE / 'assets' / 'print.css').read_text(encoding='utf-8')}</style>")
 
 
 # Widgets whose option labels change with the language (dashboard-glance, #14 defect 1). The browser
@@ -111,6 +113,7 @@ def sidebar(user: auth.User) -> Ctx:
         except wh.ScopeError:
             _reset_unit_choice()
             st.error(t("forbidden"))
+        url_choices(scope, periods)  # a reloaded or shared URL's month/township/village, if in scope
         # the default month is the latest complete one, never a partly loaded month (#14 defect 4)
         comp = wh.completeness(scope)
         st.session_state["_completeness"] = comp
@@ -192,6 +195,7 @@ else:
         st.info(t("no_data"))
         st.stop()
     st.session_state["_ctx"] = ctx = sidebar(user)
+    url_write(ctx)  # the URL keeps the month, township and village (reload or share keeps them)
     nav = st.navigation(pages(user))
     incomplete_notice(ctx.period)  # above every page's content
     nav.run()

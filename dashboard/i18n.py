@@ -350,6 +350,49 @@ TEXT: dict[str, dict[str, str]] = {
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}
 LIGHT_HEX = {"green": "#2e7d32", "amber": "#ef8f00", "red": "#c62828", "grey": "#9e9e9e", "none": "#5c6bc0"}
 
+# at a glance (dashboard-glance, #14): 总览 standing, boards, movers; 排名 why low
+TEXT.update({
+    "glance": {"zh": "一览", "en": "At a glance"},
+    "glance_sep": {"zh": "、", "en": ", "},
+    "glance_colon": {"zh": "：", "en": ": "},
+    "glance_veto_tag": {"zh": "（一票否决）", "en": " (veto)"},
+    "glance_rank": {"zh": "第 {rank} 名 / 共 {n} 个村", "en": "rank {rank} of {n} villages"},
+    "glance_unranked": {"zh": "本月未排名（没有可计分的指标）", "en": "not ranked this month (no scored indicator)"},
+    "glance_prev_rank": {"zh": "上月第 {rank} 名", "en": "last month rank {rank}"},
+    "glance_red": {"zh": "红榜（{n} 个）", "en": "Red board ({n})"},
+    "glance_black": {"zh": "黑榜（{n} 个）", "en": "Black board ({n})"},
+    "glance_none": {"zh": "无", "en": "none"},
+    "glance_top": {"zh": "得分最高", "en": "Highest scores"},
+    "glance_bottom": {"zh": "得分最低", "en": "Lowest scores"},
+    "glance_risers": {"zh": "进步最大", "en": "Biggest risers"},
+    "glance_fallers": {"zh": "退步最大", "en": "Biggest fallers"},
+    "glance_no_movers": {"zh": "无明显变化", "en": "no real movement"},
+    "glance_move": {"zh": "{name}（第 {prev} → {rank} 名，{delta} 分）", "en": "{name} (rank {prev} → {rank}, {delta} points)"},
+    "glance_lag_note": {
+        "zh": "升降已剔除滞后因素：待审核积分（审核后会变化）和季度累计指标（每季重新累计）的得分变化不计入。"
+              "主要由这些因素造成变化、未列入升降的村：{names}。",
+        "en": "Movements exclude lag: score changes from points awaiting review (they change once reviewed) and "
+              "from quarter-to-date rates (they restart every quarter). Villages whose move is mostly lag, not "
+              "listed: {names}."},
+    "glance_lag_note_none": {
+        "zh": "升降已剔除滞后因素：待审核积分（审核后会变化）和季度累计指标（每季重新累计）的得分变化不计入。",
+        "en": "Movements exclude lag: score changes from points awaiting review (they change once reviewed) and "
+              "from quarter-to-date rates (they restart every quarter)."},
+    "glance_townships": {"zh": "乡镇对比", "en": "Townships compared"},
+    "glance_town_rank": {"zh": "名次", "en": "Rank"},
+    "glance_villages_scored": {"zh": "计分村数", "en": "Villages scored"},
+    "glance_mean_score": {"zh": "平均得分", "en": "Mean score"},
+    "glance_mean_change": {"zh": "较上月", "en": "vs last month"},
+    "glance_red_n": {"zh": "红榜村数", "en": "On red board"},
+    "glance_black_n": {"zh": "黑榜村数", "en": "On black board"},
+    "why_low": {"zh": "失分最多的指标", "en": "Where it loses most points"},
+    "why_low_line": {"zh": "{name}：{value}（目标 {target}），失 {lost} 分", "en": "{name}: {value} (target {target}), "
+                     "{lost} points lost"},
+    "why_low_intro": {"zh": "{village} 得分 {score}，比满分少 {lost} 分，主要失分在：",
+                      "en": "{village} scores {score}, {lost} points short of full marks, mostly from:"},
+    "why_low_full": {"zh": "{village} 各项计分指标均达标，没有失分。", "en": "{village} meets every scored target: no points lost."},
+})
+
 
 def lang() -> str:
     from streamlit.runtime.scriptrunner import get_script_run_ctx

@@ -94,3 +94,42 @@ def guard() -> Iterator[None]:
     except wh.ScopeError:
         st.error(t("forbidden"))
         st.stop()
+
+
+# --- the page's URL keeps the month, township and village (dashboard-glance, #14 "At a glance") ---
+# Codes, never labels: the URL reads the same in either language (see app.LABELLED_WIDGETS). A value
+# the URL brings is used only when it is in the signed-in user's scope; anything else (another
+# township, a month without data, junk) is ignored and the user's default stands — never an error.
+URL_KEYS = ("period", "township", "village")
+
+
+def url_choices(scope: wh.Scope, periods: list[str]) -> None:
+    """Before the sidebar's widgets exist: the URL's choices (a reload, a shared link) become their values.
+    Only when the URL differs from what this session last wrote there, so a widget change is not undone."""
+    qp = {k: st.query_params.get(k) for k in URL_KEYS}
+    qp = {k: str(v) for k, v in qp.items() if v}
+    if not qp or qp == st.session_state.get("_url_written"):
+        return
+    if qp.get("period") in periods:
+        st.session_state["period"] = qp["period"]
+    town = qp.get("township")
+    if scope.role == "county" and town and town in set(wh.townships(scope)["township_code"]):
+        st.session_state["township"] = town
+    village = qp.get("village")
+    if village and scope.role != "village":
+        within = st.session_state.get("township") or None if scope.role == "county" else None
+        if village in set(wh.villages(scope, within)["village_code"]):
+            st.session_state["village"] = village
+
+
+def url_write(ctx: Ctx) -> None:
+    """After the sidebar: the URL shows the choices in force (other parameters, e.g. a drill-through's, stay)."""
+    want = {"period": ctx.period,
+            "township": ctx.township_code if ctx.scope.role == "county" else None,
+            "village": ctx.village_code}
+    for k, v in want.items():
+        if v and st.query_params.get(k) != v:
+            st.query_params[k] = v
+        elif not v and k in st.query_params:
+            del st.query_params[k]
+    st.session_state["_url_written"] = {k: v for k, v in want.items() if v}

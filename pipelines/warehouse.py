@@ -1539,3 +1539,94 @@ def batch_quarantine(scope: Scope, batch_id: str | None = None, *, con=None) -> 
         {"b": batch_id},
         con,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# 总览 at a glance (dashboard-glance, #14 "At a glance"): where a unit stands, who leads, who lags,
+# what changed. Every score part comes from the marts' own SQL (village_score_parts): one definition.
+
+_GLANCE_PARTS = f"""with
+indicator_values as (select * from main.indicator_values where period in ($p, $prev) and unit_level = 'village'),
+village_score_parts as ({_PARTS_SQL})
+select period, village_code, indicator_id, contribution::double as contribution from village_score_parts"""
+
+
+def league_position(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """The unit's villages with their county-wide rank and how many villages the county ranked that
+    month ("第 4 名 / 共 18 个村"): a village account sees its own rank and the count, no other village."""
+    code = _unit(scope, unit_code)
+    df = _q(
+        con,
+        """with r as (select village_code, township_code, score, rank, board, veto,
+                             count(rank) over (partition by left(village_code, 6)) as n_ranked
+                      from village_scores where period = $p)
+           select r.village_code, v.name, r.township_code, r.score, r.rank, r.n_ranked, r.board, r.veto
+           from r join dim_village v using (village_code)
+           where starts_with(r.village_code, $u) and starts_with(r.village_code, $s)
+           order by r.rank nulls last, r.village_code""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+    return _labelled(scope, df, con, "village_code")
+
+
+def village_movers(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+    """Each village's score and rank against last month, with the part of the score change that is
+    lag taken out (#14 defect 5): the contribution change of points rates while ≥ PENDING_MATERIAL of
+    the village's month's points records await review, and of quarter-to-date rates (they climb within
+    a quarter and restart at its first month, so month on month they say nothing). Columns:
+    score_change (as published), lag_change (that lag part), steady_change (the rest: what a leader
+    may headline), lag_pending / lag_quarter (whether each kind of lag moved the score)."""
+    code = _unit(scope, unit_code)
+    prev = _prev_period(period)
+    m0, m1 = _month_bounds(period)
+    league = league_table(scope, period, code, con=con)
+    before = _q(con, """select village_code, score as prev_score from village_scores
+                        where period = $prev and starts_with(village_code, $u) and starts_with(village_code, $s)""",
+                {"prev": prev, "u": code, "s": scope.code})
+    parts = _q(con, _GLANCE_PARTS + " where starts_with(village_code, $u) and starts_with(village_code, $s)",
+               {"p": period, "prev": prev, "u": code, "s": scope.code})
+    pend = _q(con, """select village_code,
+                             count(*) filter (where review_status in ('待审核', '已公示')) / count(*) as share
+                      from fct_points where occurred_on >= $m0 and occurred_on < $m1
+                        and starts_with(village_code, $u) and starts_with(village_code, $s)
+                      group by village_code""",
+              {"m0": m0, "m1": m1, "u": code, "s": scope.code})
+    pending = {v for v, s in zip(pend["village_code"], pend["share"], strict=True) if s >= PENDING_MATERIAL}
+    qtd = {i.id for i in indicators() if i.target_at == "quarter_end"}
+    wide = parts.pivot_table(index=["village_code", "indicator_id"], columns="period", values="contribution",
+                             aggfunc="sum").reindex(columns=[period, prev])
+    delta = (wide[period].fillna(0) - wide[prev].fillna(0)).rename("delta").reset_index()
+    delta["pending"] = [i in CONFIRMED_ONLY and v in pending for v, i in zip(delta["village_code"],
+                                                                          delta["indicator_id"], strict=True)]
+    delta["quarter"] = delta["indicator_id"].isin(qtd)
+    moved = delta[(delta["pending"] | delta["quarter"]) & (delta["delta"].abs() > 1e-9)]
+    lag = moved.groupby("village_code")["delta"].sum()
+    out = league.merge(before, on="village_code", how="left")
+    out["score_change"] = out["score"] - out["prev_score"]
+    out["lag_change"] = out["village_code"].map(lag).fillna(0.0)
+    out["steady_change"] = out["score_change"] - out["lag_change"]
+    out["lag_pending"] = out["village_code"].isin(set(moved.loc[moved["pending"], "village_code"]))
+    out["lag_quarter"] = out["village_code"].isin(set(moved.loc[moved["quarter"], "village_code"]))
+    return out.reset_index(drop=True)
+
+
+def township_standings(scope: Scope, period: str, *, con=None) -> pd.DataFrame:
+    """Townships against townships (county view): villages scored, mean score and last month's, rank
+    of the mean among the county's townships, and how many villages are on each board."""
+    return _q(
+        con,
+        """with s as (
+             select township_code, period, count(score) as villages, avg(score) as score_mean,
+                    count(*) filter (where board = 'red') as red, count(*) filter (where board = 'black') as black,
+                    count(*) filter (where veto) as vetoes
+             from village_scores where period in ($p, $prev) group by all),
+           now as (select *, rank() over (partition by left(township_code, 6) order by score_mean desc nulls last)
+                             as rank from s where period = $p)
+           select now.township_code, t.name, now.villages, now.score_mean, prev.score_mean as prev_score_mean,
+                  now.score_mean - prev.score_mean as score_change, now.rank, now.red, now.black, now.vetoes
+           from now left join s as prev on prev.township_code = now.township_code and prev.period = $prev
+           left join dim_township t on t.township_code = now.township_code
+           where starts_with(now.township_code, $s)
+           order by now.rank, now.township_code""",
+        {"p": period, "prev": _prev_period(period), "s": scope.code},
+    )

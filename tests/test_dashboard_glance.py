@@ -154,3 +154,172 @@ def test_quality_page_lists_quarantined_rows_of_the_latest_batch(demo):  # noqa:
     at = app("township")
     at.switch_page("views/quality.py").run()
     assert "隔离明细（逐行）" not in texts(at)  # county accounts only
+
+
+# --- at a glance (#14): standing, boards by name, top/bottom, movers without lag, why low --------------
+
+
+def _md(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_overview_glance_names_boards_top_bottom_and_movers_without_lag(dash_home):  # noqa: F811
+    from pipelines import warehouse as wh
+
+    with duckdb.connect(str(dash_home / "published" / "xiangzhi.duckdb"), read_only=True) as con:
+        movers = wh.village_movers(wh.Scope("county", "360726"), "2025-06", con=con).set_index("name")
+    # the edge copy: 桃源村's published score fell most, but without the pending-points part it rose
+    assert movers["score_change"].idxmin() == "桃源村" and movers.loc["桃源村", "steady_change"] > 0
+    assert movers.loc["桃源村", "lag_pending"]
+    at = app("county")
+    assert not at.exception
+    md = _md(at)
+    assert "**红榜（0 个）**：无" in md
+    assert "**黑榜（2 个）**：西河村（一票否决）、东山村" in md
+    assert "**得分最高**：西河村 94.0、桃源村 88.6" in md and "**得分最低**：东山村 63.0、柳湾社区 84.8" in md
+    assert "**进步最大**：西河村（第 3 → 1 名，+22.1 分）" in md
+    fallers = next(line for line in md.splitlines() if line.startswith("**退步最大**"))
+    assert fallers == "**退步最大**：柳湾社区（第 2 → 3 名，-2.6 分）"  # not 桃源村: its fall is lag
+    assert any("未列入升降的村：桃源村" in c.value for c in at.caption)
+    towns = at.dataframe[0].value  # the first table on the page
+    assert list(towns["乡镇"]) == ["西河乡", "东山镇"] and list(towns["名次"]) == [1, 2]
+    assert list(towns["黑榜村数"]) == [1, 1]
+    at.sidebar.radio(key="lang").set_value("en").run()
+    md = _md(at)
+    assert "**Black board (2)**: 西河村 (veto), 东山村" in md
+    assert "**Highest scores**: 西河村 94.0, 桃源村 88.6" in md
+    assert "**Biggest fallers**: 柳湾社区 (rank 2 → 3, -2.6 points)" in md
+    assert "：" not in md.split("Townships compared")[0] and "、" not in md.split("Townships compared")[0]
+    assert "Townships compared" in md
+    # a township sees its own villages only, no townships table
+    at = app("township")
+    md = _md(at)
+    assert "西河村" not in md and "**得分最高**：桃源村 88.6" in md and "**得分最低**：东山村 63.0" in md
+    assert "乡镇对比" not in md
+
+
+def test_village_account_sees_its_rank_of_the_county(demo):  # noqa: F811
+    with duckdb.connect(str(demo["home"] / "published" / "xiangzhi.duckdb"), read_only=True) as con:
+        code = demo["units"]["village"]["code"]
+        periods = [p for (p,) in con.execute("select distinct period from village_scores order by 1").fetchall()]
+        at = app("village")
+        period = at.sidebar.selectbox(key="period").value
+        rank, n = con.execute("select rank, (select count(rank) from village_scores where period = $p) "
+                              "from village_scores where village_code = $v and period = $p",
+                              {"v": code, "p": period}).fetchone()
+        prev = con.execute("select rank from village_scores where village_code = ? and period = ?",
+                           [code, periods[periods.index(period) - 1]]).fetchone()[0]
+    assert n == 18 and rank
+    md = _md(at)
+    assert f"**第 {rank} 名 / 共 {n} 个村**" in md and f"上月第 {prev} 名" in md
+    assert "红榜（" not in md  # a village account is not shown the other villages' boards
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert f"**rank {rank} of {n} villages**" in _md(at)
+
+
+def test_village_movers_lag_part_matches_the_scorecards(demo):  # noqa: F811
+    """The lag part of each village's score change, recomputed from the scorecard of both months
+    (explain.py) and the review status of its points records."""
+    from pipelines import warehouse as wh
+
+    county, period = demo["units"]["county"]["code"], demo["period"]
+    scope = wh.Scope("county", county)
+    qtd = {i.id for i in wh.indicators() if i.target_at == "quarter_end"}
+    with duckdb.connect(str(demo["home"] / "published" / "xiangzhi.duckdb"), read_only=True) as con:
+        movers = wh.village_movers(scope, period, con=con)
+        pending = dict(con.execute(
+            "select village_code, avg((review_status in ('待审核', '已公示'))::int) from fct_points "
+            "where strftime(occurred_on, '%Y-%m') = ? group by 1", [period]).fetchall())
+        for r in movers.itertuples(index=False):
+            now = wh.scorecard(scope, r.village_code, period, con=con).set_index("indicator_id")["contribution"]
+            before = wh.scorecard(scope, r.village_code, wh._prev_period(period), con=con).set_index(
+                "indicator_id")["contribution"]
+            lagging = set(qtd) | (wh.CONFIRMED_ONLY if pending.get(r.village_code, 0) >= wh.PENDING_MATERIAL else set())
+            want = sum(now.fillna(0).get(i, 0) - before.fillna(0).get(i, 0) for i in lagging)
+            assert r.lag_change == pytest.approx(want, abs=1e-6), r.name
+            assert r.score_change == pytest.approx(now.sum() - before.sum(), abs=1e-6)
+    # the demo's June: 863 of 2,240 points records await review, and a fall made by them alone is not headlined
+    assert movers["lag_pending"].sum() >= len(movers) // 2
+    whole_lag = movers[(movers["score_change"] < -1) & (movers["steady_change"].abs() < 0.05)]
+    at = app("county")
+    md = _md(at)
+    fallers = next(line for line in md.splitlines() if line.startswith("**退步最大**"))
+    for name in whole_lag["name"]:
+        assert name not in fallers
+        assert any(name in c.value and "未列入升降" in c.value for c in at.caption)
+
+
+def test_rankings_say_why_a_village_is_low(demo):  # noqa: F811
+    from pipelines import warehouse as wh
+
+    county, period = demo["units"]["county"]["code"], demo["period"]
+    with duckdb.connect(str(demo["home"] / "published" / "xiangzhi.duckdb"), read_only=True) as con:
+        last = con.execute("select village_code, score from village_scores where period = ? "
+                           "order by score asc, village_code limit 1", [period]).fetchone()
+        card = wh.scorecard(wh.Scope("county", county), last[0], period, con=con)
+    counted = card[card["counted"].astype(bool)]
+    lost = 100 * counted["weight"] / counted["weight"].sum() - counted["contribution"]
+    worst = counted.assign(lost=lost).sort_values("lost", ascending=False).head(3)
+    at = app("county")
+    at.switch_page("views/rankings.py").run()
+    at.selectbox(key="drill_village").set_value(last[0]).run()
+    assert not at.exception
+    why = next(m.value for m in at.markdown if "主要失分在" in m.value)
+    assert f"得分 {last[1]:.1f}，比满分少 {100 - last[1]:.1f} 分" in why
+    lines = why.splitlines()[1:]
+    assert [ln.split("：")[0].lstrip("- ") for ln in lines] == list(worst["name_zh"])
+    assert lines[0].endswith(f"失 {worst['lost'].iloc[0]:.1f} 分")
+    assert lost.sum() == pytest.approx(100 - last[1], abs=1e-6)  # the losses are the whole gap to 100
+    at.sidebar.radio(key="lang").set_value("en").run()
+    why = next(m.value for m in at.markdown if "short of full marks" in m.value)
+    assert why.splitlines()[1].startswith(f"- {worst['name_en'].iloc[0]}:")
+
+
+# --- the URL keeps the month, township and village (#14 "At a glance") ----------------------------------
+
+
+def _with_url(username: str, **params):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_dashboard_apptest import APP
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["username"] = username
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def test_url_month_township_village_open_the_page_on_them(dash_home):  # noqa: F811
+    at = _with_url("county", period="2025-05", township="360726200", village="360726200002")
+    assert not at.exception
+    assert at.title[0].value == f"{VILLAGES['360726200002']} · 2025-05 总览"
+    assert (at.sidebar.selectbox(key="period").value, at.sidebar.selectbox(key="township").value,
+            at.sidebar.selectbox(key="village").value) == ("2025-05", "360726200", "360726200002")
+    # a widget change is written back: codes, the same in either language
+    at.sidebar.selectbox(key="period").set_value("2025-06").run()
+    assert dict(at.query_params) == {"period": "2025-06", "township": "360726200", "village": "360726200002"}
+    assert at.title[0].value.endswith("2025-06 总览")
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert dict(at.query_params) == {"period": "2025-06", "township": "360726200", "village": "360726200002"}
+    assert at.title[0].value.startswith(VILLAGES["360726200002"])
+    at.sidebar.selectbox(key="village").set_value("").run()
+    assert dict(at.query_params) == {"period": "2025-06", "township": "360726200"}
+    at.sidebar.selectbox(key="township").set_value("").run()
+    assert dict(at.query_params) == {"period": "2025-06"}
+
+
+@pytest.mark.parametrize("params", [
+    {"period": "1999-01", "township": "360726200", "village": "360726200002"},  # another township's
+    {"period": "2025-13", "village": "36072610000X"},  # junk
+    {"township": "360726100", "village": "360726200001"},  # a village not in that township
+])
+def test_url_values_outside_scope_are_ignored_without_an_error(dash_home, params):  # noqa: F811
+    from dashboard.i18n import TEXT
+
+    at = _with_url("township", **params)
+    assert not at.exception
+    assert not [e.value for e in at.error if TEXT["forbidden"]["zh"] in e.value or "Error" in e.value]
+    assert at.title[0].value == f"{TOWNSHIPS['360726100']} · 2025-06 总览"  # the user's default
+    assert at.sidebar.selectbox(key="village").value == ""
+    assert dict(at.query_params) == {"period": "2025-06"}  # the URL now says what is shown

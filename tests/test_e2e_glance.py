@@ -48,7 +48,7 @@ def server(demo_home, tmp_path_factory):
     with duckdb.connect(str(db), read_only=True) as con:
         towns = con.execute("select township_code, name from dim_township order by 1").fetchall()
     with dashboard_server(home) as url:
-        yield {"url": url, "units": units, "period": period, "townships": towns}
+        yield {"url": url, "units": units, "period": period, "townships": towns, "home": home}
 
 
 def _sign_in(browser, server, role):  # noqa: F811
@@ -155,4 +155,105 @@ def test_every_page_in_both_languages_has_no_missing_word(server, browser, role)
             bad = MISSING_WORDS.findall(shown)
             assert not bad, (role, lang, url_path, bad)
             page.screenshot(path=str(SHOTS / f"glance_{role}_{lang}_{url_path}.png"), full_page=True)
+    page.close()
+
+
+# --- at a glance (#14): print to A4, the URL keeps the choices, page timings ------------------------------
+
+
+def _pdf_text(pdf: Path) -> tuple[int, str]:
+    import subprocess
+
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
+                                                            check=True).stdout).group(1))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return pages, text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_printing_a_page_gives_a_clean_a4(server, browser, lang, tmp_path):  # noqa: F811
+    import subprocess
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = _sign_in(browser, server, "county")
+    if lang == "en":
+        _language(page, "English")
+    for url_path, labels in (("overview", PAGES["overview"]), ("rankings", PAGES["rankings"])):
+        label = labels[0] if lang == "zh" else labels[1]
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=label).click()
+        page.get_by_role("heading", level=1).first.wait_for(timeout=90_000)
+        _wait_idle(page)
+        page.wait_for_timeout(1500)  # the drill-down's scorecard and chart draw after the league
+        page.screenshot(path=str(SHOTS / f"glance_print_{url_path}_{lang}_screen.png"), full_page=True)
+        pdf = SHOTS / f"glance_print_{url_path}_{lang}.pdf"
+        page.pdf(path=str(pdf), format="A4", print_background=True)
+        size = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"Page size:\s+595(\.\d+)? x 842(\.\d+)? pts \(A4\)", size), size  # A4 portrait
+        pages, text = _pdf_text(pdf)
+        title = _h1(page)
+        flat = " ".join(text.split())
+        assert " ".join(title.split()) in flat, (url_path, lang)
+        # the sidebar and the toolbars are not printed
+        for word in (TEXT["sign_out"][lang], "Deploy", TEXT["language"][lang]):
+            assert word not in flat, (url_path, lang, word)
+        assert 1 <= pages <= 6, (url_path, lang, pages)
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf),
+                        str(SHOTS / f"glance_print_{url_path}_{lang}")], check=True)
+    page.close()
+
+
+def test_a_shared_url_opens_on_its_month_and_township(server, browser):  # noqa: F811
+    (code, name) = server["townships"][-1]
+    with duckdb.connect(str(Path(server["home"]) / "published" / "xiangzhi.duckdb"), read_only=True) as con:
+        months = [p for (p,) in con.execute("select distinct period from indicator_values order by 1").fetchall()]
+    month = months[-2]
+    page = browser.new_page(viewport={"width": 1440, "height": 1800}, locale="zh-CN")
+    # the root page: before sign-in only the sign-in page exists (a deep /rankings link gets "page not found")
+    page.goto(f"{server['url']}/?period={month}&township={code}", wait_until="domcontentloaded")
+    page.get_by_label("用户名").fill("county")
+    page.get_by_label("密码").fill(auth.DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("heading", name=f"{name} · {month}", exact=False).first.wait_for(timeout=60_000)
+    _wait_idle(page)
+    assert f"period={month}" in page.url and f"township={code}" in page.url
+    _language(page, "English")
+    assert _h1(page).startswith(name) and month in _h1(page)
+    assert f"period={month}" in page.url and f"township={code}" in page.url  # the same URL in English
+    # another township's account given the county's township in the URL: its own default, no error
+    other = browser.new_page(viewport={"width": 1440, "height": 1800}, locale="zh-CN")
+    other.goto(f"{server['url']}/?period=1999-01&township={server['townships'][-1][0]}", wait_until="domcontentloaded")
+    other.get_by_label("用户名").fill("township")
+    other.get_by_label("密码").fill(auth.DEMO_PASSWORD)
+    other.get_by_role("button", name="登录").click()
+    other.get_by_role("heading", name=f"{server['units']['township']['name']} · {server['period']} 总览").wait_for(
+        timeout=60_000)
+    assert other.get_by_text(TEXT["forbidden"]["zh"]).count() == 0
+    page.close()
+    other.close()
+
+
+def test_page_draw_times_warm_and_cold(server, browser):  # noqa: F811
+    """Report, not assert (timings on a shared machine are noisy): seconds from the click to the page
+    drawn (no skeleton, no stale element), the first visit (cold: queries not cached) and a repeat."""
+    import time
+
+    page = _sign_in(browser, server, "county")
+    rows = []
+    for visit in ("cold", "warm"):
+        for url_path, labels in PAGES.items():
+            t0 = time.perf_counter()
+            page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=labels[0]).click()
+            if url_path != "overview":
+                page.wait_for_url(f"**/{url_path}*", timeout=30_000)
+            page.get_by_role("heading", level=1).first.wait_for(timeout=90_000)
+            page.wait_for_function(
+                """() => !document.querySelector('[data-testid="stSkeleton"]')
+                         && !document.querySelector('[data-stale="true"]')
+                         && !document.querySelector('[data-testid="stStatusWidget"] button')""", timeout=90_000)
+            rows.append((visit, url_path, time.perf_counter() - t0))
+            page.wait_for_timeout(300)
+    print("\npage draw times (county account, demo warehouse), seconds:")
+    for visit, url_path, s in rows:
+        print(f"  {visit:<5} {url_path:<10} {s:5.2f}")
+    assert len(rows) == 2 * len(PAGES)
     page.close()

@@ -35,6 +35,34 @@ for row_pos, col_name in (picked.selection.cells if picked else [])[:1]:
                      query_params={"ind": cell_ind[col_name], "unit": v["village_code"], "period": c.period})
 st.caption(t("ranks_note"))
 
+WHY_LOW_SHOWN = 3  # "why is this village low": the indicators that cost it most points
+
+
+def why_low(card: pd.DataFrame, village_name: str, by_id: dict) -> None:
+    """In words, from the scorecard above (explain.py, the marts' own breakdown): an indicator's full
+    marks are its share of the counted weight, 100·w/Σw, so the points it loses are that minus its
+    contribution, and the losses add up to 100 − score."""
+    counted = card[card["counted"].fillna(False).astype(bool)]
+    if counted.empty:
+        return
+    score = float(counted["contribution"].astype(float).sum())  # = village_scores.score (the mart sums these)
+    full = 100.0 * counted["weight"] / counted["weight"].sum()
+    lost = (full - counted["contribution"].astype(float)).round(1)
+    # stable: equal losses keep the scorecard's (catalogue) order
+    worst = counted.assign(lost=lost)[lost > 0].sort_values("lost", ascending=False, kind="stable").head(WHY_LOW_SHOWN)
+    st.markdown(f"**{t('why_low')}**")
+    if worst.empty:
+        st.markdown(t("why_low_full", village=village_name))
+        return
+    lines = [t("why_low_intro", village=village_name, score=f"{score:.1f}", lost=f"{100 - score:.1f}")]
+    for r in worst.itertuples(index=False):
+        ind = by_id.get(r.indicator_id)
+        unit = ind.unit if ind else None
+        lines.append("- " + t("why_low_line", name=ind_name(ind) if ind else r.indicator_id,
+                              value=fmt_value(r.value, unit), target=fmt_value(r.target, unit), lost=f"{r.lost:.1f}"))
+    st.markdown("\n".join(lines))
+
+
 st.subheader(t("drilldown"))
 names = dict(zip(league["village_code"], league["name"], strict=True))
 default = c.village_code if c.village_code in names else next(iter(names))
@@ -73,6 +101,7 @@ with left:
         st.dataframe(table, hide_index=True, width="stretch", column_config=config)
         score = league.set_index("village_code").loc[village, "score"]
         st.markdown(f"**{t('score')}：{score:.1f}** = Σ {t('contribution')}")
+        why_low(card, names[village], by_id)
 with right:
     if len(history):
         st.plotly_chart(charts.history_figure(history), width="stretch", config={"displaylogo": False})

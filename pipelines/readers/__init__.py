@@ -51,25 +51,55 @@ def read_file(path: Path) -> ReadResult:
     if too_big:
         return reject(path, too_big)
     try:
-        if suffix in (".csv", ".txt"):
-            from pipelines.readers.delimited import read_csv
-
-            return read_csv(path)
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            from pipelines.readers.excel import read_excel
-
-            return read_excel(path)
-        if suffix in (".jsonl", ".ndjson"):
-            from pipelines.readers.jsonl import read_jsonl
-
-            return read_jsonl(path)
-        from pipelines.readers.geojson import read_geojson
-
-        return read_geojson(path)
+        return _note_missing_columns(_dispatch(path, suffix))
     except UserError:  # a broken import profile of the office: the whole ingest stops with its line
         raise
     except Exception as exc:  # a reader bug must not stop the batch: report it as this file's reason
         return reject(path, failure_reason(path, exc))
+
+
+def _dispatch(path: Path, suffix: str) -> ReadResult:
+    if suffix in (".csv", ".txt"):
+        from pipelines.readers.delimited import read_csv
+
+        return read_csv(path)
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        from pipelines.readers.excel import read_excel
+
+        return read_excel(path)
+    if suffix in (".jsonl", ".ndjson"):
+        from pipelines.readers.jsonl import read_jsonl
+
+        return read_jsonl(path)
+    from pipelines.readers.geojson import read_geojson
+
+    return read_geojson(path)
+
+
+def _note_missing_columns(res: ReadResult) -> ReadResult:
+    """A required column absent from a sheet makes every row of it MISSING_REQUIRED; the clerk is told
+    once, for the file, which column is missing (#14 defect 10), not only row by row. Only sheets read
+    with the built-in profile: an office's own profile may derive a field from no column at all."""
+    if res.error or res.source is None or not res.sheets:
+        return res
+    from pipelines.profiles import builtin_profile
+
+    builtin = builtin_profile(res.source.kind).name
+    several = len(res.sheets) > 1
+    for sheet in res.sheets:
+        if sheet.profile != builtin or sheet.mapped_keys is None:
+            continue
+        have = set(sheet.mapped_keys.values())
+        missing = [f for f in res.source.fields if f.required and f.name not in have]
+        if not missing:
+            continue
+        zh = "、".join(f"“{f.header}”" for f in missing)
+        en = ", ".join(f"{f.header} ({f.name})" for f in missing)
+        where_zh = f"工作表“{sheet.name}”" if several and sheet.name else "文件"
+        where_en = f"sheet '{sheet.name}'" if several and sheet.name else "the file"
+        res.notes.append(f"{where_zh}缺少必填列{zh}，其中每一行都因此隔离（MISSING_REQUIRED）/ {where_en} has no "
+                         f"required column {en}: every row of it is quarantined")
+    return res
 
 
 def path_problem(path: Path, root: Path | None = None) -> str | None:
@@ -155,4 +185,4 @@ def failure_reason(path: Path, exc: Exception) -> str:
     zh = ("，" + "、".join(where_zh)) if where_zh else ""
     en = (" " + ", ".join(where_en)) if where_en else ""
     return (f"文件无法解析{zh}（常见原因：某行引号不成对或列数不一致）/ the file could not be parsed{en} "
-            f"(often an unmatched quote or a wrong number of columns) [{type(exc).__name__}]")
+            f"(often an unmatched quote or a wrong number of columns)")

@@ -55,12 +55,12 @@ def read_excel(path: Path) -> ReadResult:
     try:
         reader = fastexcel.read_excel(str(path))
         names = reader.sheet_names
-    except Exception as exc:  # the library's message is internals ("EOCD …"), not for a clerk
+    except Exception:  # the library's message and class ("CalamineError … EOCD") are internals, not for a clerk
         return reject(
             path,
-            f"工作簿损坏或不是有效的 Excel 文件（应为 Excel/WPS/LibreOffice 保存的 .xlsx 或 .xls，"
-            f"可用 Excel/WPS 打开后另存一次）/ corrupt or not an Excel workbook (expected .xlsx or .xls; "
-            f"open it in Excel/WPS and save it again) [{type(exc).__name__}]",
+            "工作簿损坏或不是有效的 Excel 文件（应为 Excel/WPS/LibreOffice 保存的 .xlsx 或 .xls，"
+            "可用 Excel/WPS 打开后另存一次）/ corrupt or not an Excel workbook (expected .xlsx or .xls; "
+            "open it in Excel/WPS and save it again)",
         )
     source = None
     sheets: list[SheetData] = []
@@ -71,9 +71,9 @@ def read_excel(path: Path) -> ReadResult:
     for i, name in enumerate(names):
         try:
             grid, first = _trim(_load_grid(reader, i))
-        except Exception as exc:
+        except Exception:
             skipped.append(name)
-            notes.append(f"工作表“{name}”无法读取 / sheet '{name}' unreadable [{type(exc).__name__}]")
+            notes.append(f"工作表“{name}”无法读取（可能已损坏）/ sheet '{name}' unreadable (it may be damaged)")
             continue
         top = grid.slice(0, HEADER_SEARCH_ROWS).rows()
         hit = _find_header([list(r) for r in top])
