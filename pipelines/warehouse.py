@@ -1569,6 +1569,9 @@ def league_position(scope: Scope, period: str, unit_code: str | None = None, *, 
     return _labelled(scope, df, con, "village_code")
 
 
+STEADY_MIN = 0.05  # points: scores are shown to one decimal, a smaller move without lag is no move
+
+
 def village_movers(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Each village's score and rank against last month, with the part of the score change that is
     lag taken out (#14 defect 5): the contribution change of points rates while ≥ PENDING_MATERIAL of
@@ -1607,6 +1610,10 @@ def village_movers(scope: Scope, period: str, unit_code: str | None = None, *, c
     out["steady_change"] = out["score_change"] - out["lag_change"]
     out["lag_pending"] = out["village_code"].isin(set(moved.loc[moved["pending"], "village_code"]))
     out["lag_quarter"] = out["village_code"].isin(set(moved.loc[moved["quarter"], "village_code"]))
+    # What may be headlined (page and pack alike): the move without lag goes the published way, and is
+    # a move at the one decimal scores are shown to.
+    out["headline"] = (((out["score_change"] > 0) & (out["steady_change"] > STEADY_MIN))
+                       | ((out["score_change"] < 0) & (out["steady_change"] < -STEADY_MIN)))
     return out.reset_index(drop=True)
 
 

@@ -24,7 +24,7 @@ if int(counts["events"]) == 0:
 
 # --- at a glance (dashboard-glance, #14): where the unit stands, who leads, who lags, what changed ---
 GLANCE_TOP = 3  # villages named in each of top, bottom, risers and fallers
-STEADY_MIN = 0.05  # points: scores are shown to one decimal, a smaller move without lag is no move
+STEADY_MIN = wh.STEADY_MIN  # the gateway's rule, shared with the pack
 
 
 def _names(df) -> str:

@@ -170,7 +170,7 @@ def _collect(scope: wh.Scope, period: str, unit_code: str | None, *, now: dateti
     else:
         league["prev_score"] = float("nan")
     league["score_change"] = league["score"] - league["prev_score"]
-    risers, fallers = _movers(scope, league, period, top) if has_prev else (league.iloc[0:0], league.iloc[0:0])
+    risers, fallers = _movers(scope, league, period, code, top) if has_prev else (league.iloc[0:0], league.iloc[0:0])
 
     groups = _group_tables(scope, period, unit)
     trend, by_town = _score_trend(scope, code, period)
@@ -256,8 +256,12 @@ def _tolerance(indicator_id: str) -> float | None:
     return wh.catalogue()[indicator_id].tolerance
 
 
-def _movers(scope: wh.Scope, league: pd.DataFrame, period: str, top: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ranked = league[league["rank_change"].notna()]
+def _movers(scope: wh.Scope, league: pd.DataFrame, period: str, code: str, top: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # A village whose move is lag (points awaiting review, the quarter restart) is not headlined in the
+    # pack either: the same rule as the overview page (warehouse.village_movers, #14 defect 5).
+    movers = wh.village_movers(scope, period, code)
+    headline = set(movers.loc[movers["headline"], "village_code"])
+    ranked = league[league["rank_change"].notna() & league["village_code"].isin(headline)]
     risers = ranked[ranked["rank_change"] > 0].sort_values(["rank_change", "score"], ascending=[False, False])
     fallers = ranked[ranked["rank_change"] < 0].sort_values(["rank_change", "score"], ascending=[True, True])
     out = []
