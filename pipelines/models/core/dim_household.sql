@@ -1,7 +1,37 @@
--- grain: one row per registry household, pseudonymised: key = HMAC(户编号), names masked, ids hashed
+-- grain: one row per registry household, pseudonymised: key = HMAC(户编号), names masked, ids hashed.
+-- Each field is the latest export's value among the exports that carried the field (_carried; NULL =
+-- every field): a file without a column (天阙 has no 重点户类型) does not erase what another gave.
 with
-households as (select * from cur_households),
+-- every loaded observation of a current household (cur_households: one row each, the latest)
+observations as (
+    select
+        *,
+        (_export_time, _seq, _sheet_no, _row) as _order,
+    from loaded_households
+    where household_key in (select c.household_key from cur_households as c)
+),
+
+households as (
+    select
+        household_key,
+        arg_max({'v': grid_code}, _order)
+            filter (where _carried is null or list_contains(_carried, 'grid_code')).v as grid_code,
+        arg_max({'v': head_name}, _order)
+            filter (where _carried is null or list_contains(_carried, 'head_name')).v as head_name,
+        arg_max({'v': id_number}, _order)
+            filter (where _carried is null or list_contains(_carried, 'id_number')).v as id_number,
+        arg_max({'v': phone}, _order)
+            filter (where _carried is null or list_contains(_carried, 'phone')).v as phone,
+        arg_max({'v': members}, _order)
+            filter (where _carried is null or list_contains(_carried, 'members')).v as members,
+        arg_max({'v': key_type}, _order)
+            filter (where _carried is null or list_contains(_carried, 'key_type')).v as key_type,
+    from observations
+    group by household_key
+),
+
 grids as (select grid_code, village_code, township_code from dim_grid)
+
 select
     h.household_key,
     h.grid_code,
