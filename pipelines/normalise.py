@@ -355,7 +355,9 @@ def raw_protection(source: Source, sheet: SheetData) -> tuple[dict[str, Field], 
             continue
         cls = _PERSONAL_CAPTIONS.get(sources.header_key(caption)) if caption else None
         unmapped[k] = cls or privacy.caption_class(caption)
-    personal_file = bool(mapped) or any(unmapped.values()) or any(f.personal for f in source.fields)
+    # (a record naming its household by its head is personal when it does: a mapped column)
+    personal_file = bool(mapped) or any(unmapped.values()) or any(
+        f.personal for f in source.fields if not (f.name == "head_name" and source.kind in sources.HEAD_NAME_KINDS))
     if not personal_file:
         unmapped = {k: c for k, c in unmapped.items() if c}
     return mapped, unmapped
@@ -510,10 +512,24 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
         cols.append(rows.get_column("_rows").cast(pl.Int64))
     if sheet.entry_unknown:
         cols.append(_constant(True, n, pl.Boolean).alias("_entry_unknown"))
+    if "head_name" in rows.columns:
+        cols.append(_head_keys(rows.get_column("head_name"), key))
     have = carried_fields(source, sheet)
     if have is not None:
         cols.append(pl.Series("_carried", [have] * n, dtype=pl.List(pl.String)))
     return pl.DataFrame(cols)
+
+
+def _head_keys(raw: pl.Series, key: bytes) -> pl.Series:
+    """`_head_key`: the keyed hash of a head's name (privacy.name_key), what a row naming its
+    household by its head is matched on against the registry's."""
+    cache: dict[str, str | None] = {}
+    out = []
+    for v in raw.cast(pl.String).to_list():
+        if v is not None and v not in cache:
+            cache[v] = privacy.name_key(v, key)
+        out.append(None if v is None else cache[v])
+    return pl.Series("_head_key", out, dtype=pl.String)
 
 
 def carried_fields(source: Source, sheet: SheetData) -> list[str] | None:

@@ -386,3 +386,49 @@ def test_a_later_export_without_a_column_keeps_the_value_empty_cells_still_clear
     # E2: 06-30 has the columns, 满意度 present but empty: empty it is
     assert events["E2"] == ("已回访", "乡镇", None, "网格员巡查", "钱上报")
     assert dispute == [("调解成功", "2025-06-15", "吴调解", "村调委会")]
+
+
+# --- a household given by its head's name, resolved within the village (issue #11 item 1) -----------
+
+
+def test_household_named_by_its_head_resolves_within_the_village_ambiguous_never_guessed(home, tmp_path):
+    import duckdb
+
+    from pipelines import privacy
+    from tests import builders as b
+
+    ingest(b.write_reference(tmp_path / "ref"))
+    # a second 张三丰 in 桃园村 (V1): his name no longer says which household
+    more = b.write_csv(tmp_path / "户籍_补录.csv", ["户编号", "网格编码", "户主姓名", "家庭人口"],
+                       [["H0004", b.G1, b.SECRET_NAMES[0], 2]])
+    ingest([more])
+    header = ["记录编号", "网格编码", "网格员", "户主姓名", "类型", "日期时间", "录入时间"]
+    rows = [["V1", b.G2, "赵网格", b.SECRET_NAMES[1], "走访", "2025-06-03 10:00", "2025-06-03 18:00"],
+            ["V2", b.G1, "赵网格", b.SECRET_NAMES[0], "走访", "2025-06-03 11:00", "2025-06-03 18:00"],
+            ["V3", b.G1, "赵网格", b.SECRET_NAMES[1], "走访", "2025-06-03 12:00", "2025-06-03 18:00"],
+            ["V4", b.G3, "赵网格", " 王　五 ", "走访", "2025-06-03 13:00", "2025-06-03 18:00"]]
+    f = b.write_csv(tmp_path / "走访_户主_20250630.csv", header, rows)
+    ingest([f])
+    con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        visits = dict(con.execute("select v.record_id, h.grid_code from fct_visit as v "
+                                  "join dim_household as h using (household_key)").fetchall())
+        quarantined = dict(con.execute("select row_number, reason_code || ' ' || reason_detail from quarantine "
+                                       "where file_name = ?", [f.name]).fetchall())
+        loaded = con.execute("select rows_loaded, rows_quarantined from load_files where file_name = ?",
+                             [f.name]).fetchone()
+    finally:
+        con.close()
+    assert visits == {"V1": b.G2, "V4": b.G3}  # the one 李四光 of 李家村; 王五 whatever the spaces
+    assert loaded == (2, 2)
+    masked = privacy.mask_name(b.SECRET_NAMES[0])
+    assert quarantined[3].startswith("UNKNOWN_HOUSEHOLD") and f"{masked}（户主姓名在本村对应 2 户" in quarantined[3]
+    assert quarantined[4].startswith("UNKNOWN_HOUSEHOLD") and "未找到" in quarantined[4]  # not in 桃园村
+    for db in (home / "warehouse" / "xiangzhi.duckdb", home / "published" / "xiangzhi.duckdb"):
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            text = "\n".join(str(con.execute(f'select * from "{t}"').fetchall())
+                             for (t,) in con.execute("select table_name from duckdb_tables()").fetchall())
+        finally:
+            con.close()
+        assert not [n for n in b.SECRET_NAMES if n in text], db

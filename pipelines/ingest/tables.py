@@ -59,8 +59,9 @@ META_COLUMNS = {
 }
 # The fields a file carried (a column or a derivation; NULL = all: rows staged before this): a field
 # a file lacks keeps the value of the latest export that carried it (core SQL). Staged last, so that
-# the column added to an older warehouse's table sits where the insert puts it.
-CARRIED_COLUMN = {"_carried": "VARCHAR[]"}
+# the column added to an older warehouse's table sits where the insert puts it. `_head_key`: the keyed
+# hash of a household head's name (registry rows, and rows naming their household by its head).
+CARRIED_COLUMN = {"_carried": "VARCHAR[]", "_head_key": "VARCHAR"}
 # Columns the loader derives at staging time (beyond what normalise returns).
 EXTRA_COLUMNS = {
     "households": {"household_key": "VARCHAR"},
@@ -113,4 +114,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("alter table reg_files add column if not exists profile varchar")
     # Fields a file carried (issue #11); warehouses staged before get the column, NULL = all fields.
     for kind in LOAD_ORDER:
-        con.execute(f'alter table {name("stg", kind)} add column if not exists "_carried" VARCHAR[]')
+        for col, typ in CARRIED_COLUMN.items():
+            con.execute(f'alter table {name("stg", kind)} add column if not exists "{col}" {typ}')

@@ -408,7 +408,8 @@ def missing_required(p: Profile) -> list[str]:
         have = have | {p.group["count"]}
     return [f"{f.header}（{f.name}）" for f in p.source.fields
             if f.required and f.name not in have and f.name != entry
-            and not (f.name == "grid_code" and "grid_name" in have)]
+            and not (f.name == "grid_code" and "grid_name" in have)
+            and not (f.name == "household_id" and "head_name" in have and p.kind in sources.HEAD_NAME_KINDS)]
 
 
 # --- the registry ------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ households as (
         filter (where _carried is null or list_contains(_carried, 'grid_code')).v as grid_code,
         arg_max({ 'v': head_name }, _order)
         filter (where _carried is null or list_contains(_carried, 'head_name')).v as head_name,
+        arg_max({ 'v': _head_key }, _order)
+        filter (where _carried is null or list_contains(_carried, 'head_name')).v as head_name_key,
         arg_max({ 'v': id_number }, _order)
         filter (where _carried is null or list_contains(_carried, 'id_number')).v as id_number,
         arg_max({ 'v': phone }, _order)
@@ -43,6 +45,8 @@ select
     h.members,
     nullif(h.key_type, '普通户') as key_type,
     coalesce(nullif(h.key_type, '普通户') is not null, false) as is_key,
+    -- keyed hash of the head's name: what a record naming its household by its head matches on
+    h.head_name_key,
 from households as h
 left join grids as g on g.grid_code = h.grid_code
 order by village_code, household_key
