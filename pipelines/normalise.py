@@ -483,7 +483,9 @@ _DTYPES = {
 
 def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
     """One row per data row: _sheet, _row, _export_time, _raw (personal data protected), then for
-    every field `f` of the source: `f` (typed, cleaned, null when empty or unreadable) and `f__bad`."""
+    every field `f` of the source: `f` (typed, cleaned, null when empty or unreadable) and `f__bad`;
+    then `_carried` (|field|…| the sheet carries, when the reader says) and, where a head's name is
+    given, `_head_key` (its keyed hash, for matching)."""
     rows = sheet.rows
     n = rows.height
     typed: dict[str, pl.Series] = {}
@@ -516,7 +518,7 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
         cols.append(_head_keys(rows.get_column("head_name"), key))
     have = carried_fields(source, sheet)
     if have is not None:
-        cols.append(pl.Series("_carried", [have] * n, dtype=pl.List(pl.String)))
+        cols.append(_constant("|" + "|".join(have) + "|", n, pl.String).alias("_carried"))
     return pl.DataFrame(cols)
 
 

@@ -299,7 +299,9 @@ def test_output_columns_and_types():
     expected = ["_sheet", "_row", "_export_time", "_raw"]
     for f in src.fields:
         expected += [f.name, f.name + "__bad"]
+    expected += ["_carried"]  # the fields the sheet carried: the two columns it has
     assert out.columns == expected
+    assert out["_carried"].to_list() == ["|event_id|reported_at|"]
     assert out.schema["_row"] == pl.Int64
     assert out.schema["_export_time"] == pl.Datetime("us")
     assert out.schema["reported_at"] == pl.Datetime("us")

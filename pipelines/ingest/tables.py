@@ -57,11 +57,11 @@ META_COLUMNS = {
     # household; NULL = 1), and "the format carries no entry time" (out of entry_timeliness_rate).
     "_rows": "BIGINT", "_entry_unknown": "BOOLEAN",
 }
-# The fields a file carried (a column or a derivation; NULL = all: rows staged before this): a field
+# The fields a file carried, as |f1|f2| (a column or a derivation; NULL = all: rows staged before): a field
 # a file lacks keeps the value of the latest export that carried it (core SQL). Staged last, so that
 # the column added to an older warehouse's table sits where the insert puts it. `_head_key`: the keyed
 # hash of a household head's name (registry rows, and rows naming their household by its head).
-CARRIED_COLUMN = {"_carried": "VARCHAR[]", "_head_key": "VARCHAR"}
+CARRIED_COLUMN = {"_carried": "VARCHAR", "_head_key": "VARCHAR"}
 # Columns the loader derives at staging time (beyond what normalise returns).
 EXTRA_COLUMNS = {
     "households": {"household_key": "VARCHAR"},

@@ -15,19 +15,19 @@ households as (
     select
         household_key,
         arg_max({ 'v': grid_code }, _order)
-        filter (where _carried is null or list_contains(_carried, 'grid_code')).v as grid_code,
+        filter (where _carried is null or contains(_carried, '|grid_code|')).v as grid_code,
         arg_max({ 'v': head_name }, _order)
-        filter (where _carried is null or list_contains(_carried, 'head_name')).v as head_name,
+        filter (where _carried is null or contains(_carried, '|head_name|')).v as head_name,
         arg_max({ 'v': _head_key }, _order)
-        filter (where _carried is null or list_contains(_carried, 'head_name')).v as head_name_key,
+        filter (where _carried is null or contains(_carried, '|head_name|')).v as head_name_key,
         arg_max({ 'v': id_number }, _order)
-        filter (where _carried is null or list_contains(_carried, 'id_number')).v as id_number,
+        filter (where _carried is null or contains(_carried, '|id_number|')).v as id_number,
         arg_max({ 'v': phone }, _order)
-        filter (where _carried is null or list_contains(_carried, 'phone')).v as phone,
+        filter (where _carried is null or contains(_carried, '|phone|')).v as phone,
         arg_max({ 'v': members }, _order)
-        filter (where _carried is null or list_contains(_carried, 'members')).v as members,
+        filter (where _carried is null or contains(_carried, '|members|')).v as members,
         arg_max({ 'v': key_type }, _order)
-        filter (where _carried is null or list_contains(_carried, 'key_type')).v as key_type,
+        filter (where _carried is null or contains(_carried, '|key_type|')).v as key_type,
     from observations
     group by household_key
 ),

@@ -7,21 +7,21 @@ carried as (
     select
         case_id,
         arg_max({ 'v': parties }, _order)
-        filter (where _carried is null or list_contains(_carried, 'parties')).v as parties,
+        filter (where _carried is null or contains(_carried, '|parties|')).v as parties,
         arg_max({ 'v': party_count }, _order)
-        filter (where _carried is null or list_contains(_carried, 'party_count')).v as party_count,
+        filter (where _carried is null or contains(_carried, '|party_count|')).v as party_count,
         arg_max({ 'v': amount }, _order)
-        filter (where _carried is null or list_contains(_carried, 'amount')).v as amount,
+        filter (where _carried is null or contains(_carried, '|amount|')).v as amount,
         arg_max({ 'v': mediation_org }, _order)
-        filter (where _carried is null or list_contains(_carried, 'mediation_org')).v as mediation_org,
+        filter (where _carried is null or contains(_carried, '|mediation_org|')).v as mediation_org,
         arg_max({ 'v': mediator }, _order)
-        filter (where _carried is null or list_contains(_carried, 'mediator')).v as mediator,
+        filter (where _carried is null or contains(_carried, '|mediator|')).v as mediator,
         arg_max({ 'v': concluded_on }, _order)
-        filter (where _carried is null or list_contains(_carried, 'concluded_on')).v as concluded_on,
+        filter (where _carried is null or contains(_carried, '|concluded_on|')).v as concluded_on,
         arg_max({ 'v': is_petition }, _order)
-        filter (where _carried is null or list_contains(_carried, 'is_petition')).v as is_petition,
+        filter (where _carried is null or contains(_carried, '|is_petition|')).v as is_petition,
         arg_max({ 'v': related_event_id }, _order)
-        filter (where _carried is null or list_contains(_carried, 'related_event_id')).v as related_event_id,
+        filter (where _carried is null or contains(_carried, '|related_event_id|')).v as related_event_id,
     from (select *, (_export_time, _seq, _sheet_no, _row) as _order from loaded_disputes) as o
     group by case_id
 ),

@@ -7,17 +7,17 @@ carried as (
     select
         event_id,
         arg_max({ 'v': reporter }, _order)
-        filter (where _carried is null or list_contains(_carried, 'reporter')).v as reporter,
+        filter (where _carried is null or contains(_carried, '|reporter|')).v as reporter,
         arg_max({ 'v': source }, _order)
-        filter (where _carried is null or list_contains(_carried, 'source')).v as source,
+        filter (where _carried is null or contains(_carried, '|source|')).v as source,
         arg_max({ 'v': handling_level }, _order)
-        filter (where _carried is null or list_contains(_carried, 'handling_level')).v as handling_level,
+        filter (where _carried is null or contains(_carried, '|handling_level|')).v as handling_level,
         arg_max({ 'v': accepted_at }, _order)
-        filter (where _carried is null or list_contains(_carried, 'accepted_at')).v as accepted_at,
+        filter (where _carried is null or contains(_carried, '|accepted_at|')).v as accepted_at,
         arg_max({ 'v': closed_at }, _order)
-        filter (where _carried is null or list_contains(_carried, 'closed_at')).v as closed_at,
+        filter (where _carried is null or contains(_carried, '|closed_at|')).v as closed_at,
         arg_max({ 'v': satisfaction }, _order)
-        filter (where _carried is null or list_contains(_carried, 'satisfaction')).v as satisfaction,
+        filter (where _carried is null or contains(_carried, '|satisfaction|')).v as satisfaction,
     from (select *, (_export_time, _seq, _sheet_no, _row) as _order from loaded_events) as o
     group by event_id
 ),
