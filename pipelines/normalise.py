@@ -355,7 +355,9 @@ def raw_protection(source: Source, sheet: SheetData) -> tuple[dict[str, Field], 
             continue
         cls = _PERSONAL_CAPTIONS.get(sources.header_key(caption)) if caption else None
         unmapped[k] = cls or privacy.caption_class(caption)
-    personal_file = bool(mapped) or any(unmapped.values()) or any(f.personal for f in source.fields)
+    # (a record naming its household by its head is personal when it does: a mapped column)
+    personal_file = bool(mapped) or any(unmapped.values()) or any(
+        f.personal for f in source.fields if not (f.name == "head_name" and source.kind in sources.HEAD_NAME_KINDS))
     if not personal_file:
         unmapped = {k: c for k, c in unmapped.items() if c}
     return mapped, unmapped
@@ -370,15 +372,34 @@ def scrub_series(values: pl.Series) -> pl.Series:
                                           dtype=pl.String))
 
 
-def _protect_raw(source: Source, sheet: SheetData, raw: pl.Series, key: bytes) -> pl.Series:
+def _raw_keys_of(source: Source, sheet: SheetData, field_name: str) -> list[str]:
+    """The `_raw` keys of the columns mapped to one field."""
+    index = sources.header_index(source)
+    keys = sheet.raw_keys or [h or f"_col{i + 1}" for i, h in enumerate(sheet.header)]
+    out = []
+    for i, k in enumerate(keys):
+        if sheet.mapped_keys is not None:
+            name = sheet.mapped_keys.get(k)
+        else:
+            caption = sheet.header[i] if i < len(sheet.header) else None
+            name = index.get(sources.header_key(caption)) if caption else None
+        if name == field_name:
+            out.append(k)
+    return out
+
+
+def _protect_raw(source: Source, sheet: SheetData, raw: pl.Series, key: bytes,
+                 citizen: pl.Series | None = None) -> pl.Series:
     """`_raw` with personal data protected (SPEC §3.7, §3.8): mapped personal values hashed/masked
-    as in their column, unmapped personal or possibly personal columns masked or withheld, and any
-    value shaped like an id number or phone replaced, whatever its column."""
+    as in their column, unmapped personal or possibly personal columns masked or withheld, a
+    citizen's name as reporter masked in the rows `citizen` marks, and any value shaped like an id
+    number or phone replaced, whatever its column."""
     keys = sheet.raw_keys or [h or f"_col{i + 1}" for i, h in enumerate(sheet.header)]
     mapped, unmapped = raw_protection(source, sheet)
     if raw.len() == 0:
         return raw
-    if mapped or unmapped:
+    reporter_keys = _raw_keys_of(source, sheet, "reporter") if citizen is not None and citizen.any() else []
+    if mapped or unmapped or reporter_keys:
         frame = pl.DataFrame({"_raw": raw})
         is_line = frame.get_column("_raw").str.starts_with('{"_line"')
         decoded = frame.select(
@@ -390,6 +411,11 @@ def _protect_raw(source: Source, sheet: SheetData, raw: pl.Series, key: bytes) -
             col = decoded.get_column(k)
             decoded = decoded.with_columns(
                 pl.Series(k, [privacy.mask_unknown(cls, v, key) for v in col.to_list()], dtype=pl.String))
+        for k in reporter_keys:
+            col = decoded.get_column(k)
+            decoded = decoded.with_columns(pl.Series(k, [
+                privacy.mask_name(re.sub(r"\s+", " ", unicodedata.normalize("NFKC", v)).strip()) if c and v else v
+                for v, c in zip(col.to_list(), citizen.to_list(), strict=True)], dtype=pl.String))
         encoded = decoded.select(pl.struct(pl.all()).struct.json_encode().alias("_raw")).get_column("_raw")
         raw = pl.select(pl.when(is_line).then(pl.lit(_WITHHELD_LINE)).otherwise(encoded)).to_series()
     return scrub_series(raw.cast(pl.String)).alias("_raw")
@@ -457,21 +483,30 @@ _DTYPES = {
 
 def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
     """One row per data row: _sheet, _row, _export_time, _raw (personal data protected), then for
-    every field `f` of the source: `f` (typed, cleaned, null when empty or unreadable) and `f__bad`."""
+    every field `f` of the source: `f` (typed, cleaned, null when empty or unreadable) and `f__bad`;
+    then `_carried` (|field|…| the sheet carries, when the reader says) and, where a head's name is
+    given, `_head_key` (its keyed hash, for matching)."""
     rows = sheet.rows
     n = rows.height
+    typed: dict[str, pl.Series] = {}
+    for f in source.fields:
+        raw = rows.get_column(f.name) if f.name in rows.columns else _constant(None, n, pl.String)
+        value, bad = typed_field(f, raw, key)
+        typed[f.name] = value.cast(_DTYPES[f.type]).alias(f.name)
+        # The unreadable text is quoted in reason_detail: an id or phone in the wrong column is scrubbed.
+        typed[f.name + "__bad"] = scrub_series(bad.cast(pl.String)).alias(f.name + "__bad")
+    citizen = citizen_reporters(source, typed)
+    if citizen is not None:
+        typed["reporter"] = _patch(typed["reporter"], citizen,
+                                   pl.Series([privacy.mask_name(v) for v in typed["reporter"].filter(citizen)],
+                                             dtype=pl.String))
     cols: list[pl.Series] = [
         _constant(sheet.name, n, pl.String).alias("_sheet"),
         rows.get_column("_row").cast(pl.Int64),
         _constant(sheet.export_time, n, pl.Datetime("us")).alias("_export_time"),
-        _protect_raw(source, sheet, rows.get_column("_raw"), key).alias("_raw"),
+        _protect_raw(source, sheet, rows.get_column("_raw"), key, citizen).alias("_raw"),
+        *typed.values(),
     ]
-    for f in source.fields:
-        raw = rows.get_column(f.name) if f.name in rows.columns else _constant(None, n, pl.String)
-        value, bad = typed_field(f, raw, key)
-        cols.append(value.cast(_DTYPES[f.type]).alias(f.name))
-        # The unreadable text is quoted in reason_detail: an id or phone in the wrong column is scrubbed.
-        cols.append(scrub_series(bad.cast(pl.String)).alias(f.name + "__bad"))
     # Import profiles (SPEC §3.8): `_rows` = input rows a row stands for (persons grouped into one
     # household); `_entry_unknown` = the format carries no entry time (not MISSING_REQUIRED, and out
     # of entry_timeliness_rate). Only present when a profile makes them so.
@@ -479,7 +514,53 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
         cols.append(rows.get_column("_rows").cast(pl.Int64))
     if sheet.entry_unknown:
         cols.append(_constant(True, n, pl.Boolean).alias("_entry_unknown"))
+    if "head_name" in rows.columns:
+        cols.append(_head_keys(rows.get_column("head_name"), key))
+    have = carried_fields(source, sheet)
+    if have is not None:
+        cols.append(_constant("|" + "|".join(have) + "|", n, pl.String).alias("_carried"))
     return pl.DataFrame(cols)
+
+
+def _head_keys(raw: pl.Series, key: bytes) -> pl.Series:
+    """`_head_key`: the keyed hash of a head's name (privacy.name_key), what a row naming its
+    household by its head is matched on against the registry's."""
+    cache: dict[str, str | None] = {}
+    out = []
+    for v in raw.cast(pl.String).to_list():
+        if v is not None and v not in cache:
+            cache[v] = privacy.name_key(v, key)
+        out.append(None if v is None else cache[v])
+    return pl.Series("_head_key", out, dtype=pl.String)
+
+
+def carried_fields(source: Source, sheet: SheetData) -> list[str] | None:
+    """The fields this sheet carries (a column, or a profile's derivation), in field order; None when
+    the reader does not say (every field then counts as carried). A field a file does not carry keeps,
+    in the core tables, the value of the latest export that carried it (absent ≠ empty)."""
+    if sheet.mapped_keys is None:
+        return None
+    from pipelines import profiles
+
+    prof = profiles.by_name(sheet.profile)
+    if prof is None:
+        return None
+    have = profiles.carried(prof, set(sheet.mapped_keys.values()))
+    return [f.name for f in source.fields if f.name in have]
+
+
+# Events whose source is a grid worker's patrol name that worker (public, SPEC §3.7, §6.1); any
+# other reporter is a citizen (or a hotline caller) and is masked like any personal name.
+GRID_WORKER_SOURCE = "网格员巡查"
+
+
+def citizen_reporters(source: Source, typed: dict[str, pl.Series]) -> pl.Series | None:
+    """Rows whose reporter is a citizen: an event with a reporter and a source other than 网格员巡查
+    (or none: who reported is then unknown, so the name is protected)."""
+    if source.kind != "events" or "reporter" not in typed:
+        return None
+    rep, src = typed["reporter"], typed["source"]
+    return (rep.is_not_null() & (src.is_null() | (src != GRID_WORKER_SOURCE))).fill_null(False)
 
 
 def normalise_result(result, key: bytes) -> pl.DataFrame:

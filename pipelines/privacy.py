@@ -14,6 +14,17 @@ def keyed_hash(value: str | None, key: bytes) -> str | None:
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
 
+def name_key(name: str | None, key: bytes) -> str | None:
+    """Keyed hash of a person's name for matching (a household named by its head, SPEC §3.8): NFKC,
+    no spaces or zero-width characters, so 张 三 and 张三 match; never the name in clear."""
+    if name is None:
+        return None
+    import unicodedata
+
+    t = re.sub(r"[\s\u200b\u200c\u200d\u2060\ufeff]+", "", unicodedata.normalize("NFKC", str(name)))
+    return keyed_hash(t, key) if t else None
+
+
 def mask_name(name: str | None) -> str | None:
     """张三丰 → 张**; several names separated by 、,， ; are masked one by one."""
     if name is None or name == "":

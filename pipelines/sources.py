@@ -174,6 +174,13 @@ def _by_name(immutable: bool = False) -> tuple[Field, ...]:
     )
 
 
+def _by_head(immutable: bool = False) -> Field:
+    """A household given by its head's name instead of its 户编号 (SPEC §3.8): masked like the
+    registry's (never clear), and matched by its keyed hash within the record's village (the
+    loader's `_head_key`); no match or several → UNKNOWN_HOUSEHOLD with a detail saying which."""
+    return Field("head_name", ("户主姓名",), personal=MASK, immutable=immutable)
+
+
 SOURCES: dict[str, Source] = {}
 
 
@@ -235,6 +242,7 @@ _add(Source(
         Field("visited_at", ("日期时间", "走访时间", "巡查时间"), DATETIME, required=True, immutable=True),
         Field("entered_at", ("录入时间", "填报时间"), DATETIME, required=True, immutable=True),
         *_by_name(immutable=True),
+        _by_head(immutable=True),
     ),
 ))
 _add(Source(
@@ -291,6 +299,7 @@ _add(Source(
         Field("occurred_on", ("发生日期", "积分日期"), DATE, required=True, immutable=True),
         Field("entered_on", ("录入日期", "登记日期"), DATE, required=True),
         Field("review_status", ("审核状态", "状态"), ENUM, required=True, enum="review_status"),
+        _by_head(immutable=True),
     ),
 ))
 _add(Source(
@@ -303,8 +312,12 @@ _add(Source(
         Field("item", ("兑换物品", "物品", "兑换商品"), immutable=True),
         Field("points_spent", ("消耗积分", "兑换积分", "使用积分"), POINTS, required=True, immutable=True),
         Field("redeemed_on", ("兑换日期", "兑换时间"), DATE, required=True, immutable=True),
+        _by_head(immutable=True),
     ),
 ))
+
+# Kinds whose rows may name their household by its head (SPEC §3.8): resolved within the village.
+HEAD_NAME_KINDS = ("visits", "points", "redemptions")
 
 # Entry-time field per kind: a format with no such column loads with entry time unknown, left out of
 # entry_timeliness_rate, not MISSING_REQUIRED (SPEC §3.8).

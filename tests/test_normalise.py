@@ -220,8 +220,18 @@ def test_codes_are_compacted_and_excel_damage_undone(text, expected):
 
 
 def test_names_are_trimmed_not_compacted():
-    out = one_column("events", "上报人", ["  王\u00a0五 ", "\u200b李四\u3000"])
+    out = one_column("events", "上报人", ["  王\u00a0五 ", "\u200b李四\u3000"], {"来源": "网格员巡查"})
     assert out["reporter"].to_list() == ["王 五", "李四"]
+
+
+def test_a_reporter_who_is_not_a_grid_worker_is_masked_in_column_and_raw():
+    # SPEC §3.7: grid workers' names are public; whoever else reported (a citizen, a caller) is masked,
+    # and when the source is not given nobody can say which: masked too.
+    out = norm("events", ["上报人", "来源"], [["王大锤", "网格员巡查"], ["李小红", "群众上报"], ["赵四", ""],
+                                            ["", "12345热线"]])
+    assert out["reporter"].to_list() == ["王大锤", "李**", "赵*", None]
+    raws = [json.loads(r)["上报人"] for r in out["_raw"].to_list()]
+    assert raws == ["王大锤", "李**", "赵*", ""]
 
 
 # --- privacy --------------------------------------------------------------------------------------
@@ -289,7 +299,9 @@ def test_output_columns_and_types():
     expected = ["_sheet", "_row", "_export_time", "_raw"]
     for f in src.fields:
         expected += [f.name, f.name + "__bad"]
+    expected += ["_carried"]  # the fields the sheet carried: the two columns it has
     assert out.columns == expected
+    assert out["_carried"].to_list() == ["|event_id|reported_at|"]
     assert out.schema["_row"] == pl.Int64
     assert out.schema["_export_time"] == pl.Datetime("us")
     assert out.schema["reported_at"] == pl.Datetime("us")

@@ -139,3 +139,23 @@ def test_created_key_is_private(home, monkeypatch):
     key = config.secret(create=True)
     mode = stat.S_IMODE(config.paths().secret_file.stat().st_mode)
     assert len(key) == 64 and mode == 0o600
+
+
+def test_citizen_reporters_of_events_never_in_clear(ref, home, tmp_path):
+    # 上报人 is a grid worker for 网格员巡查 (public, SPEC §6.1), else the citizen who reported: masked,
+    # in fct_event and in the staged/quarantined raw rows alike (one row quarantined: unknown grid).
+    worker, citizens = "钱上报", ("欧阳群众", "司马热线", "诸葛来访")
+    rows = [b.event("E1"),
+            b.event("E2")[:2] + [citizens[0]] + b.event("E2")[3:5] + ["群众上报"] + b.event("E2")[6:],
+            b.event("E3")[:2] + [citizens[1]] + b.event("E3")[3:5] + ["12345热线"] + b.event("E3")[6:],
+            b.event("E4", grid="360799109009009")[:2] + [citizens[2]] + b.event("E4")[3:5] + ["群众上报"]
+            + b.event("E4")[6:]]
+    f = b.write_csv(tmp_path / "事件_20250630.csv", b.EVENT_HEADER, rows)
+    ingest([f])
+    con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
+    got = dict(con.execute("select event_id, reporter from fct_event").fetchall())
+    (raw,) = con.execute("select raw_row from quarantine where file_name = ?", [f.name]).fetchone()
+    con.close()
+    assert got == {"E1": worker, "E2": privacy.mask_name(citizens[0]), "E3": privacy.mask_name(citizens[1])}
+    assert privacy.mask_name(citizens[2]) in raw and "360799109009009" in raw
+    _assert_nothing_clear(home, citizens)

@@ -339,3 +339,96 @@ rows:
     assert rows["handling_level"].to_list() == ["乡镇", "村", None]
     assert rows["township_name"].to_list() == ["清河镇"] * 3
     assert res.sheets[0].non_data == 2 and res.rows_read == 5
+
+
+# --- absent ≠ empty: a field a file does not carry keeps the latest carrying export's value ------------
+
+
+def test_a_later_export_without_a_column_keeps_the_value_empty_cells_still_clear_it(home, tmp_path):
+    import duckdb
+
+    from tests import builders as b
+
+    ingest(b.write_reference(tmp_path / "ref"))
+    full = b.EVENT_HEADER
+    lacking = [h for h in full if h not in ("上报人", "来源", "处置层级", "满意度")]
+
+    def ev(eid, status, level, satisfaction, header):
+        row = dict(zip(full, b.event(eid, status=status, accepted="2025-06-02 10:00", closed="2025-06-05 10:00",
+                                     satisfaction=satisfaction, level=level), strict=True))
+        return [row[h] for h in header]
+
+    # loaded newest first: the export time orders them, not the load order
+    f30 = b.write_csv(tmp_path / "事件_20250630.csv", full, [ev("E2", "已回访", "乡镇", "", full)])
+    f20 = b.write_csv(tmp_path / "事件_20250620.csv", lacking, [ev("E1", "已回访", None, None, lacking),
+                                                                 ev("E2", "已回访", None, None, lacking)])
+    f10 = b.write_csv(tmp_path / "事件_20250610.csv", full, [ev("E1", "已办结", "村", "满意", full),
+                                                             ev("E2", "已办结", "村", "满意", full)])
+    # a dispute ledger without 调解员 / 调解组织 after one with them
+    d_full = b.DISPUTE_HEADER
+    d_lacking = [h for h in d_full if h not in ("调解员", "调解组织")]
+    d1 = dict(zip(d_full, b.dispute("D1"), strict=True))
+    g10 = b.write_csv(tmp_path / "纠纷_20250610.csv", d_full, [list(d1.values())])
+    g20 = b.write_csv(tmp_path / "纠纷_20250620.csv", d_lacking,
+                      [[{**d1, "调解结果": "调解成功", "办结日期": "2025-06-15"}[h] for h in d_lacking]])
+    ingest([f30, g20])
+    ingest([f20])
+    ingest([f10, g10])
+    con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        events = {r[0]: r[1:] for r in con.execute(
+            "select event_id, status, handling_level, satisfaction, source, reporter from fct_event").fetchall()}
+        dispute = con.execute("select result, concluded_on::varchar, mediator, mediation_org from fct_dispute").fetchall()
+    finally:
+        con.close()
+    # E1: state from 06-20, which has no 处置层级/满意度/来源/上报人 columns: those from 06-10
+    assert events["E1"] == ("已回访", "村", "满意", "网格员巡查", "钱上报")
+    # E2: 06-30 has the columns, 满意度 present but empty: empty it is
+    assert events["E2"] == ("已回访", "乡镇", None, "网格员巡查", "钱上报")
+    assert dispute == [("调解成功", "2025-06-15", "吴调解", "村调委会")]
+
+
+# --- a household given by its head's name, resolved within the village (issue #11 item 1) -----------
+
+
+def test_household_named_by_its_head_resolves_within_the_village_ambiguous_never_guessed(home, tmp_path):
+    import duckdb
+
+    from pipelines import privacy
+    from tests import builders as b
+
+    ingest(b.write_reference(tmp_path / "ref"))
+    # a second 张三丰 in 桃园村 (V1): his name no longer says which household
+    more = b.write_csv(tmp_path / "户籍_补录.csv", ["户编号", "网格编码", "户主姓名", "家庭人口"],
+                       [["H0004", b.G1, b.SECRET_NAMES[0], 2]])
+    ingest([more])
+    header = ["记录编号", "网格编码", "网格员", "户主姓名", "类型", "日期时间", "录入时间"]
+    rows = [["V1", b.G2, "赵网格", b.SECRET_NAMES[1], "走访", "2025-06-03 10:00", "2025-06-03 18:00"],
+            ["V2", b.G1, "赵网格", b.SECRET_NAMES[0], "走访", "2025-06-03 11:00", "2025-06-03 18:00"],
+            ["V3", b.G1, "赵网格", b.SECRET_NAMES[1], "走访", "2025-06-03 12:00", "2025-06-03 18:00"],
+            ["V4", b.G3, "赵网格", " 王　五 ", "走访", "2025-06-03 13:00", "2025-06-03 18:00"]]
+    f = b.write_csv(tmp_path / "走访_户主_20250630.csv", header, rows)
+    ingest([f])
+    con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        visits = dict(con.execute("select v.record_id, h.grid_code from fct_visit as v "
+                                  "join dim_household as h using (household_key)").fetchall())
+        quarantined = dict(con.execute("select row_number, reason_code || ' ' || reason_detail from quarantine "
+                                       "where file_name = ?", [f.name]).fetchall())
+        loaded = con.execute("select rows_loaded, rows_quarantined from load_files where file_name = ?",
+                             [f.name]).fetchone()
+    finally:
+        con.close()
+    assert visits == {"V1": b.G2, "V4": b.G3}  # the one 李四光 of 李家村; 王五 whatever the spaces
+    assert loaded == (2, 2)
+    masked = privacy.mask_name(b.SECRET_NAMES[0])
+    assert quarantined[3].startswith("UNKNOWN_HOUSEHOLD") and f"{masked}（户主姓名在本村对应 2 户" in quarantined[3]
+    assert quarantined[4].startswith("UNKNOWN_HOUSEHOLD") and "未找到" in quarantined[4]  # not in 桃园村
+    for db in (home / "warehouse" / "xiangzhi.duckdb", home / "published" / "xiangzhi.duckdb"):
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            text = "\n".join(str(con.execute(f'select * from "{t}"').fetchall())
+                             for (t,) in con.execute("select table_name from duckdb_tables()").fetchall())
+        finally:
+            con.close()
+        assert not [n for n in b.SECRET_NAMES if n in text], db

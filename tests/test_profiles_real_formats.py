@@ -125,6 +125,23 @@ def test_tianque_persons_grouped_into_households_with_grid_by_name(wh):
     assert {m for _, _, m in got} == masked
 
 
+def test_tianque_export_without_key_type_keeps_the_registrys_key_types(wh):
+    # 天阙 exports carry no 重点户类型 column: its 16 households (all in the registry, loaded earlier)
+    # keep the registry's key types; the fields it does carry (家庭人口 = its persons) come from it.
+    import csv
+
+    _, con, _ = wh
+    ref = [r for r in csv.DictReader(REFERENCE[2].open(encoding="utf-8")) if r["户编号"].startswith("530999101201")]
+    want = Counter(r["重点户类型"] for r in ref if r["重点户类型"] not in ("", "普通户"))
+    assert sum(want.values()) == 4
+    got = q(con, "select key_type, count(*) from dim_household where village_code = '530999101201' and is_key "
+                 "group by 1")
+    assert Counter(dict(got)) == want
+    sizes = Counter(str(r["户号"]) for r in records(FILES["tianque_households"], 5)[1:])
+    assert sorted(m for (m,) in q(con, "select members from dim_household where village_code = '530999101201'")) \
+        == sorted(sizes.values())
+
+
 def test_nbs_codes_give_level_and_parent(wh):
     _, con, _ = wh
     got = q(con, "select village_code, name, township_code from dim_village order by 1")

@@ -57,6 +57,11 @@ META_COLUMNS = {
     # household; NULL = 1), and "the format carries no entry time" (out of entry_timeliness_rate).
     "_rows": "BIGINT", "_entry_unknown": "BOOLEAN",
 }
+# The fields a file carried, as |f1|f2| (a column or a derivation; NULL = all: rows staged before): a field
+# a file lacks keeps the value of the latest export that carried it (core SQL). Staged last, so that
+# the column added to an older warehouse's table sits where the insert puts it. `_head_key`: the keyed
+# hash of a household head's name (registry rows, and rows naming their household by its head).
+CARRIED_COLUMN = {"_carried": "VARCHAR", "_head_key": "VARCHAR"}
 # Columns the loader derives at staging time (beyond what normalise returns).
 EXTRA_COLUMNS = {
     "households": {"household_key": "VARCHAR"},
@@ -76,6 +81,7 @@ def stage_columns(src: Source) -> dict[str, str]:
         cols[f.name] = SQL_TYPES.get(f.type, "VARCHAR")
         cols[f"{f.name}__bad"] = "VARCHAR"
     cols.update(EXTRA_COLUMNS.get(src.kind, {}))
+    cols.update(CARRIED_COLUMN)
     return cols
 
 
@@ -106,3 +112,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists {table} ({cols})")
     # Import profile per file (SPEC §3.8); warehouses made before profiles get the column.
     con.execute("alter table reg_files add column if not exists profile varchar")
+    # Fields a file carried (issue #11); warehouses staged before get the column, NULL = all fields.
+    for kind in LOAD_ORDER:
+        for col, typ in CARRIED_COLUMN.items():
+            con.execute(f'alter table {name("stg", kind)} add column if not exists "{col}" {typ}')

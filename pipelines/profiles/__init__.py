@@ -408,7 +408,8 @@ def missing_required(p: Profile) -> list[str]:
         have = have | {p.group["count"]}
     return [f"{f.header}（{f.name}）" for f in p.source.fields
             if f.required and f.name not in have and f.name != entry
-            and not (f.name == "grid_code" and "grid_name" in have)]
+            and not (f.name == "grid_code" and "grid_name" in have)
+            and not (f.name == "household_id" and "head_name" in have and p.kind in sources.HEAD_NAME_KINDS)]
 
 
 # --- the registry ------------------------------------------------------------------------------------
@@ -453,6 +454,26 @@ def active() -> list[Profile]:
         _CACHE.clear()
         _CACHE[key] = installed(exclude=set(_EXCLUDED))
     return _CACHE[key]
+
+
+def by_name(name: str | None) -> Profile | None:
+    """The installed profile of that name (built-in ones included), None when there is none."""
+    if not name:
+        return None
+    if name.startswith(BUILTIN_PREFIX) and name[len(BUILTIN_PREFIX):] in SOURCES:
+        return builtin_profile(name[len(BUILTIN_PREFIX):])
+    return next((p for p in active() if p.name == name), None)
+
+
+def carried(profile: Profile, mapped: set[str]) -> set[str]:
+    """The fields a file read with `profile` carries: the mapped columns (`mapped`), the derived
+    fields and the household size of grouped persons; a grid named carries its grid_code."""
+    have = set(mapped) | set(profile.derive)
+    if profile.group and profile.group.get("count"):
+        have.add(profile.group["count"])
+    if "grid_name" in have:
+        have.add("grid_code")
+    return have
 
 
 # `profile check` prefers the profile it checks when another fits the file as well.

@@ -10,7 +10,7 @@ SQL only: no parsing here.
 
 from __future__ import annotations
 
-from pipelines.sources import SOURCES
+from pipelines.sources import HEAD_NAME_KINDS, SOURCES
 
 # Kinds whose rows may name their grid (sources.py gives them grid_name, township_name, village_name).
 KINDS = tuple(k for k, s in SOURCES.items() if "grid_name" in s.names and "grid_code" in s.names
@@ -61,7 +61,50 @@ def grid_names_sql() -> str:
 
 def source_relation(kind: str) -> str:
     """What the checked view reads instead of stg_<kind>: the staged rows with grid_code resolved
-    from grid_name where the export gave a name and no code."""
+    from grid_name where the export gave a name and no code, then the household from its head's
+    name where the export gave a name and no 户编号."""
+    return household_relation(kind, grid_relation(kind))
+
+
+# The village that scopes a household named by its head: the record's grid's, or its village code.
+_HEAD_SCOPE = {"visits": "(select g.village_code from dim_grid as g where g.grid_code = s2.grid_code)",
+               "points": "s2.village_code", "redemptions": "s2.village_code"}
+
+
+def household_relation(kind: str, rel: str) -> str:
+    """`rel` with household_key resolved from the head's name (`_head_key`, a keyed hash: the name is
+    never in clear) within the record's village, or county-wide when the row gives no village. One
+    household matched → its key; none or several → household_id says so (户主 张**（…未找到）/
+    （…对应 N 户）) and the row is quarantined UNKNOWN_HOUSEHOLD with that text: a name shared by
+    two households of a village is never guessed."""
+    if kind not in HEAD_NAME_KINDS:
+        return rel
+    scope = _HEAD_SCOPE[kind]
+    return f"""(
+        select h0.* replace (
+               -- unresolved: a key no household has, so that the row is UNKNOWN_HOUSEHOLD
+               coalesce(h0.household_key, hm.household_key, case when h0._head_key is not null
+                        and h0.household_id is null then '?' end) as household_key,
+               coalesce(h0.household_id, case when h0._head_key is not null then
+                   '户主 ' || coalesce(h0.head_name, '') || case
+                       when hm.matches = 1 then ''
+                       when hm.matches > 1 then '（户主姓名在本村对应 ' || hm.matches || ' 户，无法确定是哪一户）'
+                       else '（户主姓名在户籍台账中未找到）' end end) as household_id)
+        from {rel} as h0
+        left join (
+            select s2._file_id, s2._sheet_no, s2._row, count(distinct h.household_key) as matches,
+                   case when count(distinct h.household_key) = 1 then any_value(h.household_key) end
+                       as household_key
+            from {rel} as s2
+            join dim_household as h on h.head_name_key = s2._head_key
+                and ({scope} is null or h.village_code = {scope})
+            where s2.household_key is null and s2.household_id is null and s2._head_key is not null
+            group by all
+        ) as hm using (_file_id, _sheet_no, _row))"""
+
+
+def grid_relation(kind: str) -> str:
+    """stg_<kind> with grid_code resolved from grid_name where the export gave a name and no code."""
     if kind not in KINDS:
         return f"stg_{kind}"
     s_t, s_v = unit_key_sql("s2.township_name"), unit_key_sql("s2.village_name")
