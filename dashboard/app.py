@@ -3,7 +3,9 @@ st.navigation over dashboard/views/ (SPEC §7). Started by `xiangzhi dashboard` 
 
 from __future__ import annotations
 
+import json
 import sys
+import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -67,15 +69,44 @@ def sign_in_page() -> None:
         elif res.user is None:
             st.error(t("bad_login"))
         else:
-            user = res.user
-            st.session_state["username"] = user.username
             st.session_state.pop("login_password", None)
-            st.rerun()
+            if not _served():  # AppTest: no server, no cookie (see signed_in_user)
+                st.session_state["username"] = res.user.username
+                st.rerun()
+            # The browser takes a one-time grant to the server's route, which sets the HttpOnly
+            # cookie and sends it back here: a fresh token, never one from before the sign-in.
+            grant = auth.issue_grant(res.user, auth.grant_binding(st.context.cookies))
+            _go_to(f"{auth.SIGN_IN_ROUTE}?grant={grant}&next={urllib.parse.quote(_here(), safe='')}")
+
+
+def _served() -> bool:
+    """True under the real server. AppTest runs the script with no Runtime, no browser and no
+    cookies: only there does the session's own "username" stand for a sign-in (tests set it)."""
+    from streamlit import runtime
+
+    return runtime.exists()
+
+
+def _go_to(url: str) -> None:
+    """Send the browser to one of the session routes (a full page load, so its cookie is used)."""
+    st.html(f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+    st.markdown(f"[{t('continue_sign_in')}]({url})")
+    st.stop()
+
+
+def _here() -> str:
+    """This page's path and query (a deep link with month and unit survives the sign-in)."""
+    u = urllib.parse.urlsplit(st.context.url or "/")
+    return (u.path or "/") + (f"?{u.query}" if u.query else "")
 
 
 def signed_in_user() -> auth.User | None:
-    """The user named in the session, re-read from the users file every run: the scope always comes
+    """The user the session cookie signs in, verified on every run (#19 item 14): st.session_state
+    belongs to a session id, which another connection can present; the HttpOnly cookie comes with
+    this run's own websocket. The account is re-read from the users file: the scope always comes
     from the file, never from anything the browser can send."""
+    if _served():
+        return auth.verify_token(st.context.cookies.get(auth.SESSION_COOKIE))
     name = st.session_state.get("username")
     if not name:
         return None
@@ -97,7 +128,11 @@ def sidebar(user: auth.User) -> Ctx:
     if sb.button(t("sign_out"), key="sign_out"):
         for k in ("username", "_ctx", "township", "village", "period"):
             st.session_state.pop(k, None)
-        st.rerun()
+        if not _served():
+            st.rerun()
+        # revoked here at once (a copy of the cookie is dead too); the route clears the cookie
+        auth.revoke_token(st.context.cookies.get(auth.SESSION_COOKIE))
+        _go_to(auth.SIGN_OUT_ROUTE)
     language_picker(sb)
 
     with guard():
@@ -184,9 +219,12 @@ def pages(user: auth.User) -> list:
 
 user = signed_in_user()
 if user is None:
-    st.session_state.pop("username", None)
+    # a session whose cookie does not verify is signed out: nothing of a previous sign-in is kept
+    for k in ("username", "_ctx", "_completeness", "township", "village", "period"):
+        st.session_state.pop(k, None)
     st.navigation([st.Page(sign_in_page, title=t("sign_in"))], position="hidden").run()
 else:
+    st.session_state["username"] = user.username  # for the views; never read to sign in
     if wh.stamp() is None:
         language_picker(st.sidebar)
         st.info(t("no_data"))

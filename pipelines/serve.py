@@ -11,11 +11,14 @@ from pathlib import Path
 from pipelines import config
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+# what Streamlit runs: st.App over app.py plus the routes that set and clear the HttpOnly session
+# cookie (dashboard/launch.py, #19 item 14)
+SERVER = APP.with_name("launch.py")
 
 
 def command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "streamlit", "run", str(SERVER),
         "--server.port", str(port),
         "--server.address", host,
         "--server.headless", "true",
@@ -47,7 +50,7 @@ def run(port: int = 8501, host: str = "127.0.0.1") -> int:
     # Streamlit runs in dashboard/ (to read its .streamlit/config.toml): pin the data home first,
     # since the default ./data is relative to where the user typed the command.
     env["XIANGZHI_HOME"] = str(config.home())
-    os.chdir(APP.parent)
+    os.chdir(SERVER.parent)
     cmd = command(port, host)
     os.execve(cmd[0], cmd, env)
     return 0  # not reached
