@@ -33,7 +33,7 @@ from pathlib import Path
 from google.protobuf import text_format
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from websockets.sync.client import connect
+from websockets.sync.client import connect  # a dependency of streamlit itself
 
 ROOT = Path(__file__).resolve().parents[1]
 COOKIE = "xiangzhi_session"  # pipelines.users.SESSION_COOKIE (not imported: a client knows only HTTP)
@@ -63,7 +63,8 @@ class Session:
         protocols = ["streamlit", "xsrf-none"] + ([session_id] if session_id else [])
         self.timeout = timeout
         self.ws = connect(ws_url, subprotocols=protocols, additional_headers=headers,
-                          open_timeout=timeout, max_size=None, compression=None)
+                          open_timeout=timeout, max_size=None, compression=None,
+                          legacy=True)  # a plain object, closed by close()
         self.session_id: str | None = None
         self.pages: dict[str, str] = {}
 

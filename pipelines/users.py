@@ -520,20 +520,21 @@ def revoked_path() -> Path:
     return auth_dir() / "revoked_sessions.json"
 
 
-_revoked_cache: tuple[tuple[int, int], frozenset[str]] | None = None
+_revoked_cache: tuple[tuple[str, int, int], frozenset[str]] | None = None
 
 
 def _revoked() -> frozenset[str]:
     """Nonces of signed-out tokens (re-read only when the file changes: this runs every page run)."""
     global _revoked_cache
+    p = revoked_path()
     try:
-        st_ = revoked_path().stat()
+        st_ = p.stat()
     except FileNotFoundError:
         return frozenset()
-    mark = (st_.st_mtime_ns, st_.st_size)
+    mark = (str(p), st_.st_mtime_ns, st_.st_size)
     if _revoked_cache is None or _revoked_cache[0] != mark:
         try:
-            nonces = frozenset(json.loads(revoked_path().read_text(encoding="utf-8")))
+            nonces = frozenset(json.loads(p.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             nonces = frozenset()
         _revoked_cache = (mark, nonces)
