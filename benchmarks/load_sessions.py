@@ -205,7 +205,7 @@ def one_user(url: str, username: str, password: str, pages: list[str] | None, ou
             rec = {"sign_in": sum(steps.values()) + landing.seconds}
             for page in pages or list(landing.pages):
                 r = s.run(page)
-                rec[page] = r.seconds
+                rec[page or "overview"] = r.seconds  # the default page's url path is ""
                 if r.exception:
                     rec.setdefault("_errors", []).append(page)
     except Exception as exc:  # noqa: BLE001 - a failed session is counted, the others go on

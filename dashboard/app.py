@@ -16,7 +16,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import auth  # noqa: E402
 from dashboard.i18n import LANGS, t  # noqa: E402
-from dashboard.state import Ctx, default_period, guard, incomplete_notice  # noqa: E402
+from dashboard.state import Ctx, default_period, guard, incomplete_notice, run_in  # noqa: E402
 from pipelines import warehouse as wh  # noqa: E402
 
 # no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
@@ -136,18 +136,18 @@ def sidebar(user: auth.User) -> Ctx:
     language_picker(sb)
 
     with guard():
-        periods = wh.periods(scope)
+        periods = run_in(scope, wh.periods)
         if not periods:
             raise wh.NoData("no periods in scope")
         # Whatever the session holds (a widget value, an edited state) is checked by the query
         # module before anything is shown.
         try:
-            wh.resolve_unit(scope, st.session_state.get("township"), st.session_state.get("village"))
+            run_in(scope, wh.resolve_unit, st.session_state.get("township"), st.session_state.get("village"))
         except wh.ScopeError:
             _reset_unit_choice()
             st.error(t("forbidden"))
         # the default month is the latest complete one, never a partly loaded month (#14 defect 4)
-        comp = wh.completeness(scope)
+        comp = run_in(scope, wh.completeness)
         st.session_state["_completeness"] = comp
         incomplete = set(comp.loc[~comp["complete"].astype(bool), "period"])
         if st.session_state.get("period") not in periods:
@@ -157,7 +157,7 @@ def sidebar(user: auth.User) -> Ctx:
 
         all_label = t("all")  # fixed per run: AppTest formats values outside the run's language
         if scope.role == "county":
-            towns = wh.townships(scope)
+            towns = run_in(scope, wh.townships)
             names = dict(zip(towns["township_code"], towns["name"], strict=True))
             # "" (not None) is 全部: a None value would show the empty placeholder after a resync
             township = sb.selectbox(
@@ -166,18 +166,18 @@ def sidebar(user: auth.User) -> Ctx:
             ) or None
         else:
             own = scope.code[:9]
-            vs = wh.villages(scope)
+            vs = run_in(scope, wh.villages)
             tname = vs["township_name"].iloc[0] if len(vs) else own
             sb.selectbox(t("township"), [own], format_func=lambda _c: tname, disabled=True, key="township_fixed")
             township = own if scope.role == "township" else None
 
         if scope.role == "village":
-            vs = wh.villages(scope)
+            vs = run_in(scope, wh.villages)
             sb.selectbox(t("village"), [scope.code], format_func=lambda _c: vs["name"].iloc[0], disabled=True,
                          key="village_fixed")
             village = None
         else:
-            vs = wh.villages(scope, township) if township else wh.villages(scope)
+            vs = run_in(scope, wh.villages, township) if township else run_in(scope, wh.villages)
             vnames = dict(zip(vs["village_code"], vs["name"], strict=True))
             if st.session_state.get("village") not in ("", *vnames):
                 st.session_state["village"] = ""
@@ -185,7 +185,7 @@ def sidebar(user: auth.User) -> Ctx:
                 t("village"), ["", *vnames], key="village",
                 format_func=lambda c: all_label if c == "" else vnames.get(c, c),
             ) or None
-        unit = wh.resolve_unit(scope, township, village)
+        unit = run_in(scope, wh.resolve_unit, township, village)
     return Ctx(user.username, user.display_name, scope, tuple(periods), period, township, village, unit)
 
 

@@ -266,10 +266,39 @@ def _audit(now: datetime, name: str, outcome: str) -> None:
         fh.write(f"{now.isoformat(timespec='seconds')}\t{clean}\t{outcome}\n")
 
 
+_checking: dict[str, int] = {}  # name → password checks in progress (this process)
+_checking_done = threading.Condition(threading.Lock())
+
+
+def _reserve_check(name: str, recent_failures: int) -> None:
+    """Wait until this name has a free check slot: at most MAX_FAILURES - (recent failures) checks of
+    one name run at once, so parallel guesses cannot outrun the lock, while sign-ins of other names
+    (and of this one, when it has no failures) are not held up by a bcrypt check (#19 item 8)."""
+    with _checking_done:
+        while _checking.get(name, 0) >= max(1, MAX_FAILURES - recent_failures):
+            _checking_done.wait()
+        _checking[name] = _checking.get(name, 0) + 1
+
+
+def _release_check(name: str) -> None:
+    with _checking_done:
+        _checking[name] -= 1
+        if not _checking[name]:
+            del _checking[name]
+        _checking_done.notify_all()
+
+
+def _recent(state: dict, name: str, now: datetime) -> list[str]:
+    return [t for t in state["failures"].get(name, []) if datetime.fromisoformat(t) > now - FAILURE_WINDOW]
+
+
 def sign_in(username: str, password: str, path: Path | str | None = None,
             now: datetime | None = None) -> SignIn:
     """Check a password, counting failures per name: MAX_FAILURES wrong within FAILURE_WINDOW lock
-    the name for LOCK_TIME. While locked, no password is checked. Every attempt is audited."""
+    the name for LOCK_TIME. While locked, no password is checked. Every attempt is audited.
+
+    The bcrypt check (about a second on a busy office PC) runs outside the state lock: under that
+    lock every sign-in of the server waited for every other one."""
     now = (now or datetime.now()).replace(microsecond=0)
     name = (username or "").strip()
     users = load_users(path)
@@ -278,26 +307,37 @@ def sign_in(username: str, password: str, path: Path | str | None = None,
         if until and datetime.fromisoformat(until) > now:
             _audit(now, name, "locked")
             return SignIn(None, datetime.fromisoformat(until))
+        recent_failures = len(_recent(state, name, now))
+    _reserve_check(name, recent_failures)
+    try:
+        # a lock set while this attempt waited for its slot holds: no password is checked then
+        until = read_state().get("locked_until", {}).get(name)
+        if until and datetime.fromisoformat(until) > now:
+            with _locked_state():
+                _audit(now, name, "locked")
+            return SignIn(None, datetime.fromisoformat(until))
         user = users.get(name)
         # a name that does not exist spends the same time as a real check, so timing tells nothing
         ok = verify(password or "", user.password_hash if user else _DUMMY_HASH) and user is not None
-        if ok:
-            state["failures"].pop(name, None)
-            state["locked_until"].pop(name, None)
-            state["last_sign_in"][name] = now.isoformat(timespec="seconds")
-            _audit(now, name, "ok")
-            return SignIn(user)
-        recent = [t for t in state["failures"].get(name, [])
-                  if datetime.fromisoformat(t) > now - FAILURE_WINDOW] + [now.isoformat(timespec="seconds")]
-        if len(recent) >= MAX_FAILURES:
-            until_dt = now + LOCK_TIME
-            state["locked_until"][name] = until_dt.isoformat(timespec="seconds")
-            state["failures"].pop(name, None)
-            _audit(now, name, "failed; locked")
-            return SignIn(None, until_dt)
-        state["failures"][name] = recent
-        _audit(now, name, "failed")
-        return SignIn(None)
+        with _locked_state() as state:
+            if ok:
+                state["failures"].pop(name, None)
+                state["locked_until"].pop(name, None)
+                state["last_sign_in"][name] = now.isoformat(timespec="seconds")
+                _audit(now, name, "ok")
+                return SignIn(user)
+            recent = _recent(state, name, now) + [now.isoformat(timespec="seconds")]
+            if len(recent) >= MAX_FAILURES:
+                until_dt = now + LOCK_TIME
+                state["locked_until"][name] = until_dt.isoformat(timespec="seconds")
+                state["failures"].pop(name, None)
+                _audit(now, name, "failed; locked")
+                return SignIn(None, until_dt)
+            state["failures"][name] = recent
+            _audit(now, name, "failed")
+            return SignIn(None)
+    finally:
+        _release_check(name)
 
 
 def authenticate(username: str, password: str, path: Path | str | None = None) -> User | None:
