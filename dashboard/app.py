@@ -70,21 +70,13 @@ def sign_in_page() -> None:
             st.error(t("bad_login"))
         else:
             st.session_state.pop("login_password", None)
-            if not _served():  # AppTest: no server, no cookie (see signed_in_user)
+            if not auth.served():  # AppTest: no server, no cookie (see signed_in_user)
                 st.session_state["username"] = res.user.username
                 st.rerun()
             # The browser takes a one-time grant to the server's route, which sets the HttpOnly
             # cookie and sends it back here: a fresh token, never one from before the sign-in.
             grant = auth.issue_grant(res.user, auth.grant_binding(st.context.cookies))
             _go_to(f"{auth.SIGN_IN_ROUTE}?grant={grant}&next={urllib.parse.quote(_here(), safe='')}")
-
-
-def _served() -> bool:
-    """True under the real server. AppTest runs the script with no Runtime, no browser and no
-    cookies: only there does the session's own "username" stand for a sign-in (tests set it)."""
-    from streamlit import runtime
-
-    return runtime.exists()
 
 
 def _go_to(url: str) -> None:
@@ -105,7 +97,7 @@ def signed_in_user() -> auth.User | None:
     belongs to a session id, which another connection can present; the HttpOnly cookie comes with
     this run's own websocket. The account is re-read from the users file: the scope always comes
     from the file, never from anything the browser can send."""
-    if _served():
+    if auth.served():
         return auth.verify_token(st.context.cookies.get(auth.SESSION_COOKIE))
     name = st.session_state.get("username")
     if not name:
@@ -128,7 +120,7 @@ def sidebar(user: auth.User) -> Ctx:
     if sb.button(t("sign_out"), key="sign_out"):
         for k in ("username", "_ctx", "township", "village", "period"):
             st.session_state.pop(k, None)
-        if not _served():
+        if not auth.served():
             st.rerun()
         # revoked here at once (a copy of the cookie is dead too); the route clears the cookie
         auth.revoke_token(st.context.cookies.get(auth.SESSION_COOKIE))

@@ -25,3 +25,12 @@ from pipelines.users import (  # noqa: F401  (re-exported for the dashboard and 
     write_demo_users,
     write_users,
 )
+
+
+def served() -> bool:
+    """True in a real dashboard server. AppTest runs scripts with no browser, no cookies and a mock
+    Runtime in place of the real one (so runtime.exists() is True there too): only there does the
+    session's own "username" stand for a sign-in (tests set it), and downloads are built at once."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime

@@ -96,14 +96,14 @@ def to_xlsx(df: pd.DataFrame, sheet: str = "数据", lang: str = "zh") -> bytes:
 def download_buttons(df: pd.DataFrame, name: str, key: str | None = None) -> None:
     """XLSX and CSV download buttons for a shown table (file name: ``name``.xlsx / .csv)."""
     import streamlit as st
-    from streamlit import runtime
 
+    from dashboard.auth import served
     from dashboard.i18n import lang, t
 
     lg = lang()
     key = key or name
     xlsx, csv = (lambda: to_xlsx(df, name, lg)), (lambda: to_csv(df, lg))
-    if not runtime.exists():  # AppTest has no server to defer to: build the files now
+    if not served():  # AppTest has no server to defer to: build the files now
         xlsx, csv = xlsx(), csv()
     # Served, the files are built when clicked, not on every run of every page: cell-by-cell XLSX
     # writing holds the GIL and was the costliest part of the cases page under load (#19 item 8).

@@ -270,13 +270,17 @@ _checking: dict[str, int] = {}  # name → password checks in progress (this pro
 _checking_done = threading.Condition(threading.Lock())
 
 
-def _reserve_check(name: str, recent_failures: int) -> None:
-    """Wait until this name has a free check slot: at most MAX_FAILURES - (recent failures) checks of
-    one name run at once, so parallel guesses cannot outrun the lock, while sign-ins of other names
-    (and of this one, when it has no failures) are not held up by a bcrypt check (#19 item 8)."""
+def _reserve_check(name: str, now: datetime) -> None:
+    """Wait for a check slot of this name: checks in progress plus recent failures stay under
+    MAX_FAILURES, so parallel guesses cannot outrun the lock, while sign-ins of other names (and
+    of this one, when it has no failures) are not held up by each other's bcrypt (#19 item 8)."""
     with _checking_done:
-        while _checking.get(name, 0) >= max(1, MAX_FAILURES - recent_failures):
-            _checking_done.wait()
+        while True:
+            state = read_state()
+            state.setdefault("failures", {})
+            if _checking.get(name, 0) < max(1, MAX_FAILURES - len(_recent(state, name, now))):
+                break
+            _checking_done.wait(timeout=1.0)
         _checking[name] = _checking.get(name, 0) + 1
 
 
@@ -307,8 +311,7 @@ def sign_in(username: str, password: str, path: Path | str | None = None,
         if until and datetime.fromisoformat(until) > now:
             _audit(now, name, "locked")
             return SignIn(None, datetime.fromisoformat(until))
-        recent_failures = len(_recent(state, name, now))
-    _reserve_check(name, recent_failures)
+    _reserve_check(name, now)
     try:
         # a lock set while this attempt waited for its slot holds: no password is checked then
         until = read_state().get("locked_until", {}).get(name)

@@ -244,3 +244,67 @@ def test_session_hours_setting(monkeypatch):
         with pytest.raises(UserError) as e:
             config.session_hours()
         assert "XIANGZHI_SESSION_HOURS" in str(e.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# sign-in under load (#19 item 8): the bcrypt check no longer runs under the state lock
+
+
+@pytest.fixture
+def own_home(home, tmp_path, monkeypatch):
+    """A home of its own (locks set here must not reach the server tests' accounts)."""
+    import shutil
+
+    h = tmp_path / "home"
+    h.mkdir()
+    shutil.copy(home / "users.yaml", h / "users.yaml")
+    monkeypatch.setenv("XIANGZHI_HOME", str(h))
+    return h
+
+
+def _parallel(fn, args_list):
+    import threading
+
+    results = [None] * len(args_list)
+
+    def one(i, args):
+        results[i] = fn(*args)
+
+    threads = [threading.Thread(target=one, args=(i, a)) for i, a in enumerate(args_list)]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return results, time.perf_counter() - t0
+
+
+def test_sign_ins_do_not_wait_for_each_others_password_check(own_home, monkeypatch):
+    check = 1.0  # a slow bcrypt check (cost 12 takes about this on a busy office PC)
+
+    def slow_verify(password, password_hash):
+        time.sleep(check)
+        return password == auth.DEMO_PASSWORD
+
+    monkeypatch.setattr(users_mod, "verify", slow_verify)
+    names = ["county", "township", "village"]
+    results, wall = _parallel(users_mod.sign_in, [(n, auth.DEMO_PASSWORD) for n in names])
+    assert [r.user.username for r in results] == names
+    # under the old state lock the three checks ran one after another (≥ 3 s)
+    assert wall < 2.2 * check, wall
+
+
+def test_parallel_wrong_passwords_cannot_outrun_the_lock(own_home, monkeypatch):
+    calls = []
+
+    def slow_verify(password, password_hash):
+        calls.append(password)
+        time.sleep(0.3)
+        return False
+
+    monkeypatch.setattr(users_mod, "verify", slow_verify)
+    results, _ = _parallel(users_mod.sign_in, [("county", f"guess {i}") for i in range(12)])
+    assert len(calls) == users_mod.MAX_FAILURES  # no more guesses checked than the lock allows
+    assert all(r.user is None for r in results)
+    assert sum(r.locked_until is not None for r in results) == 12 - users_mod.MAX_FAILURES + 1
+    assert users_mod.sign_in("county", auth.DEMO_PASSWORD).locked_until is not None
