@@ -173,6 +173,16 @@ def test_a_wrong_password_gives_no_grant(server):
     assert grant_url(got) is None and "用户名或密码错误" in got.text
 
 
+def test_load_script_times_sign_in_and_each_page(server):
+    from benchmarks.load_sessions import load, summarise
+
+    out = load(server["url"], 2, "township", auth.DEMO_PASSWORD, pages=["", "map"])
+    assert len(out["records"]) == 2 and not [r for r in out["records"] if "_failed" in r or "_errors" in r]
+    figures = summarise(out)
+    assert set(figures) == {"sign_in", "overview", "map"}
+    assert all(0 < p50 <= p95 for p50, p95 in figures.values())
+
+
 # ---------------------------------------------------------------------------------------------
 # the token and grant functions (no server)
 
