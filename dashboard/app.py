@@ -3,7 +3,9 @@ st.navigation over dashboard/views/ (SPEC §7). Started by `xiangzhi dashboard` 
 
 from __future__ import annotations
 
+import json
 import sys
+import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -14,7 +16,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import auth  # noqa: E402
 from dashboard.i18n import LANGS, t  # noqa: E402
-from dashboard.state import Ctx, default_period, guard, incomplete_notice, url_choices, url_write  # noqa: E402
+from dashboard.state import Ctx, default_period, guard, incomplete_notice, run_in, url_choices, url_write  # noqa: E402
 from pipelines import warehouse as wh  # noqa: E402
 
 # no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
@@ -69,15 +71,36 @@ def sign_in_page() -> None:
         elif res.user is None:
             st.error(t("bad_login"))
         else:
-            user = res.user
-            st.session_state["username"] = user.username
             st.session_state.pop("login_password", None)
-            st.rerun()
+            if not auth.served():  # AppTest: no server, no cookie (see signed_in_user)
+                st.session_state["username"] = res.user.username
+                st.rerun()
+            # The browser takes a one-time grant to the server's route, which sets the HttpOnly
+            # cookie and sends it back here: a fresh token, never one from before the sign-in.
+            grant = auth.issue_grant(res.user, auth.grant_binding(st.context.cookies))
+            _go_to(f"{auth.SIGN_IN_ROUTE}?grant={grant}&next={urllib.parse.quote(_here(), safe='')}")
+
+
+def _go_to(url: str) -> None:
+    """Send the browser to one of the session routes (a full page load, so its cookie is used)."""
+    st.html(f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+    st.markdown(f"[{t('continue_sign_in')}]({url})")
+    st.stop()
+
+
+def _here() -> str:
+    """This page's path and query (a deep link with month and unit survives the sign-in)."""
+    u = urllib.parse.urlsplit(st.context.url or "/")
+    return (u.path or "/") + (f"?{u.query}" if u.query else "")
 
 
 def signed_in_user() -> auth.User | None:
-    """The user named in the session, re-read from the users file every run: the scope always comes
+    """The user the session cookie signs in, verified on every run (#19 item 14): st.session_state
+    belongs to a session id, which another connection can present; the HttpOnly cookie comes with
+    this run's own websocket. The account is re-read from the users file: the scope always comes
     from the file, never from anything the browser can send."""
+    if auth.served():
+        return auth.verify_token(st.context.cookies.get(auth.SESSION_COOKIE))
     name = st.session_state.get("username")
     if not name:
         return None
@@ -99,23 +122,27 @@ def sidebar(user: auth.User) -> Ctx:
     if sb.button(t("sign_out"), key="sign_out"):
         for k in ("username", "_ctx", "township", "village", "period"):
             st.session_state.pop(k, None)
-        st.rerun()
+        if not auth.served():
+            st.rerun()
+        # revoked here at once (a copy of the cookie is dead too); the route clears the cookie
+        auth.revoke_token(st.context.cookies.get(auth.SESSION_COOKIE))
+        _go_to(auth.SIGN_OUT_ROUTE)
     language_picker(sb)
 
     with guard():
-        periods = wh.periods(scope)
+        periods = run_in(scope, wh.periods)
         if not periods:
             raise wh.NoData("no periods in scope")
         # Whatever the session holds (a widget value, an edited state) is checked by the query
         # module before anything is shown.
         try:
-            wh.resolve_unit(scope, st.session_state.get("township"), st.session_state.get("village"))
+            run_in(scope, wh.resolve_unit, st.session_state.get("township"), st.session_state.get("village"))
         except wh.ScopeError:
             _reset_unit_choice()
             st.error(t("forbidden"))
         url_choices(scope, periods)  # a reloaded or shared URL's month/township/village, if in scope
         # the default month is the latest complete one, never a partly loaded month (#14 defect 4)
-        comp = wh.completeness(scope)
+        comp = run_in(scope, wh.completeness)
         st.session_state["_completeness"] = comp
         incomplete = set(comp.loc[~comp["complete"].astype(bool), "period"])
         if st.session_state.get("period") not in periods:
@@ -125,7 +152,7 @@ def sidebar(user: auth.User) -> Ctx:
 
         all_label = t("all")  # fixed per run: AppTest formats values outside the run's language
         if scope.role == "county":
-            towns = wh.townships(scope)
+            towns = run_in(scope, wh.townships)
             names = dict(zip(towns["township_code"], towns["name"], strict=True))
             # "" (not None) is 全部: a None value would show the empty placeholder after a resync
             township = sb.selectbox(
@@ -134,18 +161,18 @@ def sidebar(user: auth.User) -> Ctx:
             ) or None
         else:
             own = scope.code[:9]
-            vs = wh.villages(scope)
+            vs = run_in(scope, wh.villages)
             tname = vs["township_name"].iloc[0] if len(vs) else own
             sb.selectbox(t("township"), [own], format_func=lambda _c: tname, disabled=True, key="township_fixed")
             township = own if scope.role == "township" else None
 
         if scope.role == "village":
-            vs = wh.villages(scope)
+            vs = run_in(scope, wh.villages)
             sb.selectbox(t("village"), [scope.code], format_func=lambda _c: vs["name"].iloc[0], disabled=True,
                          key="village_fixed")
             village = None
         else:
-            vs = wh.villages(scope, township) if township else wh.villages(scope)
+            vs = run_in(scope, wh.villages, township) if township else run_in(scope, wh.villages)
             vnames = dict(zip(vs["village_code"], vs["name"], strict=True))
             if st.session_state.get("village") not in ("", *vnames):
                 st.session_state["village"] = ""
@@ -153,7 +180,7 @@ def sidebar(user: auth.User) -> Ctx:
                 t("village"), ["", *vnames], key="village",
                 format_func=lambda c: all_label if c == "" else vnames.get(c, c),
             ) or None
-        unit = wh.resolve_unit(scope, township, village)
+        unit = run_in(scope, wh.resolve_unit, township, village)
     return Ctx(user.username, user.display_name, scope, tuple(periods), period, township, village, unit)
 
 
@@ -187,9 +214,12 @@ def pages(user: auth.User) -> list:
 
 user = signed_in_user()
 if user is None:
-    st.session_state.pop("username", None)
+    # a session whose cookie does not verify is signed out: nothing of a previous sign-in is kept
+    for k in ("username", "_ctx", "_completeness", "township", "village", "period"):
+        st.session_state.pop(k, None)
     st.navigation([st.Page(sign_in_page, title=t("sign_in"))], position="hidden").run()
 else:
+    st.session_state["username"] = user.username  # for the views; never read to sign in
     if wh.stamp() is None:
         language_picker(st.sidebar)
         st.info(t("no_data"))

@@ -97,15 +97,21 @@ def download_buttons(df: pd.DataFrame, name: str, key: str | None = None) -> Non
     """XLSX and CSV download buttons for a shown table (file name: ``name``.xlsx / .csv)."""
     import streamlit as st
 
+    from dashboard.auth import served
     from dashboard.i18n import lang, t
 
     lg = lang()
     key = key or name
+    xlsx, csv = (lambda: to_xlsx(df, name, lg)), (lambda: to_csv(df, lg))
+    if not served():  # AppTest has no server to defer to: build the files now
+        xlsx, csv = xlsx(), csv()
+    # Served, the files are built when clicked, not on every run of every page: cell-by-cell XLSX
+    # writing holds the GIL and was the costliest part of the cases page under load (#19 item 8).
     left, right, _ = st.columns([1, 1, 6])
-    left.download_button(t("download_xlsx"), to_xlsx(df, name, lg), file_name=f"{name}.xlsx",
+    left.download_button(t("download_xlsx"), xlsx, file_name=f"{name}.xlsx",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          key=f"dl_xlsx_{key}", on_click="ignore")
-    right.download_button(t("download_csv"), to_csv(df, lg), file_name=f"{name}.csv", mime="text/csv",
+    right.download_button(t("download_csv"), csv, file_name=f"{name}.csv", mime="text/csv",
                           key=f"dl_csv_{key}", on_click="ignore")
 
 

@@ -21,6 +21,7 @@ TEXT: dict[str, dict[str, str]] = {
     "bad_login": {"zh": "用户名或密码错误", "en": "Wrong username or password"},
     "no_users": {"zh": "尚未配置账号：{detail}", "en": "No accounts configured: {detail}"},
     "sign_out": {"zh": "退出登录", "en": "Sign out"},
+    "continue_sign_in": {"zh": "如未自动跳转，请点此继续", "en": "Not redirected? Continue here"},
     "signed_in_as": {"zh": "当前账号：{name}", "en": "Signed in: {name}"},
     "role_county": {"zh": "县级", "en": "county"},
     "role_township": {"zh": "乡镇级", "en": "township"},

@@ -51,12 +51,18 @@ def _cached(stamp: tuple, name: str, scope: wh.Scope, args: tuple, kwargs: tuple
 
 def run(fn: Callable, *args, **kwargs):
     """Call a warehouse query with the signed-in scope, cached per published copy."""
+    return run_in(current().scope, fn, *args, **kwargs)
+
+
+def run_in(scope: wh.Scope, fn: Callable, *args, **kwargs):
+    """run() with the scope given: the sidebar's queries run before the page context exists, and
+    uncached they cost every run of every session (#19 item 8)."""
     if getattr(fn, "__module__", None) != wh.__name__:
         raise ValueError(f"{fn!r} is not a warehouse query")
     s = wh.stamp()
     if s is None:
         raise wh.NoData(str(wh.published_path()))
-    return _cached(s, fn.__name__, current().scope, tuple(args), tuple(sorted(kwargs.items())))
+    return _cached(s, fn.__name__, scope, tuple(args), tuple(sorted(kwargs.items())))
 
 
 def default_period(comp) -> str | None:

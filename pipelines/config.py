@@ -28,6 +28,7 @@ SETTINGS_HELP = {
     "XIANGZHI_MAX_INFLATION": "largest unpacked/packed ratio of a workbook bigger than 100 MB unpacked (default 200)",
     "XIANGZHI_MAX_COLUMNS": "most columns in one row of a file (default 1000)",
     "XIANGZHI_RAW_RETENTION_DAYS": "days `xiangzhi raw prune` keeps raw copies of the exports (default 365)",
+    "XIANGZHI_SESSION_HOURS": "hours a dashboard sign-in lasts (its HttpOnly cookie; a reload keeps it) (default 8)",
 }
 
 
@@ -145,6 +146,16 @@ def home() -> Path:
 
 def paths() -> Paths:
     return Paths(home())
+
+
+def session_hours() -> float:
+    """Lifetime of a dashboard sign-in: the signed cookie expires after this many hours."""
+    hours = _float_setting("XIANGZHI_SESSION_HOURS", 8)
+    if not 0 < hours <= 24 * 31:
+        from pipelines.errors import UserError
+
+        raise UserError(f"XIANGZHI_SESSION_HOURS 应在 0 到 744 之间，而不是 {hours} / must be in (0, 744]")
+    return hours
 
 
 def memory_limit() -> str:

@@ -11,17 +11,24 @@ from pathlib import Path
 from pipelines import config
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+# what Streamlit runs: st.App over app.py plus the routes that set and clear the HttpOnly session
+# cookie (dashboard/launch.py, #19 item 14)
+SERVER = APP.with_name("launch.py")
 
 
 def command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "streamlit", "run", str(SERVER),
         "--server.port", str(port),
         "--server.address", host,
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         # nothing may reach the internet at run time (SPEC §1)
         "--server.fileWatcherType", "none",
+        # Streamlit runs a full gc.collect(2) after every script run, holding the GIL: ~0.3-0.6 s
+        # on this app's heap, during which no other session's script runs (#19 item 8). Python's
+        # own generational collection still runs.
+        "--runner.postScriptGC", "false",
     ]
 
 
@@ -47,7 +54,7 @@ def run(port: int = 8501, host: str = "127.0.0.1") -> int:
     # Streamlit runs in dashboard/ (to read its .streamlit/config.toml): pin the data home first,
     # since the default ./data is relative to where the user typed the command.
     env["XIANGZHI_HOME"] = str(config.home())
-    os.chdir(APP.parent)
+    os.chdir(SERVER.parent)
     cmd = command(port, host)
     os.execve(cmd[0], cmd, env)
     return 0  # not reached

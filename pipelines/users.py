@@ -23,12 +23,17 @@ names are real.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -261,10 +266,43 @@ def _audit(now: datetime, name: str, outcome: str) -> None:
         fh.write(f"{now.isoformat(timespec='seconds')}\t{clean}\t{outcome}\n")
 
 
+_checking: dict[str, int] = {}  # name → password checks in progress (this process)
+_checking_done = threading.Condition(threading.Lock())
+
+
+def _reserve_check(name: str, now: datetime) -> None:
+    """Wait for a check slot of this name: checks in progress plus recent failures stay under
+    MAX_FAILURES, so parallel guesses cannot outrun the lock, while sign-ins of other names (and
+    of this one, when it has no failures) are not held up by each other's bcrypt (#19 item 8)."""
+    with _checking_done:
+        while True:
+            state = read_state()
+            state.setdefault("failures", {})
+            if _checking.get(name, 0) < max(1, MAX_FAILURES - len(_recent(state, name, now))):
+                break
+            _checking_done.wait(timeout=1.0)
+        _checking[name] = _checking.get(name, 0) + 1
+
+
+def _release_check(name: str) -> None:
+    with _checking_done:
+        _checking[name] -= 1
+        if not _checking[name]:
+            del _checking[name]
+        _checking_done.notify_all()
+
+
+def _recent(state: dict, name: str, now: datetime) -> list[str]:
+    return [t for t in state["failures"].get(name, []) if datetime.fromisoformat(t) > now - FAILURE_WINDOW]
+
+
 def sign_in(username: str, password: str, path: Path | str | None = None,
             now: datetime | None = None) -> SignIn:
     """Check a password, counting failures per name: MAX_FAILURES wrong within FAILURE_WINDOW lock
-    the name for LOCK_TIME. While locked, no password is checked. Every attempt is audited."""
+    the name for LOCK_TIME. While locked, no password is checked. Every attempt is audited.
+
+    The bcrypt check (about a second on a busy office PC) runs outside the state lock: under that
+    lock every sign-in of the server waited for every other one."""
     now = (now or datetime.now()).replace(microsecond=0)
     name = (username or "").strip()
     users = load_users(path)
@@ -273,26 +311,36 @@ def sign_in(username: str, password: str, path: Path | str | None = None,
         if until and datetime.fromisoformat(until) > now:
             _audit(now, name, "locked")
             return SignIn(None, datetime.fromisoformat(until))
+    _reserve_check(name, now)
+    try:
+        # a lock set while this attempt waited for its slot holds: no password is checked then
+        until = read_state().get("locked_until", {}).get(name)
+        if until and datetime.fromisoformat(until) > now:
+            with _locked_state():
+                _audit(now, name, "locked")
+            return SignIn(None, datetime.fromisoformat(until))
         user = users.get(name)
         # a name that does not exist spends the same time as a real check, so timing tells nothing
         ok = verify(password or "", user.password_hash if user else _DUMMY_HASH) and user is not None
-        if ok:
-            state["failures"].pop(name, None)
-            state["locked_until"].pop(name, None)
-            state["last_sign_in"][name] = now.isoformat(timespec="seconds")
-            _audit(now, name, "ok")
-            return SignIn(user)
-        recent = [t for t in state["failures"].get(name, [])
-                  if datetime.fromisoformat(t) > now - FAILURE_WINDOW] + [now.isoformat(timespec="seconds")]
-        if len(recent) >= MAX_FAILURES:
-            until_dt = now + LOCK_TIME
-            state["locked_until"][name] = until_dt.isoformat(timespec="seconds")
-            state["failures"].pop(name, None)
-            _audit(now, name, "failed; locked")
-            return SignIn(None, until_dt)
-        state["failures"][name] = recent
-        _audit(now, name, "failed")
-        return SignIn(None)
+        with _locked_state() as state:
+            if ok:
+                state["failures"].pop(name, None)
+                state["locked_until"].pop(name, None)
+                state["last_sign_in"][name] = now.isoformat(timespec="seconds")
+                _audit(now, name, "ok")
+                return SignIn(user)
+            recent = _recent(state, name, now) + [now.isoformat(timespec="seconds")]
+            if len(recent) >= MAX_FAILURES:
+                until_dt = now + LOCK_TIME
+                state["locked_until"][name] = until_dt.isoformat(timespec="seconds")
+                state["failures"].pop(name, None)
+                _audit(now, name, "failed; locked")
+                return SignIn(None, until_dt)
+            state["failures"][name] = recent
+            _audit(now, name, "failed")
+            return SignIn(None)
+    finally:
+        _release_check(name)
 
 
 def authenticate(username: str, password: str, path: Path | str | None = None) -> User | None:
@@ -402,3 +450,184 @@ def list_users(path: Path | None = None) -> list[dict]:
          and datetime.fromisoformat(locked[u.username]) > now else None}
         for u in users.values()
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboard sessions (#19 item 14). Streamlit keeps st.session_state per session id, and a websocket
+# that presents a victim's session id resumes that session: so a sign-in is never kept in session
+# state. It is a signed, expiring token in an HttpOnly cookie, which the browser sends with every
+# websocket handshake and no script can read; the app verifies it on every run.
+#
+# The script proves the password, then hands the browser a one-time grant; the browser takes the
+# grant to the server's /xiangzhi/signin route, which sets the cookie (only a response can set an
+# HttpOnly cookie) and redirects back. Sign-out revokes the token's nonce and clears the cookie.
+
+SESSION_COOKIE = "xiangzhi_session"
+SIGN_IN_ROUTE = "/xiangzhi/signin"  # served by dashboard/launch.py
+SIGN_OUT_ROUTE = "/xiangzhi/signout"
+GRANT_SECONDS = 60  # a grant is used by the redirect that follows at once
+_grants: dict[str, tuple[str, str, float]] = {}  # grant → (username, binding, expiry); one process
+_grants_lock = threading.Lock()
+
+
+def session_key_path() -> Path:
+    return auth_dir() / "session.key"
+
+
+def session_key() -> bytes:
+    """The key that signs session tokens: its own random file (0600), not config.secret(): the demo's
+    pseudonymisation key is public, and rotating one must not touch the other."""
+    p = session_key_path()
+    try:
+        return bytes.fromhex(p.read_text(encoding="ascii").strip())
+    except (FileNotFoundError, ValueError):
+        pass
+    auth_dir().mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    config.write_private(tmp, key.hex() + "\n")
+    try:
+        os.link(tmp, p)  # first writer wins when two processes start at once
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return bytes.fromhex(p.read_text(encoding="ascii").strip())
+
+
+def _password_mark(user: User) -> str:
+    # a new password (or a removed account) ends every session signed with the old one
+    return hashlib.sha256(user.password_hash.encode("ascii")).hexdigest()[:16]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(body: str) -> str:
+    return hmac.new(session_key(), body.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def issue_token(user: User, now: float | None = None, hours: float | None = None) -> str:
+    """A fresh token (new nonce: a sign-in never reuses an old one) over user, role, scope, times."""
+    iat = int(now if now is not None else time.time())
+    exp = iat + int((hours if hours is not None else config.session_hours()) * 3600)
+    payload = {"u": user.username, "r": user.role, "s": user.scope_code, "p": _password_mark(user),
+               "iat": iat, "exp": exp, "n": secrets.token_urlsafe(16)}
+    body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return f"{body}.{_sign(body)}"
+
+
+def _payload(token: str | None) -> dict | None:
+    """The token's claims when its signature holds (expiry not checked here), else None."""
+    if not token or token.count(".") != 1 or len(token) > 2048:
+        return None
+    body, mac = token.split(".")
+    try:
+        if not hmac.compare_digest(_sign(body), mac):
+            return None
+        payload = json.loads(_unb64(body))
+    except (ValueError, UnicodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def verify_token(token: str | None, now: float | None = None, path: Path | str | None = None) -> User | None:
+    """The user a cookie's token signs in, or None: bad signature, expired, revoked (signed out), or
+    the account no longer matches (removed, new password, other role or scope)."""
+    p = _payload(token)
+    if p is None:
+        return None
+    now = now if now is not None else time.time()
+    try:
+        if not (p["iat"] - 60 <= now < p["exp"]) or p["n"] in _revoked():
+            return None
+        user = load_users(path).get(p["u"])
+    except (KeyError, TypeError, UsersFileError):
+        return None
+    if user is None or (user.role, user.scope_code, _password_mark(user)) != (p["r"], p["s"], p["p"]):
+        return None
+    return user
+
+
+def token_expiry(token: str) -> int | None:
+    p = _payload(token)
+    return int(p["exp"]) if p and isinstance(p.get("exp"), int) else None
+
+
+def revoked_path() -> Path:
+    return auth_dir() / "revoked_sessions.json"
+
+
+_revoked_cache: tuple[tuple[str, int, int], frozenset[str]] | None = None
+
+
+def _revoked() -> frozenset[str]:
+    """Nonces of signed-out tokens (re-read only when the file changes: this runs every page run)."""
+    global _revoked_cache
+    p = revoked_path()
+    try:
+        st_ = p.stat()
+    except FileNotFoundError:
+        return frozenset()
+    mark = (str(p), st_.st_mtime_ns, st_.st_size)
+    if _revoked_cache is None or _revoked_cache[0] != mark:
+        try:
+            nonces = frozenset(json.loads(p.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            nonces = frozenset()
+        _revoked_cache = (mark, nonces)
+    return _revoked_cache[1]
+
+
+def revoke_token(token: str | None, now: float | None = None) -> None:
+    """Sign-out: the token's nonce is refused from now on, even if a copy of the cookie survives."""
+    p = _payload(token)
+    if p is None or not isinstance(p.get("n"), str):
+        return
+    now = now if now is not None else time.time()
+    d = auth_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    with _state_lock, open(d / ".signin.lock", "a") as lockf:
+        fcntl.flock(lockf, fcntl.LOCK_EX)
+        try:
+            try:
+                kept = json.loads(revoked_path().read_text(encoding="utf-8"))
+            except (FileNotFoundError, ValueError):
+                kept = {}
+            kept = {n: exp for n, exp in kept.items() if exp > now}  # expired tokens fail anyway
+            kept[p["n"]] = p.get("exp", now)
+            _atomic_write(revoked_path(), json.dumps(kept))
+        finally:
+            fcntl.flock(lockf, fcntl.LOCK_UN)
+
+
+def grant_binding(cookies) -> str:
+    """What ties a grant to the browser that signed in: a hash of its Streamlit XSRF cookie (another
+    client replaying the session id does not hold it)."""
+    return hashlib.sha256((cookies.get("_streamlit_xsrf") or "").encode("utf-8")).hexdigest()
+
+
+def issue_grant(user: User, binding: str, now: float | None = None) -> str:
+    now = now if now is not None else time.time()
+    grant = secrets.token_urlsafe(32)
+    with _grants_lock:
+        for g in [g for g, (_u, _b, exp) in _grants.items() if exp <= now]:
+            del _grants[g]
+        _grants[grant] = (user.username, binding, now + GRANT_SECONDS)
+    return grant
+
+
+def redeem_grant(grant: str | None, binding: str, now: float | None = None) -> str | None:
+    """A fresh token for the grant's user (the grant is spent whatever the outcome), or None."""
+    now = now if now is not None else time.time()
+    with _grants_lock:
+        entry = _grants.pop(grant or "", None)
+    if entry is None or entry[2] <= now or not hmac.compare_digest(entry[1], binding):
+        return None
+    user = load_users().get(entry[0])
+    return issue_token(user) if user else None
