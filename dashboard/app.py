@@ -15,6 +15,7 @@ import streamlit as st  # noqa: E402
 from dashboard import auth  # noqa: E402
 from dashboard.i18n import LANGS, t  # noqa: E402
 from dashboard.state import Ctx, default_period, guard, incomplete_notice  # noqa: E402
+from pipelines import config  # noqa: E402  (XIANGZHI_LAKE: the province view, SPEC §4.1)
 from pipelines import warehouse as wh  # noqa: E402
 
 # no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
@@ -186,6 +187,14 @@ user = signed_in_user()
 if user is None:
     st.session_state.pop("username", None)
     st.navigation([st.Page(sign_in_page, title=t("sign_in"))], position="hidden").run()
+elif config.lake() is not None:  # opened on a lake (`xiangzhi dashboard --lake DIR`): 省级总览 only
+    from dashboard import lake_state
+
+    lake_state.main(user, language_picker)
+elif user.scope.role == "province":  # a province account reads a lake, never one county's copy
+    language_picker(st.sidebar)
+    st.info(t("province_needs_lake"))
+    st.stop()
 else:
     if wh.stamp() is None:
         language_picker(st.sidebar)

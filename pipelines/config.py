@@ -28,6 +28,7 @@ SETTINGS_HELP = {
     "XIANGZHI_MAX_INFLATION": "largest unpacked/packed ratio of a workbook bigger than 100 MB unpacked (default 200)",
     "XIANGZHI_MAX_COLUMNS": "most columns in one row of a file (default 1000)",
     "XIANGZHI_RAW_RETENTION_DAYS": "days `xiangzhi raw prune` keeps raw copies of the exports (default 365)",
+    "XIANGZHI_LAKE": "a Parquet lake (`xiangzhi lake export`): the dashboard shows its province view (SPEC §4.1)",
 }
 
 
@@ -141,6 +142,12 @@ class Paths:
 
 def home() -> Path:
     return Path(os.environ.get("XIANGZHI_HOME", "data")).resolve()
+
+
+def lake() -> Path | None:
+    """The lake the dashboard reads instead of the published copy (`xiangzhi dashboard --lake DIR`)."""
+    v = os.environ.get("XIANGZHI_LAKE", "").strip()
+    return Path(v).resolve() if v else None
 
 
 def paths() -> Paths:
