@@ -155,3 +155,46 @@ def test_dashboard_lake_flag_checks_the_folder(tmp_path):
                         "--port", "1"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 2 and "不是乡治数据湖" in r.stderr and "not a xiangzhi lake" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_province_view_in_a_browser_both_languages(province):
+    """`xiangzhi dashboard` on the lake, Debian chromium: sign in as the province, the league shows
+    both counties; switch to English; screenshots of both."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_e2e_browser import CHROMIUM, SHOTS, _wait_idle, dashboard_server
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    names = dict(_lake_sql(province["lake"], "select county_code, name from dim_county"))
+    with dashboard_server(province["home"], XIANGZHI_LAKE=str(province["lake"])) as url, sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        page = b.new_page(viewport={"width": 1440, "height": 1400}, locale="zh-CN")
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_label("用户名").fill("prov")
+        page.get_by_label("密码").fill(auth.DEMO_PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.get_by_role("heading", name=f"省（区划代码 36） · {province['period']} 省级总览").wait_for(timeout=60_000)
+        page.get_by_text("县内村（社区）排名").wait_for(timeout=60_000)
+        _wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        for code in COUNTIES:  # the league grid (its cells are mirrored in an accessible table)
+            assert grid.get_by_text(code).count() == 1, code
+            assert grid.get_by_text(names[code]).count() == 1, names[code]
+        # the one page of the lake view: no page menu, no county-copy page reachable
+        assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+        page.screenshot(path=str(SHOTS / "province_overview_zh.png"), full_page=True)
+
+        page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
+        page.get_by_role("heading", name=f"Province (division code 36) · {province['period']} province overview"
+                         ).wait_for(timeout=60_000)
+        page.get_by_text("Villages of a county").wait_for(timeout=60_000)
+        _wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.get_by_text("County league (mean village score)").count() == 1
+        assert grid.get_by_text("Mean score").count() == 1 and grid.get_by_text("平均得分").count() == 0
+        page.screenshot(path=str(SHOTS / "province_overview_en.png"), full_page=True)
+        b.close()
