@@ -53,6 +53,15 @@ def _run(lake: Path, engine: str, out: Path, master: str) -> dict:
     return res
 
 
+def _lake_sizes(lake: Path) -> dict[str, dict[str, int]]:
+    """Fact rows per county, from the lake's manifest (what the rows/s figures divide by)."""
+    from pipelines.lake import layout
+
+    counties = layout.read_manifest(lake)["counties"]
+    return {code: {t: n for t, n in sorted(e["rows"].items()) if t.startswith("fct_")}
+            for code, e in sorted(counties.items())}
+
+
 def _county_codes(n: int) -> list[str]:
     return [f"3607{81 + i:02d}" for i in range(n)]  # 360781..: distinct fictional counties of one city
 
@@ -112,14 +121,25 @@ def main(argv: list[str] | None = None) -> int:
         for p in a.published:
             export_county(lake, Path(p))
         print(f"export: {len(a.published)} counties in {time.perf_counter() - t:.1f} s")
+    sizes = _lake_sizes(lake)
+    print(f"lake {lake}: {len(sizes)} counties")
+    for code, rows in sizes.items():
+        print(f"  {code}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
     results = {}
     for engine in a.engines.split(","):
         results[engine] = r = _run(lake, engine, work / f"marts-{engine}", a.master)
         print(f"{engine:7s} {r['seconds']:8.1f} s  {r['core_rows']:>12,} fact rows  "
-              f"{r['rows_per_s']:>12,.0f} rows/s  marts {r['rows']}")
+              f"{r['rows_per_s']:>12,.0f} rows/s  marts {r['rows']}", flush=True)
+    if len(results) > 1:  # side by side, figures of the same run (the machine is shared: compare ratios)
+        print(f"\n{'engine':8s} {'seconds':>9s} {'fact rows/s':>13s} {'× duckdb':>9s} {'wall incl. start':>17s}")
+        base = results.get("duckdb", next(iter(results.values())))["rows_per_s"]
+        for engine, r in results.items():
+            print(f"{engine:8s} {r['seconds']:9.1f} {r['rows_per_s']:13,.0f} {r['rows_per_s'] / base:9.2f} "
+                  f"{r['wall_with_startup']:17.1f}")
     out = Path(__file__).parent / "results" / f"lake-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"lake": str(lake), "master": a.master, "results": results}, indent=1) + "\n")
+    out.write_text(json.dumps({"lake": str(lake), "master": a.master, "counties": sizes, "results": results},
+                              indent=1) + "\n")
     return 0
 
 
