@@ -17,6 +17,7 @@ import streamlit as st  # noqa: E402
 from dashboard import auth  # noqa: E402
 from dashboard.i18n import LANGS, t  # noqa: E402
 from dashboard.state import Ctx, default_period, guard, incomplete_notice, run_in, url_choices, url_write  # noqa: E402
+from pipelines import config  # noqa: E402  (XIANGZHI_LAKE: the province view, SPEC §4.1)
 from pipelines import warehouse as wh  # noqa: E402
 
 # no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
@@ -218,6 +219,14 @@ if user is None:
     for k in ("username", "_ctx", "_completeness", "township", "village", "period"):
         st.session_state.pop(k, None)
     st.navigation([st.Page(sign_in_page, title=t("sign_in"))], position="hidden").run()
+elif config.lake() is not None:  # opened on a lake (`xiangzhi dashboard --lake DIR`): 省级总览 only
+    from dashboard import lake_state
+
+    lake_state.main(user, language_picker)
+elif user.scope.role == "province":  # a province account reads a lake, never one county's copy
+    language_picker(st.sidebar)
+    st.info(t("province_needs_lake"))
+    st.stop()
 else:
     st.session_state["username"] = user.username  # for the views; never read to sign in
     if wh.stamp() is None:

@@ -346,6 +346,38 @@ TEXT: dict[str, dict[str, str]] = {
     "pack_more": {"zh": "分项指标、趋势图与数据质量见下载文件。",
                   "en": "Indicator tables, charts and data quality are in the files."},
     "pack_building": {"zh": "正在生成考评材料……", "en": "Building the pack…"},
+    # --- province view over a Parquet lake (SPEC §4.1, issue #17): dashboard/views/province.py ---
+    "role_province": {"zh": "省级", "en": "province"},
+    "page_province": {"zh": "省级总览", "en": "Province overview"},
+    "province_title": {"zh": "{unit} · {period} 省级总览", "en": "{unit} · {period} province overview"},
+    "province_unit": {"zh": "省（区划代码 {code}）", "en": "Province (division code {code})"},
+    "province_note": {"zh": "数据来自数据湖 {lake}（各县导出的已发布数据及其指标、得分），只读。",
+                      "en": "From the lake {lake} (each county's exported published data, indicators and scores); "
+                            "read-only."},
+    "province_needs_lake": {"zh": "省级账号只能查看数据湖：请用 xiangzhi dashboard --lake 数据湖文件夹 启动看板。",
+                            "en": "Province accounts read a lake: start the dashboard with "
+                                  "`xiangzhi dashboard --lake DIR`."},
+    "lake_missing": {"zh": "找不到数据湖 {lake}（没有 manifest.json）：请先运行 xiangzhi lake export。",
+                     "en": "No lake at {lake} (no manifest.json): run `xiangzhi lake export` first."},
+    "lake_not_for_role": {"zh": "数据湖看板只对省级和县级账号开放。",
+                          "en": "The lake dashboard is for province and county accounts."},
+    "lake_no_periods": {"zh": "数据湖中没有本账号范围内的指标数据：请先运行 xiangzhi lake marts。",
+                        "en": "The lake holds no indicators in this account's scope: run `xiangzhi lake marts`."},
+    "counties_n": {"zh": "县（市、区）数", "en": "Counties"},
+    "villages_scored_n": {"zh": "参评村（社区）", "en": "Villages scored"},
+    "county_league": {"zh": "县级排名（按参评村平均得分）", "en": "County league (mean village score)"},
+    "county_league_note": {"zh": "排名为全省排名（并列同名次）；县级账号只显示本县。",
+                           "en": "Ranks are province-wide (ties share a rank); a county account sees its own row."},
+    "county": {"zh": "县（市、区）", "en": "County"},
+    "county_code": {"zh": "县代码", "en": "County code"},
+    "mean_score": {"zh": "平均得分", "en": "Mean score"},
+    "red_n": {"zh": "红榜村数", "en": "Red board"},
+    "black_n": {"zh": "黑榜村数", "en": "Black board"},
+    "veto_n": {"zh": "一票否决村数", "en": "Vetoed"},
+    "county_indicators": {"zh": "各县指标", "en": "Indicators across counties"},
+    "county_drill": {"zh": "县内村（社区）排名", "en": "Villages of a county"},
+    "pick_county": {"zh": "选择县", "en": "Pick a county"},
+    "no_county_scores": {"zh": "本月没有参评的村（社区）。", "en": "No village is scored this month."},
 }
 
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}

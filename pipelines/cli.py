@@ -45,7 +45,7 @@ def _cmd_report(a: argparse.Namespace) -> int:
 def _cmd_dashboard(a: argparse.Namespace) -> int:
     from pipelines.serve import run
 
-    return run(port=a.port, host=a.host)
+    return run(port=a.port, host=a.host, lake=a.lake)
 
 
 def _cmd_demo(a: argparse.Namespace) -> int:
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("dashboard", help="start the dashboard")
     d.add_argument("--port", type=int, default=8501)
     d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--lake", metavar="DIR", help="open on a Parquet lake's marts: 省级总览 province view (SPEC §4.1)")
     d.set_defaults(func=_cmd_dashboard)
 
     dm = sub.add_parser("demo", help="generate small data, ingest it and open the dashboard")

@@ -29,6 +29,7 @@ SETTINGS_HELP = {
     "XIANGZHI_MAX_COLUMNS": "most columns in one row of a file (default 1000)",
     "XIANGZHI_RAW_RETENTION_DAYS": "days `xiangzhi raw prune` keeps raw copies of the exports (default 365)",
     "XIANGZHI_SESSION_HOURS": "hours a dashboard sign-in lasts (its HttpOnly cookie; a reload keeps it) (default 8)",
+    "XIANGZHI_LAKE": "a Parquet lake (`xiangzhi lake export`): the dashboard shows its province view (SPEC §4.1)",
 }
 
 
@@ -142,6 +143,12 @@ class Paths:
 
 def home() -> Path:
     return Path(os.environ.get("XIANGZHI_HOME", "data")).resolve()
+
+
+def lake() -> Path | None:
+    """The lake the dashboard reads instead of the published copy (`xiangzhi dashboard --lake DIR`)."""
+    v = os.environ.get("XIANGZHI_LAKE", "").strip()
+    return Path(v).resolve() if v else None
 
 
 def paths() -> Paths:

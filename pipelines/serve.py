@@ -45,12 +45,17 @@ def _publish_if_stale() -> None:
         print(f"未能检查发布副本 / could not check the published copy: {type(exc).__name__}", flush=True)
 
 
-def run(port: int = 8501, host: str = "127.0.0.1") -> int:
+def run(port: int = 8501, host: str = "127.0.0.1", lake: str | None = None) -> int:
     """Replace this process with Streamlit, so that stopping `xiangzhi dashboard` (Ctrl+C, SIGTERM
     from a service manager or a test) stops the server itself and leaves no orphan behind."""
     print(f"乡治 仪表盘 / dashboard: http://{host}:{port}  (Ctrl+C 退出 / to stop)", flush=True)
     _publish_if_stale()
     env = dict(os.environ)
+    if lake:  # province view over a lake (SPEC §4.1): checked here, so a wrong folder is a clear message
+        from pipelines.lake import layout
+
+        layout.read_manifest(Path(lake))
+        env["XIANGZHI_LAKE"] = str(Path(lake).resolve())
     # Streamlit runs in dashboard/ (to read its .streamlit/config.toml): pin the data home first,
     # since the default ./data is relative to where the user typed the command.
     env["XIANGZHI_HOME"] = str(config.home())

@@ -1218,6 +1218,22 @@ def county_indicators(scope: Scope, period: str, *, con) -> pd.DataFrame:
     return _with_catalogue(df)
 
 
+def county_villages(scope: Scope, period: str, unit_code: str | None = None, *, con) -> pd.DataFrame:
+    """The villages of a county (or any unit) in the month as its own marts rank them: the province
+    view's drill-down from the county league (score, rank within its county, board, veto)."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select s.rank, s.village_code, v.name, t.name as township_name, s.score, s.board, s.veto
+           from village_scores s
+           join dim_village v on v.village_code = s.village_code
+           left join dim_township t on t.township_code = s.township_code
+           where s.period = $p and starts_with(s.village_code, $c) and starts_with(s.village_code, $s)
+           order by s.rank nulls last, s.village_code""",
+        {"p": period, "c": code, "s": scope.code},
+    )
+
+
 # --- cases and drill-through (pages 9, 10) ---
 # Case lists (page 9), the records behind every indicator value (drill-through), and the what-if
 # league (page 10). Records are selected exactly as the marts count them (pipelines/models/marts:

@@ -52,6 +52,17 @@ def read_manifest(lake: Path) -> dict:
     return manifest
 
 
+def stamp(lake: Path | str) -> tuple[str, int, int, int] | None:
+    """Identity of a lake: its manifest, replaced by every export and mart build (a cache key for
+    readers such as the dashboard's province view); None when there is no manifest."""
+    path = Path(lake) / MANIFEST
+    try:
+        s = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (str(path), s.st_ino, s.st_mtime_ns, s.st_size)
+
+
 def empty_manifest() -> dict:
     return {"format": FORMAT, "tables": {}, "counties": {}}
 
