@@ -32,7 +32,7 @@ PAGES: dict[str, list[tuple[str, tuple, dict]]] = {
                ("dispute_types", ("U",), {})],
     "rankings": [("league_table", ("P", "U"), {}), ("village_indicators", ("P", "U"), {}),
                  ("village_history", ("V",), {}), ("scorecard", ("V", "P"), {})],
-    "points": [("household_points", ("P", "U"), {}), ("points_by_category", ("P", "U"), {}),
+    "points": [("points_distribution", ("P", "U"), {}), ("points_by_category", ("P", "U"), {}),
                ("village_participation", ("P", "U"), {}), ("star_households", ("Y", "U"), {}),
                ("redemptions", ("U",), {})],
     "quality": [("reporting_by_grid", ("P", "U"), {}), ("load_batches", (), {}), ("load_files", (), {}),
