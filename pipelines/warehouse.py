@@ -475,10 +475,9 @@ def kpis(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -
     # Points rates count confirmed records only: records still awaiting review (待审核) or posted for
     # objection (已公示) will change them. Their count sits beside the rate, and a move while a
     # material share is pending is lag, not a headline (PENDING_MATERIAL).
-    pend = _q(con, """select count(*) filter (where review_status in ('待审核', '已公示')) as pending,
-                             count(*) as records
-                      from fct_points where occurred_on >= $m0 and occurred_on < $m1
-                        and starts_with(village_code, $u) and starts_with(village_code, $s)""",
+    pend = _q(con, """select coalesce(c.points_pending, 0) as pending, coalesce(c.points_records, 0) as records
+                      from (select 1) as one left join unit_month_counts c
+                        on c.period = $p and c.unit_code = $u and starts_with(c.unit_code, $s)""",
               {"p": period, "u": code, "s": scope.code})
     is_points = df["indicator_id"].isin(CONFIRMED_ONLY)
     df["pending"] = [int(pend["pending"].iloc[0]) if p else None for p in is_points]
@@ -1213,8 +1212,9 @@ _HOUSEHOLDS = """select 'household' as record_kind, h.household_key as record_id
        g.township_code, g.grid_name, h.head_name_masked, h.key_type, h.is_key,
        hv.last_visit, {num} as in_numerator, ({num})::double as numerator_part, 1.0 as denominator_part
   from dim_household h join dim_grid g using (grid_code)
-  left join (select household_key, max(visited_at) as last_visit from fct_visit
-             where visit_type = '走访' and household_key is not null and visited_at >= {start} and visited_at < $m1
+  left join (select household_key, max(last_visit) as last_visit from household_visit_months
+             where month_start >= {start} and month_start < $m1 and village_code between $vlo and $vhi
+               and starts_with(grid_code, $u) and starts_with(grid_code, $s)
              group by household_key) hv using (household_key)
   where starts_with(h.grid_code, $u) and starts_with(h.grid_code, $s) and {which}"""
 _POINT_HOUSEHOLDS = """with hh as (

@@ -93,7 +93,7 @@ OLD = {
 MONTHLY = {"month_counts", "dispute_sites", "household_points", "points_by_category", "reporting_by_grid"}
 NEW_MARTS = ["unit_month_counts", "village_dispute_sites", "unit_event_categories", "unit_dispute_types",
              "unit_redemptions", "unit_points_by_category", "unit_points_distribution", "household_month_points",
-             "grid_month_reporting"]
+             "grid_month_reporting", "household_visit_months"]
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +196,23 @@ def test_points_distribution_is_the_household_list_counted(con):
             assert int(dist["households"].sum()) == len(old)
             assert float((dist["points"] * dist["households"]).sum()) == pytest.approx(float(old["points"].sum()))
     assert compared > 0
+
+
+OLD_PENDING = """select count(*) filter (where review_status in ('待审核', '已公示')) as pending, count(*) as records
+                 from fct_points where occurred_on >= $m0 and occurred_on < $m1
+                   and starts_with(village_code, $u) and starts_with(village_code, $s)"""
+
+
+def test_kpis_pending_points_equal_the_old_query(con):
+    county = con.execute("select county_code from dim_county order by 1 limit 1").fetchone()[0]
+    scope = wh.Scope("county", county)
+    seen = 0
+    for unit in _units(con, county):
+        for period in wh.periods(scope, con=con):
+            old = wh._q(con, OLD_PENDING, {"p": period, "u": unit, "s": scope.code})
+            k = wh.kpis(scope, period, unit, con=con).set_index("indicator_id")
+            row = k.loc["points_participation_rate"]
+            assert (int(row["pending"]), int(row["pending_of"])) == (int(old["pending"].iloc[0]),
+                                                                     int(old["records"].iloc[0])), (unit, period)
+            seen += int(old["records"].iloc[0])
+    assert seen > 0

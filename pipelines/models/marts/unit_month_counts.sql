@@ -1,6 +1,6 @@
 -- Published mart (总览 record counts). Grain: one row per month × unit (county, township, village)
 -- with at least one record that happened in the month: visits (日期时间), events (上报时间), disputes
--- (登记日期), points records of any review state (发生日期). Visits and events count in the unit their
+-- (登记日期), points records of any review state (发生日期) and of those the ones still pending. Visits and events count in the unit their
 -- own grid code starts with, disputes and points in their village's; nothing is joined, so every
 -- stored record counts. A unit-month without records has no row (the gateway shows 0).
 with
@@ -21,6 +21,7 @@ records as (
         0 as events,
         0 as disputes,
         0 as points_records,
+        0 as points_pending,
     from fct_visit
     group by all
     union all
@@ -31,6 +32,7 @@ records as (
         count(*) as events,
         0 as disputes,
         0 as points_records,
+        0 as points_pending,
     from fct_event
     group by all
     union all
@@ -41,6 +43,7 @@ records as (
         0 as events,
         count(*) as disputes,
         0 as points_records,
+        0 as points_pending,
     from fct_dispute
     group by all
     union all
@@ -51,6 +54,8 @@ records as (
         0 as events,
         0 as disputes,
         count(*) as points_records,
+        -- awaiting review or posted for objection: the confirmed-only rates will still move
+        count(*) filter (where review_status in ('待审核', '已公示')) as points_pending,
     from fct_points
     group by all
 )
@@ -63,6 +68,7 @@ select
     sum(records.events)::bigint as events,
     sum(records.disputes)::bigint as disputes,
     sum(records.points_records)::bigint as points_records,
+    sum(records.points_pending)::bigint as points_pending,
 from records
 cross join levels
 group by all
