@@ -1,16 +1,26 @@
 """Time every warehouse query the dashboard pages issue, against a published copy.
 
     .venv/bin/python benchmarks/bench_queries.py [PUBLISHED.duckdb] [--repeat N] [--role county|township|village]
+        [--baseline OTHER/pipelines/warehouse.py]
 
 Without a path, reads $XIANGZHI_HOME/published/xiangzhi.duckdb. Each query runs N times on one
 read-only connection (a cursor per query, as the dashboard does; no Streamlit cache), for the latest
 month and the scope's whole area. Prints p50/p95 per query and per page (a page's time is the sum of
 its queries, i.e. one uncached page load).
+
+Under load the wall times mostly measure waiting for a core: `cpu p95` is the process CPU time of
+each call (all DuckDB threads), what a query costs on an idle machine.
+
+--baseline times every query a second time with another version of the gateway module (e.g. the
+main branch's pipelines/warehouse.py) on the same copy, interleaved call by call with ours so both
+see the same machine load, and prints its p95 beside ours (a query the other version lacks is timed
+with the function it replaced, BASELINE_OF).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -32,7 +42,7 @@ PAGES: dict[str, list[tuple[str, tuple, dict]]] = {
                ("dispute_types", ("U",), {})],
     "rankings": [("league_table", ("P", "U"), {}), ("village_indicators", ("P", "U"), {}),
                  ("village_history", ("V",), {}), ("scorecard", ("V", "P"), {})],
-    "points": [("household_points", ("P", "U"), {}), ("points_by_category", ("P", "U"), {}),
+    "points": [("points_distribution", ("P", "U"), {}), ("points_by_category", ("P", "U"), {}),
                ("village_participation", ("P", "U"), {}), ("star_households", ("Y", "U"), {}),
                ("redemptions", ("U",), {})],
     "quality": [("reporting_by_grid", ("P", "U"), {}), ("load_batches", (), {}), ("load_files", (), {}),
@@ -51,6 +61,19 @@ PAGES: dict[str, list[tuple[str, tuple, dict]]] = {
 }
 
 
+# query → the function of an older gateway that the page called instead (for --baseline)
+BASELINE_OF = {"points_distribution": "household_points"}
+
+
+def load_baseline(path: str):
+    """Another warehouse.py, imported under its own name (it shares our pipelines package)."""
+    spec = importlib.util.spec_from_file_location("warehouse_baseline", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     if len(xs) == 1:
@@ -66,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("path", nargs="?", help="published DuckDB file (default $XIANGZHI_HOME/published/xiangzhi.duckdb)")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--role", choices=list(wh.ROLES), default="county")
+    ap.add_argument("--baseline", help="another pipelines/warehouse.py to time beside ours (interleaved)")
     a = ap.parse_args(argv)
     path = Path(a.path) if a.path else wh.published_path()
     con = wh.connect(path)
@@ -81,30 +105,44 @@ def main(argv: list[str] | None = None) -> int:
     print("rows: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
     print(f"scope: {scope.role} {scope.code}  period: {period}  repeat: {a.repeat}\n")
 
-    print(f"{'page':<10} {'query':<48} {'p50 ms':>9} {'p95 ms':>9} {'rows':>8}")
+    base = load_baseline(a.baseline) if a.baseline else None
+    head = f"{'page':<10} {'query':<48} {'p50 ms':>9} {'p95 ms':>9} {'cpu p95':>9} {'rows':>8}"
+    print(head + (f" {'base p95':>9} {'base cpu':>9} {'base rows':>9}" if base else ""))
     page_times: dict[str, list[float]] = {}
     for page, queries in PAGES.items():
         totals = [0.0] * a.repeat
         for name, args, kwargs in queries:
             fn = getattr(wh, name)
+            old_fn = getattr(base, name, None) or getattr(base, BASELINE_OF.get(name, ""), None) if base else None
             real = tuple(subst.get(x, x) if isinstance(x, str) else x for x in args)
-            times, rows = [], 0
+            times, cpu, rows, base_times, base_cpu, base_rows = [], [], 0, [], [], 0
             for i in range(a.repeat):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 try:
                     res = fn(scope, *real, con=con, **kwargs)
                 except Exception as e:  # a query the copy cannot answer (e.g. no explain mart) is reported, not fatal
                     print(f"{page:<10} {name:<48} failed: {type(e).__name__}: {str(e)[:60]}")
                     break
                 dt = (time.perf_counter() - t0) * 1000
+                cpu.append((time.process_time() - c0) * 1000)
                 times.append(dt)
                 totals[i] += dt
                 rows = len(res) if hasattr(res, "__len__") else 1
+                if old_fn is not None:
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    res = old_fn(base.Scope(scope.role, scope.code), *real, con=con, **kwargs)
+                    base_times.append((time.perf_counter() - t0) * 1000)
+                    base_cpu.append((time.process_time() - c0) * 1000)
+                    base_rows = len(res) if hasattr(res, "__len__") else 1
             if times:
                 label = name + ("(" + ",".join(str(x) for x in args if x not in subst) + ")"
                                 if name in ("boundaries", "drill_records") else "")
                 label += "(overdue)" if kwargs.get("overdue") else ""
-                print(f"{page:<10} {label:<48} {statistics.median(times):>9.1f} {pct(times, 0.95):>9.1f} {rows:>8}")
+                line = (f"{page:<10} {label:<48} {statistics.median(times):>9.1f} {pct(times, 0.95):>9.1f} "
+                        f"{pct(cpu, 0.95):>9.1f} {rows:>8}")
+                if base_times:
+                    line += f" {pct(base_times, 0.95):>9.1f} {pct(base_cpu, 0.95):>9.1f} {base_rows:>9}"
+                print(line)
         page_times[page] = totals
     print(f"\n{'page (sum of its queries, uncached)':<45} {'p50 ms':>9} {'p95 ms':>9}")
     for page, totals in page_times.items():

@@ -488,10 +488,9 @@ def kpis(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -
     # Points rates count confirmed records only: records still awaiting review (待审核) or posted for
     # objection (已公示) will change them. Their count sits beside the rate, and a move while a
     # material share is pending is lag, not a headline (PENDING_MATERIAL).
-    pend = _q(con, """select count(*) filter (where review_status in ('待审核', '已公示')) as pending,
-                             count(*) as records
-                      from fct_points where occurred_on >= $m0 and occurred_on < $m1
-                        and starts_with(village_code, $u) and starts_with(village_code, $s)""",
+    pend = _q(con, """select coalesce(c.points_pending, 0) as pending, coalesce(c.points_records, 0) as records
+                      from (select 1) as one left join unit_month_counts c
+                        on c.period = $p and c.unit_code = $u and starts_with(c.unit_code, $s)""",
               {"p": period, "u": code, "s": scope.code})
     is_points = df["indicator_id"].isin(CONFIRMED_ONLY)
     df["pending"] = [int(pend["pending"].iloc[0]) if p else None for p in is_points]
@@ -585,19 +584,15 @@ def inactive_grids(scope: Scope, period: str, unit_code: str | None = None, *, c
 
 
 def month_counts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
-    """Records that happened in the month for the unit: visits, events, disputes, points records."""
+    """Records that happened in the month for the unit: visits, events, disputes, points records
+    (mart unit_month_counts; one row, zeros for a month without records)."""
     code = _unit(scope, unit_code)
     return _q(
         con,
-        """select $u as unit_code,
-             (select count(*) from fct_visit where visited_at >= $m0 and visited_at < $m1
-                and starts_with(grid_code, $u) and starts_with(grid_code, $s)) as visits,
-             (select count(*) from fct_event where reported_at >= $m0 and reported_at < $m1
-                and starts_with(grid_code, $u) and starts_with(grid_code, $s)) as events,
-             (select count(*) from fct_dispute where registered_on >= $m0 and registered_on < $m1
-                and starts_with(village_code, $u) and starts_with(village_code, $s)) as disputes,
-             (select count(*) from fct_points where occurred_on >= $m0 and occurred_on < $m1
-                and starts_with(village_code, $u) and starts_with(village_code, $s)) as points_records""",
+        """select $u as unit_code, coalesce(c.visits, 0) as visits, coalesce(c.events, 0) as events,
+                  coalesce(c.disputes, 0) as disputes, coalesce(c.points_records, 0) as points_records
+           from (select 1) as one
+           left join unit_month_counts c on c.period = $p and c.unit_code = $u and starts_with(c.unit_code, $s)""",
         {"p": period, "u": code, "s": scope.code},
     )
 
@@ -682,23 +677,13 @@ def event_points(scope: Scope, period: str, unit_code: str | None = None, *, con
 
 def dispute_sites(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Dispute cases registered in the month, counted by village, at the village's coordinates
-    (or the mean of its grid centroids when the reference has none)."""
+    (or the mean of its grid centroids when the reference has none): mart village_dispute_sites."""
     code = _unit(scope, unit_code)
     df = _q(
         con,
-        """with d as (
-               select village_code, count(*) as disputes, count(*) filter (where is_petition) as petitions,
-                      mode(dispute_type) as top_type
-               from fct_dispute
-               where registered_on >= $m0 and registered_on < $m1
-                 and starts_with(village_code, $u) and starts_with(village_code, $s)
-               group by village_code),
-           c as (select village_code, avg(centroid_lon) as glon, avg(centroid_lat) as glat
-                 from dim_grid where starts_with(grid_code, $u) and starts_with(grid_code, $s)
-                 group by village_code)
-           select d.village_code, v.name, v.township_code, d.disputes, d.petitions, d.top_type,
-                  coalesce(v.lon, c.glon) as lon, coalesce(v.lat, c.glat) as lat
-           from d join dim_village v using (village_code) left join c using (village_code)
+        """select d.village_code, v.name, d.township_code, d.disputes, d.petitions, d.top_type, d.lon, d.lat
+           from village_dispute_sites d join dim_village v using (village_code)
+           where d.period = $p and starts_with(d.village_code, $u) and starts_with(d.village_code, $s)
            order by d.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
@@ -734,26 +719,23 @@ def indicator_trend(
 
 
 def event_categories(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
-    """Events by month of 上报时间 and category, for the unit."""
+    """Events by month of 上报时间 and category, for the unit (mart unit_event_categories)."""
     code = _unit(scope, unit_code)
     return _q(
         con,
-        """select strftime(reported_at, '%Y-%m') as period, $u as unit_code, category, count(*) as events
-           from fct_event where starts_with(grid_code, $u) and starts_with(grid_code, $s)
-           group by all order by period, category""",
+        """select period, unit_code, category, events from unit_event_categories
+           where unit_code = $u and starts_with(unit_code, $s) order by period, category""",
         {"u": code, "s": scope.code},
     )
 
 
 def dispute_types(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
-    """Dispute cases by month of 登记日期 and type, for the unit."""
+    """Dispute cases by month of 登记日期 and type, for the unit (mart unit_dispute_types)."""
     code = _unit(scope, unit_code)
     return _q(
         con,
-        """select strftime(registered_on, '%Y-%m') as period, $u as unit_code, dispute_type,
-                  count(*) as disputes, count(*) filter (where result = '调解成功') as mediated
-           from fct_dispute where starts_with(village_code, $u) and starts_with(village_code, $s)
-           group by all order by period, dispute_type""",
+        """select period, unit_code, dispute_type, disputes, mediated from unit_dispute_types
+           where unit_code = $u and starts_with(unit_code, $s) order by period, dispute_type""",
         {"u": code, "s": scope.code},
     )
 
@@ -832,33 +814,44 @@ def scorecard(scope: Scope, village_code: str, period: str, *, con=None) -> pd.D
 
 
 def household_points(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
-    """Each registry household's confirmed (已确认) points dated in the month (0 when none)."""
+    """Each registry household's confirmed (已确认) points dated in the month (0 when none), one row
+    per household (notebooks; the page reads points_distribution): mart household_month_points."""
     code = _unit(scope, unit_code)
     return _q(
         con,
         """select h.household_key, h.village_code, h.is_key,
-                  coalesce(sum(p.points), 0) as points, count(p.record_id) as records
+                  coalesce(p.confirmed_points, 0) as points, coalesce(p.records, 0) as records
            from dim_household h
-           left join fct_points p on p.household_key = h.household_key and p.review_status = '已确认'
-             and p.occurred_on >= $m0 and p.occurred_on < $m1
+           left join household_month_points p on p.household_key = h.household_key and p.period = $p
            where starts_with(h.village_code, $u) and starts_with(h.village_code, $s)
-           group by all order by h.household_key""",
+           order by h.household_key""",
+        {"p": period, "u": code, "s": scope.code},
+    )
+
+
+def points_distribution(scope: Scope, period: str, unit_code: str | None = None, *,
+                        con=None) -> pd.DataFrame:
+    """How many registry households of the unit have each confirmed points total in the month (0
+    for households without confirmed records), ascending by points: the page's count, zero share,
+    total and histogram without a row per household (mart unit_points_distribution)."""
+    code = _unit(scope, unit_code)
+    return _q(
+        con,
+        """select unit_code, points, households from unit_points_distribution
+           where period = $p and unit_code = $u and starts_with(unit_code, $s) order by points""",
         {"p": period, "u": code, "s": scope.code},
     )
 
 
 def points_by_category(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
-    """Confirmed points in the month by category, gains and deductions apart."""
+    """Confirmed points in the month by category, gains and deductions apart (mart
+    unit_points_by_category)."""
     code = _unit(scope, unit_code)
     return _q(
         con,
-        """select $u as unit_code, category,
-                  sum(points) filter (where points > 0) as gained,
-                  -sum(points) filter (where points < 0) as deducted,
-                  count(*) as records
-           from fct_points where review_status = '已确认' and occurred_on >= $m0 and occurred_on < $m1
-             and starts_with(village_code, $u) and starts_with(village_code, $s)
-           group by category order by gained desc nulls last""",
+        """select unit_code, category, gained, deducted, records from unit_points_by_category
+           where period = $p and unit_code = $u and starts_with(unit_code, $s)
+           order by gained desc nulls last, category""",
         {"p": period, "u": code, "s": scope.code},
     )
 
@@ -900,14 +893,12 @@ def star_households(scope: Scope, year: int, unit_code: str | None = None, *, co
 
 
 def redemptions(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
-    """Redemptions by month and item for the unit."""
+    """Redemptions by month and item for the unit (mart unit_redemptions)."""
     code = _unit(scope, unit_code)
     return _q(
         con,
-        """select strftime(redeemed_on, '%Y-%m') as period, $u as unit_code, item,
-                  count(*) as redemptions, sum(points_spent) as points_spent
-           from fct_redemption where starts_with(village_code, $u) and starts_with(village_code, $s)
-           group by all order by period, item""",
+        """select period, unit_code, item, redemptions, points_spent from unit_redemptions
+           where unit_code = $u and starts_with(unit_code, $s) order by period, item""",
         {"u": code, "s": scope.code},
     )
 
@@ -988,36 +979,24 @@ def validation_results(scope: Scope, batch_id: str | None = None, *, con=None) -
 
 def reporting_by_grid(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Reporting completeness and timeliness by grid for the month: visits, events, whether the grid
-    was active, key-household visit rate, and the share of records entered in time (catalogue's
+    was active, key-household visit rate, and the share of records entered in time (mart
+    grid_month_reporting; the rule: int_entry_lags, the published cfg_setting's
     entry_timeliness_days, SPEC §5: 3 calendar days)."""
     code = _unit(scope, unit_code)
     return _q(
         con,
-        """with recs as (
-               select grid_code, 'visit' as kind, visited_at as occurred, entered_at from fct_visit
-               where visited_at >= $m0 and visited_at < $m1 and starts_with(grid_code, $u) and starts_with(grid_code, $s)
-               union all
-               select grid_code, 'event', reported_at, entered_at from fct_event
-               where reported_at >= $m0 and reported_at < $m1 and starts_with(grid_code, $u) and starts_with(grid_code, $s)),
-           r as (select grid_code,
-                        count(*) filter (where kind = 'visit') as visits,
-                        count(*) filter (where kind = 'event') as events,
-                        count(*) filter (where date_diff('day', occurred::date, entered_at::date) <= $days) as timely,
-                        count(*) as records
-                 from recs group by grid_code)
-           select g.grid_code, g.grid_name, g.village_code, v.name as village_name, g.grid_head,
+        """select g.grid_code, g.grid_name, g.village_code, v.name as village_name, g.grid_head,
                   coalesce(r.visits, 0) as visits, coalesce(r.events, 0) as events,
-                  coalesce(r.records, 0) > 0 as active,
-                  k.value as key_visit_rate, k.low_n as key_visit_low_n,
-                  case when r.records > 0 then r.timely / r.records end as timely_rate
+                  coalesce(r.active, false) as active,
+                  k.value as key_visit_rate, k.low_n as key_visit_low_n, r.timely_rate
            from dim_grid g
            left join dim_village v on v.village_code = g.village_code
-           left join r on r.grid_code = g.grid_code
+           left join grid_month_reporting r on r.grid_code = g.grid_code and r.period = $p
            left join indicator_values k on k.unit_code = g.grid_code and k.period = $p
              and k.indicator_id = 'key_visit_rate'
            where starts_with(g.grid_code, $u) and starts_with(g.grid_code, $s)
            order by active, timely_rate nulls first, g.grid_code""",
-        {"p": period, "u": code, "s": scope.code, "days": catalogue().settings.entry_timeliness_days},
+        {"p": period, "u": code, "s": scope.code},
     )
 
 
@@ -1070,7 +1049,7 @@ def period_files(scope: Scope, period: str, *, con=None) -> pd.DataFrame:
         _PERIOD_FILES + """
            select batch_id, file_name, source_kind, rows_read, rows_loaded, rows_quarantined,
                   rows_duplicate, rows_non_data, status, reason
-           from load_files where (file_name in (select file_name from pf) and status <> 'unchanged') or status = 'rejected'
+           from load_files where file_name in (select file_name from pf) or status = 'rejected'
            order by source_kind, file_name, batch_id""",
         {"p": period},
         con,
@@ -1262,18 +1241,18 @@ _HOUSEHOLDS = """select 'household' as record_kind, h.household_key as record_id
        g.township_code, g.grid_name, h.head_name_masked, h.key_type, h.is_key,
        hv.last_visit, {num} as in_numerator, ({num})::double as numerator_part, 1.0 as denominator_part
   from dim_household h join dim_grid g using (grid_code)
-  left join (select household_key, max(visited_at) as last_visit from fct_visit
-             where visit_type = '走访' and household_key is not null and visited_at >= {start} and visited_at < $m1
+  left join (select household_key, max(last_visit) as last_visit from household_visit_months
+             where month_start >= {start} and month_start < $m1 and village_code between $vlo and $vhi
+               and starts_with(grid_code, $u) and starts_with(grid_code, $s)
              group by household_key) hv using (household_key)
   where starts_with(h.grid_code, $u) and starts_with(h.grid_code, $s) and {which}"""
 _POINT_HOUSEHOLDS = """with hh as (
        select household_key, village_code, grid_code, head_name_masked, is_key from dim_household
        where starts_with(village_code, $u) and starts_with(village_code, $s)),
-     pts as (
-       select household_key, any_value(village_code) as village_code, count(*) as records,
-              sum(points) as confirmed_points, coalesce(sum(points) filter (where points > 0), 0) as positive_points
-       from fct_points where village_code between $vlo and $vhi
-         and review_status = '已确认' and occurred_on >= $m0 and occurred_on < $m1
+     pts as (  -- confirmed points only: the mart (int_confirmed_points) says which records count
+       select household_key, any_value(village_code) as village_code, sum(records)::bigint as records,
+              sum(confirmed_points) as confirmed_points, sum(positive_points) as positive_points
+       from household_month_points where period = $p and village_code between $vlo and $vhi
          and starts_with(village_code, $u) and starts_with(village_code, $s) and village_code in (select village_code from dim_village)
        group by household_key),
      red as (

@@ -225,9 +225,15 @@ def build_published(home: Path, seed: int = 7) -> Path:
              unexpected_count=2),
     ])
     # grid_worker_scores from the real SQL models over the facts above (SPEC §6.1).
-    run_models(con, "marts", ["int_calendar", "int_worker_item_counts", "grid_worker_scores"])
-    con.execute("drop table int_calendar")
-    con.execute("drop table int_worker_item_counts")
+    # The pages' read models (issue #18 item 1) from the real SQL models over the same facts.
+    intermediates = ["int_calendar", "int_worker_item_counts", "int_entry_lags", "int_confirmed_points",
+                     "int_household_points"]
+    run_models(con, "marts", intermediates + [
+        "grid_worker_scores", "unit_month_counts", "village_dispute_sites", "unit_event_categories",
+        "unit_dispute_types", "unit_redemptions", "unit_points_by_category", "unit_points_distribution",
+        "household_month_points", "grid_month_reporting", "household_visit_months"])
+    for name in intermediates:
+        con.execute(f"drop table {name}")
     for name in contract.tables():
         assert not contract.check(con, name), contract.check(con, name)
     con.close()

@@ -12,16 +12,18 @@ c = current()
 st.title(t("points_title", unit=c.unit.name, period=c.period))
 
 with guard():
-    hh = run(wh.household_points, c.period, c.unit.code)
+    dist = run(wh.points_distribution, c.period, c.unit.code)
     cats = run(wh.points_by_category, c.period, c.unit.code)
     part = run(wh.village_participation, c.period, c.unit.code)
     stars = run(wh.star_households, c.year, c.unit.code)
     red = run(wh.redemptions, c.unit.code)
     target = wh.catalogue()["points_participation_rate"].target
 
-if hh.empty:
+if dist.empty:
     st.info(t("no_rows"))
     st.stop()
+# one value per registry household, rebuilt from the counts (the gateway returns no household rows)
+hh = pd.DataFrame({"points": dist["points"].repeat(dist["households"]).reset_index(drop=True)})
 
 a, b, d = st.columns(3)
 a.metric(t("households"), fmt_count(len(hh)))

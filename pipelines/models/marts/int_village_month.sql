@@ -10,10 +10,6 @@ calendar as (
     select month_start, period from int_calendar
 ),
 
-settings as (
-    select value::integer as timeliness_days from cfg_setting where key = 'entry_timeliness_days'
-),
-
 villages as (
     select village_code, township_code, county_code, coalesce(population, 0) as population
     from dim_village
@@ -119,38 +115,15 @@ redemptions as (
     group by all
 ),
 
--- Entry lag in calendar days (date difference), by the month the record happened.
-entries as (
-    select
-        dim_grid.village_code,
-        date_trunc('month', fct_visit.visited_at)::date as month_start,
-        date_diff('day', fct_visit.visited_at::date, fct_visit.entered_at::date) as lag_days,
-    from fct_visit
-    inner join dim_grid using (grid_code)
-    union all
-    select
-        dim_grid.village_code,
-        date_trunc('month', fct_event.reported_at)::date as month_start,
-        date_diff('day', fct_event.reported_at::date, fct_event.entered_at::date) as lag_days,
-    from fct_event
-    inner join dim_grid using (grid_code)
-    union all
-    select
-        village_code,
-        date_trunc('month', occurred_on)::date as month_start,
-        date_diff('day', occurred_on, entered_on) as lag_days,
-    from fct_points
-),
-
+-- Entry timeliness by the month the record happened (the rule: int_entry_lags).
 entry_timeliness as (
     select
-        entries.village_code,
-        entries.month_start,
+        village_code,
+        month_start,
         -- records of a format without entry time (SPEC §3.8) are left out of both counts
-        count(entries.lag_days) as entry_records,
-        count(*) filter (where entries.lag_days <= settings.timeliness_days) as entry_timely,
-    from entries
-    cross join settings
+        count(lag_days) as entry_records,
+        count(*) filter (where is_timely) as entry_timely,
+    from int_entry_lags
     group by all
 ),
 
