@@ -49,7 +49,7 @@ def test_gx_database_holds_no_rows_after_a_run():
     except RuntimeError:
         pass  # the suite's other columns are missing: it stops (test_ingest), and still cleans up
     con, _ = _sql_database()
-    assert con.execute("select count(*) from duckdb_tables()").fetchone()[0] == 0
+    assert con.cursor().execute("select count(*) from duckdb_tables()").fetchall() == [(0,)]
 
 
 def test_each_batch_validates_only_its_own_rows(home, tmp_path):

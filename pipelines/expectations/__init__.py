@@ -250,7 +250,8 @@ def run_suite(kind: str, rows, engine: str = "duckdb") -> list[dict]:
     if engine == "pandas":
         batch = _batch_definition(kind).get_batch(batch_parameters={"dataframe": rows})
         return _results(suite, batch.validate(suite, result_format="SUMMARY"))
-    con, source = _sql_database()
+    database, source = _sql_database()
+    con = database.cursor()  # its own connection: an unfinished result elsewhere cannot block it
     table = f"rows_{kind}"
     con.register("_incoming", rows)
     try:
