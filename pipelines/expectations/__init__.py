@@ -299,7 +299,11 @@ def _sql_database():
         from duckdb_engine import ConnectionWrapper, CursorWrapper
         from sqlalchemy.pool import StaticPool
 
+        from pipelines import config
+
         con = duckdb.connect(":memory:")
+        if config.threads():  # the same thread budget as the warehouse (XIANGZHI_THREADS)
+            con.execute(f"set threads = {int(config.threads())}")
 
         class _CursorPerQuery(ConnectionWrapper):
             def cursor(self):
