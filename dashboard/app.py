@@ -20,6 +20,10 @@ from pipelines import warehouse as wh  # noqa: E402
 # no page_icon: a material-icon favicon is fetched from fonts.gstatic.com (an external request)
 st.set_page_config(page_title="乡治 xiangzhi", layout="wide")
 st.session_state.setdefault("lang", "zh")
+# dashboard-tables (#14 defect 8): narrower side margins (Streamlit's wide layout keeps 5rem each
+# side), so a 15-column league table fits a 1440 px window beside the sidebar. Style-only HTML
+# takes no space on the page.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-left:2.5rem;padding-right:2.5rem}</style>")
 
 
 # Widgets whose option labels change with the language (dashboard-glance, #14 defect 1). The browser

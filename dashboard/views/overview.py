@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard.i18n import LIGHT_COLOURS, dash_missing, fmt_count, fmt_delta, fmt_value, ind_name, t
+from dashboard.export import show
+from dashboard.i18n import LIGHT_COLOURS, fmt_count, fmt_delta, fmt_value, ind_name, relabel, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -62,16 +63,11 @@ if len(black):
         f"{n}（{t('veto')}）" if v else n for n, v in zip(black["name"], black["veto"], strict=True)))
 if len(inactive):
     with st.expander(t("alert_inactive", n=len(inactive)), expanded=len(inactive) <= 10):
-        table, config = dash_missing(
-            inactive.rename(columns={"grid_code": "网格编码", "grid_name": t("grid_name"),
-                                     "village_name": t("tip_village"), "grid_head": t("tip_head")})
-            [["网格编码", t("grid_name"), t("tip_village"), t("tip_head")]])
-        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+        show(relabel(inactive[["grid_code", "grid_name", "village_name", "grid_head"]]),
+             f"无上报网格_{c.period}", key="overview_inactive")
 if len(low_n):
     with st.expander(t("alert_low_n", n=len(low_n))):
         names = low_n["name_en"] if st.session_state.get("lang") == "en" else low_n["name_zh"]
-        table, config = dash_missing(
-            low_n.assign(indicator=names)[["name", "indicator", "numerator", "denominator"]].rename(
-                columns={"name": t("name"), "indicator": t("indicator"), "numerator": t("numerator"),
-                         "denominator": t("denominator")}))
-        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+        show(low_n.assign(indicator=names)[["name", "indicator", "numerator", "denominator"]].rename(
+            columns={"name": t("name"), "indicator": t("indicator"), "numerator": t("numerator"),
+                     "denominator": t("denominator")}), f"样本不足_{c.period}", key="overview_low_n")
