@@ -33,14 +33,17 @@ for group in cat.groups:
     for i, row in enumerate(rows.itertuples(index=False)):
         ind = by_id[row.indicator_id]
         with cols[i % 4].container(border=True):
+            # the name above the figure, where it wraps: as the metric's own label a long English
+            # name was cut ("Ordinary household visit rate (q…", #14 defect 9)
+            st.markdown(f"**{ind_name(ind)}**",
+                        help=ind.definition_en if st.session_state.get("lang") == "en" else ind.definition_zh)
             st.metric(
-                ind_name(ind),
-                fmt_value(row.value, ind.unit),
+                ind_name(ind), label_visibility="collapsed",
+                value=fmt_value(row.value, ind.unit),
                 delta=fmt_delta(row.value - row.prev_value if row.prev_value == row.prev_value else None, ind.unit),
                 # a move made by records still awaiting review is lag: grey, never red or green
                 delta_color="off" if ind.direction == "none" or bool(row.lag) else (
                     "inverse" if ind.direction == "lower" else "normal"),
-                help=ind.definition_en if st.session_state.get("lang") == "en" else ind.definition_zh,
             )
             status = f":{LIGHT_COLOURS[row.light]}[●] {t('light_' + row.light)}"
             if ind.target is not None:
