@@ -192,8 +192,10 @@ def test_sign_in_and_visit_every_page(server, browser, role, lang, tmp_path):
             page.get_by_text(marker, exact=False).first.wait_for(timeout=90_000)
         _wait_idle(page)
         if url_path == "map":
+            # deck.gl starts drawing only once its element is on screen (below the fold of a 900 px window)
+            page.locator('[data-testid="stDeckGlJsonChart"]').first.scroll_into_view_if_needed()
             canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas')
-            canvas.first.wait_for(timeout=30_000)
+            canvas.first.wait_for(timeout=60_000)
             assert canvas.count() >= 1
             page.wait_for_timeout(1500)  # let deck.gl draw its layers before the screenshot
         assert page.locator('[data-testid="stException"]').count() == 0, (role, lang, url_path)

@@ -56,12 +56,15 @@ def test_every_table_offers_xlsx_and_csv(demo, made, page, lang):
     at.switch_page(f"views/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     labels = [b.label for b in at.download_button]
-    tables = len(at.dataframe)
+    tables = len(at.dataframe) + len(at.table)  # data grids and page tables (st.table)
     assert tables >= (0 if page == "overview" else 2), page  # the overview's tables are alerts, if any
     # one XLSX and one CSV button under every table (page 8's 公示表 buttons are labelled apart)
     assert labels.count(t("download_xlsx", lang)) == tables, labels
     assert labels.count(t("download_csv", lang)) == tables, labels
     assert len(made) == tables
+    if lang == "en":  # every shown header in English too (数据质量 kept some Chinese ones, #14 defect 9)
+        shown = [str(c) for d in at.dataframe for c in d.value.columns]
+        assert shown and not [h for h in shown if CJK.search(h)], shown
     numeric_cells = 0
     for name, df, data in made:
         ws = openpyxl.load_workbook(io.BytesIO(data)).active
@@ -123,3 +126,18 @@ def test_quality_grid_download_keeps_rates_as_numbers(demo, made):
     raw = export.to_csv(df, "en")
     assert raw.startswith(b"\xef\xbb\xbf")
     assert next(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))[0] == "Grid code"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_scorecard_sum_line_reads_naturally(demo, lang):
+    """#14 defect 9: "Score: 91.8 = Σ Contribution" became a sentence in each language."""
+    at = app("county", lang=lang)
+    at.switch_page("views/rankings.py").run()
+    assert not at.exception
+    pick = at.selectbox(key="drill_village")
+    league = at.dataframe[0].value
+    score = float(league.loc[league[t("name", lang)] == pick.options[pick.index], t("score", lang)].iloc[0])
+    want = t("score_sum", lang, score=f"{score:.1f}")
+    lines = [m.value for m in at.markdown]
+    assert f"**{want}**" in lines, lines
+    assert not [m for m in lines if "Σ" in m]
