@@ -25,6 +25,10 @@ st.set_page_config(page_title="乡治 xiangzhi", layout="wide")
 st.session_state.setdefault("lang", "zh")
 # print CSS (dashboard-glance): a style-only st.html takes no room on the page
 st.html(f"<style>{(HERE / 'assets' / 'print.css').read_text(encoding='utf-8')}</style>")
+# dashboard-tables (#14 defect 8): narrower side margins (Streamlit's wide layout keeps 5rem each
+# side), so a 15-column league table fits a 1440 px window beside the sidebar. Style-only HTML
+# takes no space on the page.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-left:2.5rem;padding-right:2.5rem}</style>")
 
 
 # Widgets whose option labels change with the language (dashboard-glance, #14 defect 1). The browser

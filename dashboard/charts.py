@@ -14,19 +14,27 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 
-from dashboard.i18n import LIGHT_HEX, fmt_count, fmt_value, ind_name, is_share, t
+from dashboard.i18n import LIGHT_HEX, fmt_count, fmt_value, ind_name, ind_short, is_share, t
 
 FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 PALETTE = ["#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#8d6e63", "#546e7a", "#f9a825"]
 
 
+LEGEND_ROOM = 96  # px under the plot for the x labels (slanted when crowded) and a legend of two lines
+
+
 def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"}, height=height, font={"family": FONT, "size": 13},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        # legend under the plot: above it, it collides with the title
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0}, hovermode="x unified",
+        # legend under the plot: above it, it collides with the title. It sits at the figure's foot
+        # (container coordinates), below the room kept for the x labels and axis title: placed
+        # relative to the plot, it was drawn over "月份" and slanted month labels (#14 defect 9)
+        margin={"l": 10, "r": 10, "t": 50, "b": LEGEND_ROOM},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
+        hovermode="x unified",
     )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
 
 
@@ -122,10 +130,8 @@ def history_figure(df: pd.DataFrame) -> go.Figure:
                 "range": [float(df["rank"].max() or 1) + 0.5, 0.5], "dtick": max(1, int((df["rank"].max() or 1) // 8))},
     )
     # whole month labels, slanted, with room below for them and the legend (#14 defect 9: "202…")
-    fig.update_xaxes(type="category", tickangle=-45, automargin=True)
-    fig = _layout(fig, t("history"), height=360)
-    fig.update_layout(legend={"y": -0.35}, margin={"b": 40})
-    return fig
+    fig.update_xaxes(type="category", tickangle=-45)
+    return _layout(fig, t("history"), height=380)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,7 +146,8 @@ def league_display(league: pd.DataFrame, vi: pd.DataFrame, indicators: list) -> 
         t("name"): league["name"],
         t("township"): league["township_name"],
         t("score"): league["score"].round(1),
-        t("change"): [_change(c, p) for c, p in zip(league["rank_change"], league["prev_rank"], strict=True)],
+        # "升降", not "名次变化": two characters less in a table that must fit the screen
+        t("league_change"): [_change(c, p) for c, p in zip(league["rank_change"], league["prev_rank"], strict=True)],
         t("board"): league["board"].map({"red": t("board_red"), "black": t("board_black")}).fillna(""),
         t("veto"): league["veto"].map(lambda v: t("yes") if bool(v) else ""),
     })
@@ -150,12 +157,14 @@ def league_display(league: pd.DataFrame, vi: pd.DataFrame, indicators: list) -> 
     weighted = [i for i in indicators if i.weight > 0]
     cells = vi.set_index(["village_code", "indicator_id"]) if len(vi) else None
     for ind in weighted:
-        col = ind_name(ind)
+        col = ind_short(ind)  # short headers: the full names pushed columns off the screen (#14 defect 8)
         vals, cols = [], []
         for v in league["village_code"]:
             if cells is not None and (v, ind.id) in cells.index:
                 row = cells.loc[(v, ind.id)]
-                vals.append(("● " + fmt_value(row["value"], ind.unit)) + (f" ({t('low_n_note')})" if row["low_n"] else ""))
+                # the light is the text colour; low n is grey with a "*" (explained under the
+                # table), not words that widened every column past the screen (#14 defect 8)
+                vals.append(fmt_value(row["value"], ind.unit) + ("*" if row["low_n"] else ""))
                 cols.append(f"color: {LIGHT_HEX[row['light']]}")
             else:
                 vals.append("—")
@@ -163,6 +172,19 @@ def league_display(league: pd.DataFrame, vi: pd.DataFrame, indicators: list) -> 
         show[col] = vals
         colours[col] = cols
     return show, colours
+
+
+def league_export(league: pd.DataFrame, vi: pd.DataFrame, indicators: list) -> pd.DataFrame:
+    """The league table for download: the shown columns with every indicator as a number (a share
+    as a fraction), headed with the full indicator names, so the XLSX cells are typed."""
+    show, _ = league_display(league, vi, indicators)
+    out = show.iloc[:, :7].copy()
+    out[t("score")] = league["score"].to_numpy()
+    cells = vi.set_index(["village_code", "indicator_id"])["value"] if len(vi) else pd.Series(dtype=float)
+    for ind in (i for i in indicators if i.weight > 0):
+        out[ind_name(ind)] = [cells.get((v, ind.id)) for v in league["village_code"]]
+        out[ind_name(ind)] = pd.to_numeric(out[ind_name(ind)], errors="coerce")
+    return out
 
 
 def _change(change, prev) -> str:

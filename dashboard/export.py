@@ -14,6 +14,8 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from pipelines import formats
+
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -22,11 +24,7 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(text))
 
 
-def _missing(v) -> bool:
-    try:
-        return v is None or bool(pd.isna(v))
-    except (TypeError, ValueError):  # lists and other non-scalars
-        return False
+_missing = formats.missing  # the one rule for None/NaN/NaT/NA (pipelines/formats.py)
 
 
 def _prepared(df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
@@ -107,12 +105,13 @@ def download_buttons(df: pd.DataFrame, name: str, key: str | None = None) -> Non
         xlsx, csv = xlsx(), csv()
     # Served, the files are built when clicked, not on every run of every page: cell-by-cell XLSX
     # writing holds the GIL and was the costliest part of the cases page under load (#19 item 8).
-    left, right, _ = st.columns([1, 1, 6])
-    left.download_button(t("download_xlsx"), xlsx, file_name=f"{name}.xlsx",
-                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         key=f"dl_xlsx_{key}", on_click="ignore")
-    right.download_button(t("download_csv"), csv, file_name=f"{name}.csv", mime="text/csv",
-                          key=f"dl_csv_{key}", on_click="ignore")
+    # A row of buttons each as wide as its label: in fixed columns "Download XLSX" was cut to "Download X…".
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(t("download_xlsx"), xlsx, file_name=f"{name}.xlsx",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        key=f"dl_xlsx_{key}", on_click="ignore")
+    row.download_button(t("download_csv"), csv, file_name=f"{name}.csv", mime="text/csv",
+                        key=f"dl_csv_{key}", on_click="ignore")
 
 
 def display_frame(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -143,3 +142,38 @@ def table(df: pd.DataFrame, columns: list[str], name: str, key: str | None = Non
     st.dataframe(view, hide_index=True, width="stretch", column_config=config | kw.pop("column_config", {}), **kw)
     download_buttons(shown, name, key)
     return shown
+
+
+def show(shown: pd.DataFrame, name: str, key: str | None = None, reasons: dict[str, str] | None = None,
+         download: pd.DataFrame | None = None, **kw) -> pd.DataFrame:
+    """Show a frame already headed in the user's language, with its XLSX/CSV downloads.
+
+    ``download`` is the typed frame behind a shown one whose cells were formatted as text (e.g.
+    "85.0%"); by default the shown frame itself is downloaded. On screen a missing cell is "—" with
+    ``reasons[column]`` on hover; in the downloads it stays empty."""
+    import streamlit as st
+
+    from dashboard.i18n import dash_missing
+
+    view, config = dash_missing(shown, reasons)
+    st.dataframe(view, hide_index=True, width="stretch", column_config=config | kw.pop("column_config", {}), **kw)
+    download_buttons(shown if download is None else download, name, key)
+    return shown
+
+
+def rows_height(n: int, cap: int | None = None) -> int:
+    """A data grid height showing ``n`` rows with no inner scroll (35 px a row, header, border),
+    optionally capped for long lists."""
+    h = 35 * (n + 1) + 3
+    return h if cap is None else min(h, cap)
+
+
+def static(shown: pd.DataFrame, name: str, key: str | None = None, download: pd.DataFrame | None = None) -> None:
+    """A short table drawn as a page table (every row, long text wrapped inside its cell, as wide as
+    the page) with its XLSX/CSV downloads: for lists whose cells hold sentences (a file's reason)."""
+    import streamlit as st
+
+    from dashboard.i18n import fmt_cell
+
+    st.table(shown.map(fmt_cell), hide_index=True)
+    download_buttons(shown if download is None else download, name, key)

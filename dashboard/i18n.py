@@ -128,8 +128,9 @@ TEXT: dict[str, dict[str, str]] = {
     "board_black": {"zh": "黑榜", "en": "Black"},
     "yes": {"zh": "是", "en": "yes"},
     "new_entry": {"zh": "新", "en": "new"},
-    "ranks_note": {"zh": "名次为全县排名；灰色为样本不足，不计入总分。",
-                   "en": "Ranks are county-wide; grey = low n, left out of the score."},
+    "ranks_note": {"zh": "名次为全县排名；灰色带 * 为样本不足，不计入总分；鼠标移到列名上可看指标全称与口径。",
+                   "en": "Ranks are county-wide; grey with * = low n, left out of the score. Hover a column "
+                         "header for the indicator's full name and definition."},
     "drilldown": {"zh": "村（社区）评分明细", "en": "Village scorecard"},
     "pick_village": {"zh": "选择村（社区）", "en": "Village"},
     "scorecard_missing": {"zh": "评分明细模块尚未就绪。", "en": "The score breakdown is not available yet."},
@@ -378,6 +379,26 @@ TEXT: dict[str, dict[str, str]] = {
     "county_drill": {"zh": "县内村（社区）排名", "en": "Villages of a county"},
     "pick_county": {"zh": "选择县", "en": "Pick a county"},
     "no_county_scores": {"zh": "本月没有参评的村（社区）。", "en": "No village is scored this month."},
+    # --- dashboard-tables (#14 defects 8, 9; #15 item 5) ---
+    "score_sum": {"zh": "综合得分 {score} = 各项得分贡献之和", "en": "Score {score} = sum of contributions"},
+    "league_ind_help": {"zh": "{name}：{definition}", "en": "{name}: {definition}"},
+    "league_change": {"zh": "升降", "en": "Move"},
+}
+
+# Short headers for the league table's indicator columns: with the catalogue's full names (five to
+# seven characters, three to five English words) the last columns fell off a 1440 px screen
+# (#14 defect 8). The full name and definition stay in the column's hover help.
+IND_SHORT: dict[str, tuple[str, str]] = {
+    "grid_active_rate": ("网格活跃", "Active grids"),
+    "key_visit_rate": ("重点走访", "Key visits"),
+    "ordinary_visit_rate_qtd": ("普通走访", "Visits QTD"),
+    "event_closure_rate": ("办结率", "Closed"),
+    "on_time_rate": ("按期率", "On time"),
+    "satisfaction_rate": ("满意率", "Satisfied"),
+    "mediation_success_rate": ("调解成功", "Mediated"),
+    "petitions": ("越级上访", "Petitions"),
+    "points_participation_rate": ("积分参与", "Points"),
+    "entry_timeliness_rate": ("录入及时", "Timely entry"),
 }
 
 LIGHT_COLOURS = {"green": "green", "amber": "orange", "red": "red", "grey": "gray", "none": "blue"}
@@ -627,3 +648,9 @@ def dash_missing(df, reasons: dict[str, str] | None = None):
             reason = (reasons or {}).get(col, t("why_no_value"))
             config[col] = st.column_config.TextColumn(help=t("missing_help", reason=reason))
     return df, config
+
+
+def ind_short(ind, lang_: str | None = None) -> str:
+    """An indicator's short column header for a wide table (falls back to its name)."""
+    en = (lang_ or lang()) == "en"
+    return IND_SHORT[ind.id][en] if ind.id in IND_SHORT else ind_name(ind, lang_)

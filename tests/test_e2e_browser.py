@@ -24,19 +24,6 @@ from pipelines import warehouse as wh
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "tests" / "artifacts" / "screenshots"
-# page url_path → (nav label, text that must be visible once the page has drawn)
-# (the text is the page's last element, so the page has finished drawing when it shows)
-PAGES = {
-    "overview": ("总览", "预警"),
-    "map": ("地图", "示意图"),
-    "trends": ("趋势", "纠纷类型（按月）"),
-    "rankings": ("排名", "村（社区）评分明细"),
-    "points": ("积分", "积分兑换（按月）"),
-    "quality": ("数据质量", "各网格上报完整性与及时性"),
-    "monthly_pack": ("月度考评", "下载 PDF"),  # the pack page (another module) offers the downloads
-    "workers": ("网格员考评", "下载公示表 XLSX"),  # grid workers (page 8): the sheet downloads come last
-}
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium at /usr/bin/chromium"),
@@ -103,10 +90,79 @@ def browser():
         b.close()
 
 
+# Every page in both languages (#14 "Done when"): url_path → (nav label key, title key, marker key).
+# The title and marker texts come from dashboard/i18n.py (the pack page from its own WORDS), so the
+# English run waits on the English words. The marker is drawn late on its page.
+PAGE_WORDS = {
+    "overview": ("page_overview", "overview_title", "alerts"),
+    "map": ("page_map", "map_title", "map_note"),
+    "trends": ("page_trends", "trends_title", "disputes_by_type"),
+    "rankings": ("page_rankings", "rankings_title", "drilldown"),
+    "points": ("page_points", "points_title", "redemptions"),
+    "quality": ("page_quality", "quality_title", "reporting"),
+    "monthly_pack": ("page_pack", None, None),
+    "workers": ("page_workers", "workers_title", "workers_sheet_xlsx"),
+    "cases": ("page_cases", "cases_title", None),
+    "whatif": ("page_whatif", "whatif_title", None),  # county accounts only
+    "compare": ("page_compare", "compare_title", None),
+}
+# pages whose tables must fit a 1440 px window: no inner horizontal scroll (#14 defect 8)
+FIT_PAGES = {"overview", "rankings", "points", "quality", "workers"}
+SHOTS_COPY = Path("/tmp/shots-tables")
+# "None", "nan", "NaN", "NaT" as words anywhere a user can read (#14 defect 6)
+MISSING_WORDS = r"(?<![A-Za-z])(None|nan|NaN|NaT|undefined)(?![A-Za-z])"
+
+
+def _words(url_path: str, lang: str, unit: str, period: str) -> tuple[str, str | None, str | None]:
+    from dashboard import i18n
+
+    nav_key, title_key, marker_key = PAGE_WORDS[url_path]
+    title = i18n.t(title_key, lang, unit=unit, period=period) if title_key else None
+    marker = i18n.t(marker_key, lang, period=period) if marker_key else None
+    if url_path == "monthly_pack":  # the pack page keeps its words in its own module (a Streamlit script)
+        marker = {"zh": "下载 PDF", "en": "Download PDF"}[lang]
+    return i18n.t(nav_key, lang), title, marker
+
+
+def _switch_language(page, lang: str) -> None:
+    if lang == "en":
+        page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+
+
+def _grid_overflow(page) -> list[dict]:
+    """Per data grid on the page: its inner scroller's sizes (a grid wider or taller than its box
+    scrolls inside, hiding columns or rows) and its column headers."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+              .filter(el => el.checkVisibility()).map((el, i) => {  // a closed expander's grid is not drawn
+              const s = el.querySelector('.dvn-scroller') || el;
+              const heads = [...el.querySelectorAll('[role="columnheader"]')].map(h => h.innerText.trim());
+              return {i, sw: s.scrollWidth, cw: s.clientWidth, sh: s.scrollHeight, ch: s.clientHeight, heads};
+           })""")
+
+
+def _visible_text(page) -> str:
+    """Text a user can read: the page's DOM text, plus the cells of every data grid (drawn on a
+    canvas; glide-data-grid mirrors the rendered cells in an accessibility table)."""
+    return page.evaluate(
+        """() => document.querySelector('[data-testid="stMain"]').innerText + ' \\n ' +
+              [...document.querySelectorAll('[data-testid="stDataFrame"] [role="gridcell"]')]
+                  .map(c => c.textContent).join(' \\n ')""")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("role", ["county", "township", "village"])
-def test_sign_in_and_visit_every_page(server, browser, role):
+def test_sign_in_and_visit_every_page(server, browser, role, lang, tmp_path):
+    """Every page for every role in both languages: drawn without an exception, headed in the
+    chosen language, no "None"/"nan" shown, and (pages with tables) every table fits the 1440 px
+    window with every row and column visible."""
+    import re
+
+    from dashboard import i18n
+
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1440, "height": 1800}, locale="zh-CN")
+    SHOTS_COPY.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     requests: list[str] = []
     failed: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
@@ -116,24 +172,50 @@ def test_sign_in_and_visit_every_page(server, browser, role):
     page.get_by_label("用户名").fill(role)
     page.get_by_label("密码").fill(auth.DEMO_PASSWORD)
     page.get_by_role("button", name="登录").click()
-    unit = server["units"][role]["name"]
-    page.get_by_role("heading", name=f"{unit} · {server['period']} 总览").wait_for(timeout=30_000)
+    unit, period = server["units"][role]["name"], server["period"]
+    page.get_by_role("heading", name=f"{unit} · {period} 总览").wait_for(timeout=30_000)
+    _switch_language(page, lang)
+    page.get_by_role("heading", name=i18n.t("overview_title", lang, unit=unit, period=period)).wait_for(
+        timeout=30_000)
 
-    for url_path, (label, marker) in PAGES.items():
-        nav = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=label)
+    problems: list[str] = []
+    for url_path in PAGE_WORDS:
+        if url_path == "whatif" and role != "county":
+            continue
+        label, title, marker = _words(url_path, lang, unit, period)
+        nav = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=label, exact=True)
         nav.click()
-        page.wait_for_url(f"**/{url_path}", timeout=20_000) if url_path != "overview" else None
-        page.get_by_text(marker, exact=False).first.wait_for(timeout=90_000)
+        page.wait_for_url(f"**/{url_path}*", timeout=20_000) if url_path != "overview" else None
+        if title:
+            page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)
+        if marker:
+            page.get_by_text(marker, exact=False).first.wait_for(timeout=90_000)
         _wait_idle(page)
         if url_path == "map":
+            # deck.gl starts drawing only once its element is on screen (below the fold of a 900 px window)
+            page.locator('[data-testid="stDeckGlJsonChart"]').first.scroll_into_view_if_needed()
             canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas')
-            canvas.first.wait_for(timeout=30_000)
+            canvas.first.wait_for(timeout=60_000)
             assert canvas.count() >= 1
             page.wait_for_timeout(1500)  # let deck.gl draw its layers before the screenshot
-        assert page.locator('[data-testid="stException"]').count() == 0, (role, url_path)
-        if url_path != "monthly_pack":  # page 7's layout belongs to the pack module
-            assert page.get_by_role("heading", level=1).first.inner_text().startswith(unit), (role, url_path)
-        page.screenshot(path=str(SHOTS / f"{role}_{url_path}.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0, (role, lang, url_path)
+        text = _visible_text(page)
+        shown_missing = sorted(set(re.findall(MISSING_WORDS, text)))
+        if shown_missing:
+            problems.append(f"{url_path}: shows {shown_missing}")
+        if url_path in FIT_PAGES:
+            for g in _grid_overflow(page):
+                if g["sw"] > g["cw"] + 1:
+                    problems.append(f"{url_path}: table {g['i']} scrolls sideways ({g['sw']} > {g['cw']} px)")
+            if url_path == "rankings":  # the league shows every row: black-board ranks are at its bottom
+                league = _grid_overflow(page)[0]
+                if league["sh"] > league["ch"] + 1:
+                    problems.append(f"rankings: the league scrolls inside ({league['sh']} > {league['ch']} px)")
+        shot = tmp_path / f"{role}_{lang}_{url_path}.png"
+        _full_screenshot(page, shot)
+        for copy in (SHOTS / shot.name, SHOTS_COPY / shot.name):
+            copy.write_bytes(shot.read_bytes())
+    assert not problems, (role, lang, problems)
 
     outside = [u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
                and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
@@ -141,6 +223,77 @@ def test_sign_in_and_visit_every_page(server, browser, role):
     # Streamlit drops and reopens its own websocket on page switches; anything else failing is a fault.
     assert not [f for f in failed if "/_stcore/stream" not in f], failed
     page.close()
+
+
+PW_CLERK = "clerk-e2e-password"
+
+
+@pytest.fixture(scope="module")
+def clerk_server(demo_home, server, tmp_path_factory):
+    """The demo warehouse copied, with a county clerk (信息员) account added: pages 11 and 6."""
+    import shutil
+
+    from pipelines import users
+
+    home = tmp_path_factory.mktemp("clerk") / "home"
+    shutil.copytree(demo_home, home)
+    accounts = list(users.load_users(home / "users.yaml").values())
+    clerk = users.User("clerk", "县信息员", "clerk", server["units"]["county"]["code"],
+                       users.hash_password(PW_CLERK, 4))
+    users.write_users(home / "users.yaml", [*accounts, clerk])
+    with dashboard_server(home) as url:
+        yield {"url": url, "unit": server["units"]["county"]["name"]}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_clerk_pages_in_both_languages(clerk_server, browser, lang, tmp_path):
+    """A clerk's two pages (数据导入 upload, 数据质量 quality) in Chinese and English: headed in the
+    language, no "None"/"nan", the quality tables fit the window."""
+    import re
+
+    from dashboard import i18n
+
+    page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page.goto(clerk_server["url"], wait_until="domcontentloaded")
+    page.get_by_label("用户名").fill("clerk")
+    page.get_by_label("密码").fill(PW_CLERK)
+    page.get_by_role("button", name="登录").click()
+    unit = clerk_server["unit"]
+    page.get_by_role("heading", name=i18n.t("upload_title", "zh", unit=unit)).wait_for(timeout=60_000)
+    _switch_language(page, lang)
+    problems = []
+    for url_path, nav_key, title in (("upload", "page_upload", i18n.t("upload_title", lang, unit=unit)),
+                                     ("quality", "page_quality", i18n.t("quality_title", lang, unit=unit))):
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=i18n.t(nav_key, lang),
+                                                                 exact=True).click()
+        page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+        _wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, (lang, url_path)
+        shown_missing = sorted(set(re.findall(MISSING_WORDS, _visible_text(page))))
+        if shown_missing:
+            problems.append(f"{url_path}: shows {shown_missing}")
+        for g in _grid_overflow(page):
+            if g["sw"] > g["cw"] + 1:
+                problems.append(f"{url_path}: table {g['i']} scrolls sideways ({g['sw']} > {g['cw']} px)")
+        shot = tmp_path / f"clerk_{lang}_{url_path}.png"
+        _full_screenshot(page, shot)
+        SHOTS_COPY.mkdir(parents=True, exist_ok=True)
+        (SHOTS_COPY / shot.name).write_bytes(shot.read_bytes())
+    assert not problems, (lang, problems)
+    page.close()
+
+
+def _full_screenshot(page, path: Path) -> None:
+    """The whole page at the same width: Streamlit scrolls inside its main block, so a full-page
+    shot of a 900 px window shows the first 900 px only. The window grows to the content's height
+    for the shot (the width, which decides the layout, stays) and shrinks back."""
+    size = page.viewport_size
+    tall = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": min(max(int(tall) + 40, size["height"]), 8000)})
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    page.wait_for_timeout(300)
 
 
 def _wait_idle(page) -> None:

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard.i18n import LIGHT_COLOURS, dash_missing, fmt_count, fmt_delta, fmt_value, ind_name, t
+from dashboard.export import show
+from dashboard.i18n import LIGHT_COLOURS, fmt_count, fmt_delta, fmt_value, ind_name, relabel, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -94,13 +95,13 @@ def _glance() -> None:
             towns = run(wh.township_standings, c.period)
         if len(towns) > 1:
             st.markdown(f"**{t('glance_townships')}**")
-            table, config = dash_missing(towns.assign(
+            show(towns.assign(
                 score_mean=towns["score_mean"].round(1), score_change=towns["score_change"].round(1),
             )[["rank", "name", "villages", "score_mean", "score_change", "red", "black"]].rename(columns={
                 "rank": t("glance_town_rank"), "name": t("township"), "villages": t("glance_villages_scored"),
                 "score_mean": t("glance_mean_score"), "score_change": t("glance_mean_change"),
-                "red": t("glance_red_n"), "black": t("glance_black_n")}))
-            st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+                "red": t("glance_red_n"), "black": t("glance_black_n")}),
+                f"{t('glance_townships')}_{c.period}", key="township_standings")
 
 
 _glance()
@@ -115,14 +116,17 @@ for group in cat.groups:
     for i, row in enumerate(rows.itertuples(index=False)):
         ind = by_id[row.indicator_id]
         with cols[i % 4].container(border=True):
+            # the name above the figure, where it wraps: as the metric's own label a long English
+            # name was cut ("Ordinary household visit rate (q…", #14 defect 9)
+            st.markdown(f"**{ind_name(ind)}**",
+                        help=ind.definition_en if st.session_state.get("lang") == "en" else ind.definition_zh)
             st.metric(
-                ind_name(ind),
-                fmt_value(row.value, ind.unit),
+                ind_name(ind), label_visibility="collapsed",
+                value=fmt_value(row.value, ind.unit),
                 delta=fmt_delta(row.value - row.prev_value if row.prev_value == row.prev_value else None, ind.unit),
                 # a move made by records still awaiting review is lag: grey, never red or green
                 delta_color="off" if ind.direction == "none" or bool(row.lag) else (
                     "inverse" if ind.direction == "lower" else "normal"),
-                help=ind.definition_en if st.session_state.get("lang") == "en" else ind.definition_zh,
             )
             status = f":{LIGHT_COLOURS[row.light]}[●] {t('light_' + row.light)}"
             if ind.target is not None:
@@ -145,16 +149,11 @@ if len(black):
         f"{n}（{t('veto')}）" if v else n for n, v in zip(black["name"], black["veto"], strict=True)))
 if len(inactive):
     with st.expander(t("alert_inactive", n=len(inactive)), expanded=len(inactive) <= 10):
-        table, config = dash_missing(
-            inactive.rename(columns={"grid_code": "网格编码", "grid_name": t("grid_name"),
-                                     "village_name": t("tip_village"), "grid_head": t("tip_head")})
-            [["网格编码", t("grid_name"), t("tip_village"), t("tip_head")]])
-        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+        show(relabel(inactive[["grid_code", "grid_name", "village_name", "grid_head"]]),
+             f"无上报网格_{c.period}", key="overview_inactive")
 if len(low_n):
     with st.expander(t("alert_low_n", n=len(low_n))):
         names = low_n["name_en"] if st.session_state.get("lang") == "en" else low_n["name_zh"]
-        table, config = dash_missing(
-            low_n.assign(indicator=names)[["name", "indicator", "numerator", "denominator"]].rename(
-                columns={"name": t("name"), "indicator": t("indicator"), "numerator": t("numerator"),
-                         "denominator": t("denominator")}))
-        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+        show(low_n.assign(indicator=names)[["name", "indicator", "numerator", "denominator"]].rename(
+            columns={"name": t("name"), "indicator": t("indicator"), "numerator": t("numerator"),
+                     "denominator": t("denominator")}), f"样本不足_{c.period}", key="overview_low_n")

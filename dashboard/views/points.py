@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.i18n import dash_missing, fmt_count, fmt_pct, t
+from dashboard.export import show
+from dashboard.i18n import fmt_count, fmt_pct, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -38,11 +39,10 @@ with left:
 with right:
     st.markdown(f"**{t('by_category')}**")
     if len(cats):
-        table, config = dash_missing(
-            cats.rename(columns={"category": t("category"), "gained": t("gained"), "deducted": t("deducted"),
-                                 "records": t("count")})[[t("category"), t("gained"), t("deducted"), t("count")]],
-            {t("gained"): t("why_none"), t("deducted"): t("why_none")})
-        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+        show(cats.rename(columns={"category": t("category"), "gained": t("gained"), "deducted": t("deducted"),
+                                  "records": t("count")})[[t("category"), t("gained"), t("deducted"), t("count")]],
+             f"积分类别_{c.period}", key="points_categories",
+             reasons={t("gained"): t("why_none"), t("deducted"): t("why_none")})
     else:
         st.info(t("no_rows"))
 
@@ -64,6 +64,5 @@ with right:
                         width="stretch", config={"displaylogo": False})
         month = red[red["period"] == c.period]
         if len(month):
-            table, config = dash_missing(pd.DataFrame({t("item"): month["item"], t("count"): month["redemptions"],
-                                                       t("points_spent"): month["points_spent"]}))
-            st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+            show(pd.DataFrame({t("item"): month["item"], t("count"): month["redemptions"],
+                               t("points_spent"): month["points_spent"]}), f"积分兑换_{c.period}", key="points_redemptions")

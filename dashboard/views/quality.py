@@ -3,15 +3,46 @@
 
 import streamlit as st
 
-from dashboard.i18n import dash_missing, fmt_pct, label_codes, relabel, t
+from dashboard.export import download_buttons, rows_height, show, static
+from dashboard.i18n import REASONS, dash_missing, fmt_pct, ind_name, label_codes, lang, relabel, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
 
-def _show(df, reasons: dict[str, str] | None = None) -> None:
-    shown = relabel(label_codes(df))
-    table, config = dash_missing(shown, {relabel(df[[k]]).columns[0]: v for k, v in (reasons or {}).items() if k in df})
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+def _one_language(text, keep_code: bool = False):
+    """A stored reason ("CODE: 中文 / English") in the user's language, its code prefix dropped
+    where the code's label is shown beside it: the bilingual text ran past the table's edge
+    (#14 defect 8). Downloads keep the stored text."""
+    if not isinstance(text, str):
+        return text
+    zh, _, en = text.partition(" / ")
+    code, sep, rest = zh.partition(": ")
+    if not (sep and code in REASONS):
+        code = ""
+    elif not keep_code:
+        zh = rest
+    if en and lang() == "en":
+        return f"{code}: {en}" if code and keep_code else en
+    return zh
+
+
+def _with_code(text):
+    return _one_language(text, keep_code=True)
+
+
+def _show(df, name: str, reasons: dict[str, str] | None = None, hide: tuple[str, ...] = (),
+          texts: tuple[str, ...] = (), wrap: bool = False, short=_one_language, **kw) -> None:
+    """A warehouse frame with translated codes and headers, and its XLSX/CSV downloads (every
+    column). On screen the ``hide`` columns are left out and the ``texts`` columns shortened to the
+    user's language, so the table fits the page."""
+    full = relabel(label_codes(df))
+    screen = df.drop(columns=[c for c in hide if c in df]).assign(
+        **{c: df[c].map(short) for c in texts if c in df})
+    if wrap:  # sentences in cells: a page table wraps them
+        static(relabel(label_codes(screen)), name, key=f"quality_{name}", download=full)
+        return
+    show(relabel(label_codes(screen)), name, key=f"quality_{name}", download=full,
+         reasons={relabel(df[[k]]).columns[0]: v for k, v in (reasons or {}).items() if k in df}, **kw)
 
 
 c = current()
@@ -34,36 +65,41 @@ total = grid["visits"].sum() + grid["events"].sum()
 timely = (grid["timely_rate"].fillna(0) * (grid["visits"] + grid["events"])).sum()
 b.metric(t("timely"), fmt_pct(timely / total) if total else "—")
 d.metric(t("visits") + " / " + t("events"), f"{int(grid['visits'].sum())} / {int(grid['events'].sum())}")
-key_name = wh.catalogue()["key_visit_rate"].name_zh
-table, config = dash_missing(
+key_name = ind_name(wh.catalogue()["key_visit_rate"])
+grid_cols = ["grid_code", "grid_name", "village_name", "grid_head", "visits", "events", "active", "key_visit_rate",
+             "timely_rate"]
+grid_names = {"visits": t("visits"), "events": t("events"), "active": t("active"), "key_visit_rate": key_name,
+              "timely_rate": t("timely")}
+table, config = dash_missing(relabel(
     grid.assign(active=grid["active"].map(lambda v: t("yes") if v else "✗"),
                 key_visit_rate=grid["key_visit_rate"].map(fmt_pct), timely_rate=grid["timely_rate"].map(fmt_pct))[
-        ["grid_code", "grid_name", "village_name", "grid_head", "visits", "events", "active", "key_visit_rate",
-         "timely_rate"]
-    ].rename(columns={"grid_code": "网格编码", "grid_name": t("grid_name"), "village_name": t("tip_village"),
-                      "grid_head": t("tip_head"), "visits": t("visits"), "events": t("events"),
-                      "active": t("active"), "key_visit_rate": key_name, "timely_rate": t("timely")}))
+        grid_cols].rename(columns=grid_names)))
 for col in (key_name, t("timely")):  # fmt_pct already wrote "—": say why on hover
     config[col] = st.column_config.TextColumn(help=t("missing_help", reason=t("why_no_records")))
-st.dataframe(table, hide_index=True, width="stretch", height=min(35 * (len(grid) + 1) + 3, 420), column_config=config)
+st.dataframe(table, hide_index=True, width="stretch", height=rows_height(len(grid), 420), column_config=config)
+# the download keeps the rates as numbers (fractions) and 是/否 for active
+download_buttons(relabel(grid[grid_cols].assign(active=grid["active"].astype(bool)).rename(columns=grid_names)),
+                 f"网格上报_{c.period}", key="quality_grids")
 
 if c.scope.role != "county":
     st.info(t("county_only"))
     st.stop()
 
 st.subheader(t("batches"))
-_show(batches)
+_show(batches, "导入批次")
 st.subheader(t("files"))
-_show(files, {"source_kind": t("why_rejected")})
-left, right = st.columns(2)
-with left:
-    st.subheader(t("quarantine"))
-    _show(reasons)
-with right:
-    st.subheader(t("validation"))
-    failed = int((~checks["success"].astype(bool)).sum()) if len(checks) else 0
-    st.caption(t("failed_checks", n=failed))
-    _show(checks)
+# the reason column last but one (it was off-screen at the far right), the batch in the download only
+files_cols = ["file_name", "source_kind", "status", "reason", "rows_read", "rows_loaded", "rows_quarantined",
+              "rows_duplicate", "rows_non_data", "profile", "batch_id"]
+_show(files[[c for c in files_cols if c in files]], "文件明细", {"source_kind": t("why_rejected")},
+      hide=("batch_id", "profile"), texts=("reason",), wrap=True)
+# one above the other, full width: side by side the example and the check's name were cut ("MISS…")
+st.subheader(t("quarantine"))
+_show(reasons, "隔离原因", texts=("example",))
+st.subheader(t("validation"))
+failed = int((~checks["success"].astype(bool)).sum()) if len(checks) else 0
+st.caption(t("failed_checks", n=failed))
+_show(checks, "校验结果", hide=("batch_id",))
 
 # --- dashboard-glance (#14 defect 10): the quarantined rows themselves -------------------------
 st.subheader(t("quarantine_rows"))
@@ -75,4 +111,7 @@ if rows.empty:
 else:
     st.caption(t("quarantine_rows_note", n=len(rows)))
     _show(rows.rename(columns={"sheet": "_sheet", "row_number": "_row"}).rename(
-        columns={"_sheet": t("sheet"), "_row": t("row_number")}))
+        columns={"_sheet": t("sheet"), "_row": t("row_number")}), "隔离行",
+        # the reason keeps its code (the code's label column and the file's kind stay in the download)
+        hide=("batch_id", "source_kind", "reason_code") if latest else ("source_kind", "reason_code"),
+        texts=("reason",), short=_with_code)

@@ -6,6 +6,7 @@ own grids' workers only."""
 import pandas as pd
 import streamlit as st
 
+from dashboard.export import rows_height, show
 from dashboard.i18n import lang, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
@@ -54,9 +55,7 @@ def league_view(rows: pd.DataFrame) -> pd.DataFrame:
 for code, rows in league.groupby("township_code", sort=True):
     st.subheader(t("workers_league", township=rows["township_name"].iloc[0] or code))
     view = league_view(rows)
-    st.dataframe(view, hide_index=True, width="stretch", height=min(35 * (len(view) + 1) + 3, 560))
-    st.download_button(t("workers_csv"), data=view.to_csv(index=False).encode("utf-8-sig"),
-                       file_name=f"网格员考评_{c.period}_{code}.csv", mime="text/csv", key=f"workers_csv_{code}")
+    show(view, f"网格员考评_{c.period}_{code}", key=f"workers_{code}", height=rows_height(len(view), 560))
 
 st.subheader(t("worker_detail"))
 labels = {i: f"{r.worker_name} · {r.grid_name or r.grid_code} · {r.village_name}" for i, r in league.iterrows()}
@@ -71,7 +70,7 @@ with left:
         t("worker_cap"): [i.cap for i in sheet.items],
         t("worker_points"): [float(w[i.item + "_points"]) for i in sheet.items],
     })
-    st.dataframe(items, hide_index=True, width="stretch")
+    show(items, f"网格员考评明细_{c.period}_{w['grid_code']}", key="worker_items")
     item_sum = float(items[t("worker_points")].sum())
     st.markdown("**" + t("worker_sum", total=round(float(w["total"]), 4), base=sheet.base, items=item_sum,
                          grade=grade_text(w["grade"])) + "**")
@@ -80,10 +79,10 @@ with right:
         history = run(wh.worker_history, w["grid_code"], w["worker_name"])
     st.markdown(f"**{t('worker_history')}**")
     st.line_chart(history.set_index("period")["total"], height=220)
-    st.dataframe(pd.DataFrame({
+    show(pd.DataFrame({
         t("period"): history["period"], t("worker_total"): history["total"].round(4),
         t("worker_grade"): history["grade"].map(grade_text), t("worker_rank"): history["rank_in_township"],
-    }), hide_index=True, width="stretch")
+    }), f"网格员考评历史_{w['grid_code']}", key="worker_history")
 
 st.subheader(t("workers_sheet"))
 with guard():
