@@ -2,8 +2,8 @@
 end equal to those of a home that ran the same ingest uninterrupted (issue #19 item 1, #12).
 
 One reference home (the reference files loaded) is built once and copied per phase; the killed
-ingest is a real `xiangzhi ingest` subprocess that SIGKILLs itself at the phase (XIANGZHI_KILL_AT,
-batch.KILL_PHASES), the rerun is the same ingest, uninterrupted (in this process, as is the
+ingest is a real `xiangzhi ingest` in its own process (forked from one that paid the imports once)
+that SIGKILLs itself at the phase (XIANGZHI_KILL_AT, batch.KILL_PHASES), the rerun is the same ingest, uninterrupted (in this process, as is the
 reference run: the same code, its imports paid once). Compared: every table of the
 warehouse (staged rows, dispositions, registers, core, marts, quarantine, load_files) and of the
 published copy, row for row, with batch ids replaced by their rank and the batch times and raw
@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -55,15 +54,10 @@ def _batch_files(folder: Path) -> list[Path]:
     ]
 
 
-def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ, XIANGZHI_HOME=str(home), XIANGZHI_SECRET=TEST_SECRET, **extra)
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ, XIANGZHI_HOME=str(home), XIANGZHI_SECRET=TEST_SECRET)
     env.pop("XIANGZHI_PAUSE_BEFORE_COMMIT", None)
     return env
-
-
-def _ingest(home: Path, files: list[Path], **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", "--quiet", *map(str, files)],
-                          env=_env(home, **extra), capture_output=True, text=True, timeout=300)
 
 
 def _ingest_here(home: Path, files: list[Path]) -> None:
@@ -118,18 +112,54 @@ def homes(tmp_path_factory):
     return base, files, _state(ref)
 
 
-def _killed(base: Path, files: list[Path], phase: str) -> tuple[Path, subprocess.CompletedProcess]:
-    home = base.parent / f"killed-{phase}"
-    shutil.copytree(base, home)
-    return home, _ingest(home, files, XIANGZHI_KILL_AT=phase)
+# One process pays the imports (GX alone takes seconds), then forks one ingest per phase, two at a
+# time (2 cores): each child is a whole `xiangzhi ingest` that SIGKILLs itself at its phase.
+_FORKER = """
+import json, os, sys
+from pipelines.expectations import load_gx
+load_gx()
+import pipelines.cli as cli
+import pipelines.load, pipelines.models.runner, pipelines.normalise  # noqa: F401
+import pipelines.readers.delimited, pipelines.readers.excel  # noqa: F401
+jobs, files, running, out = json.loads(sys.argv[1]), sys.argv[2:], {}, {}
+def reap():
+    pid, status = os.wait()
+    out[running.pop(pid)] = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+for phase, home in jobs:
+    if len(running) == 2:
+        reap()
+    pid = os.fork()
+    if pid == 0:
+        os.environ.update(XIANGZHI_HOME=home, XIANGZHI_KILL_AT=phase)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        try:
+            rc = cli.main(["ingest", "--quiet", *files])
+        except BaseException:
+            rc = 99
+        os._exit(rc)
+    running[pid] = phase
+while running:
+    reap()
+print(json.dumps(out))
+"""
 
 
 @pytest.fixture(scope="module")
 def killed(homes):
-    """phase → (its home after the kill, the killed process), killed two at a time (2 cores)."""
+    """phase → (its home after the kill, the killed ingest's exit: -9 when it died at the phase)."""
+    import json
+
     base, files, _ = homes
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(KILL_PHASES, pool.map(lambda ph: _killed(base, files, ph), KILL_PHASES), strict=True))
+    jobs = []
+    for phase in KILL_PHASES:
+        home = base.parent / f"killed-{phase}"
+        shutil.copytree(base, home)
+        jobs.append((phase, str(home)))
+    proc = subprocess.run([sys.executable, "-c", _FORKER, json.dumps(jobs), *map(str, files)],
+                          env=_env(base), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    codes = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {phase: (Path(home), codes[phase]) for phase, home in jobs}
 
 
 def test_the_batch_changes_something_at_every_kind(homes):
@@ -147,8 +177,8 @@ def test_the_batch_changes_something_at_every_kind(homes):
 @pytest.mark.parametrize("phase", KILL_PHASES)
 def test_kill_at_phase_then_rerun_equals_an_uninterrupted_run(homes, killed, phase):
     base, files, (want_wh, want_pub) = homes
-    home, proc = killed[phase]
-    assert proc.returncode == -9, f"never reached {phase}: rc {proc.returncode}\n{proc.stdout}{proc.stderr}"
+    home, rc = killed[phase]
+    assert rc == -9, f"the ingest never reached {phase} (exit {rc})"
     pub = home / "published" / "xiangzhi.duckdb"
     con = duckdb.connect(str(pub), read_only=True)  # the published copy always opens, old or new
     n_batches = con.execute("select count(*) from load_batches").fetchone()[0]
