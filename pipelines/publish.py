@@ -84,5 +84,8 @@ def publish(warehouse: Path, published: Path) -> Path:
         os.fsync(fd)
     finally:
         os.close(fd)
+    from pipelines.ingest.batch import kill_point
+
+    kill_point("publish_tmp")  # the new copy written, not yet renamed over the old one
     os.replace(tmp, published)  # atomic on POSIX: readers see the old or the new file, never half
     return published

@@ -1,5 +1,12 @@
-"""The batch lifecycle: raw copy → staged → dispositions → core → validation → marts → contract tables,
-in one transaction; then publish.
+"""The batch lifecycle: raw copy → staged into a scratch file → (one transaction:) moved into the
+warehouse → dispositions → core → validation → marts → contract tables → commit; then publish.
+
+Staging writes each file's rows into a per-batch scratch DuckDB file (`warehouse/staging-<batch>.duckdb`)
+in autocommit, so what a big batch appends is on disk, not held in memory by an open transaction
+(FIELD_NOTES: DuckDB keeps what a transaction appends in memory beyond memory_limit; one bulk insert
+of the staged rows inside the transaction is written out as it goes). The warehouse changes only in
+the final transaction, so a kill anywhere leaves it as it was; the scratch file of a killed run
+is removed by the next one.
 
 Every staged row of every file ever loaded stays in `stg_<kind>`, and `disp_<kind>` says where each
 ends (SPEC §3.6): loaded, quarantined with a reason, or duplicate. Judging every observation of an
@@ -113,8 +120,9 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
     con = connect(p.warehouse)
     try:
         ensure_schema(con)
-        raw_dir = None
+        raw_dir = scratch = None
         _remove_orphan_raw(con, p.raw)
+        _remove_orphan_scratch(p.warehouse)
         known = {r[0]: r[1] for r in con.execute("select file_id, status from reg_files").fetchall()}
         started = datetime.now().replace(microsecond=0)
         batch_id = started.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -139,8 +147,8 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
         raw_dir = p.raw / batch_id
         raw_dir.mkdir(parents=True, exist_ok=True)
         seq0 = con.execute("select coalesce(max(seq), 0) from reg_files").fetchone()[0]
-        con.execute("begin transaction")
-        con.execute("insert into reg_batches values (?, ?, null, 'running')", [batch_id, started])
+        scratch = _scratch_path(p.warehouse, batch_id)
+        staging.attach_scratch(con, scratch)
         kinds: set[str] = set()
         timings: dict[str, float] = {}
         mark = time.perf_counter()
@@ -152,6 +160,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
             dest = raw_dir / f"{h[:8]}_{f.name}"
             shutil.copy2(f, dest)  # raw is immutable: the copy is what was loaded
             dest.chmod(0o600)  # the original export, personal data and all: owner only
+            kill_point("raw_copy")
             res = read_file(f)
             kind = res.source.kind if res.source else None
             reason = res.error or ("; ".join(res.notes) if res.notes else None)
@@ -163,7 +172,9 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
                         sheet.export_time = started  # SPEC §3.6: else the time it is ingested
                     frame = staging.derive(kind, normalise(res.source, sheet, key), key, hashes)
                     staging.stage(con, res.source, frame,
-                                  {"file_id": h, "file_name": f.name, "batch_id": batch_id, "sheet_no": sheet_no})
+                                  {"file_id": h, "file_name": f.name, "batch_id": batch_id, "sheet_no": sheet_no},
+                                  database=staging.SCRATCH)
+                    kill_point("staging")  # rows of this file staged, the rest of the batch not yet
                     rows_read += sheet.rows_read
                     non_data += sheet.non_data
             times = [sh.export_time for sh in res.sheets if sh.export_time is not None]
@@ -174,31 +185,45 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
             del res
             if progress:
                 progress.advance(task)
+        kill_point("scratch_staged")
+        con.execute("begin transaction")
+        con.execute("insert into reg_batches values (?, ?, null, 'running')", [batch_id, started])
+        staging.move_scratch(con, kinds)
+        kill_point("moved")
         registry.register_files(con, batch_id, seq0, files_done)
+        kill_point("staged")
         timings["read_normalise_stage"] = time.perf_counter() - mark
         if progress:
             task = progress.add_task("校验与建模 validating & building", total=None)
         mark = time.perf_counter()
         full = full_rejudge or core.needs_full_rejudge(con, kinds)
         core.rebuild(con, batch_id, kinds, full=full)
+        kill_point("core")
         timings["dispositions_core"] = time.perf_counter() - mark
         mark = time.perf_counter()
         validate.validate_batch(con, batch_id, kinds)
+        kill_point("validated")
         timings["validate_gx"] = time.perf_counter() - mark
         mark = time.perf_counter()
         mart_rows: dict[str, int] = {}
         if build_marts:
             mart_rows = run_marts(con)
+        kill_point("marts")
         timings["marts"] = time.perf_counter() - mark
         mark = time.perf_counter()
         con.execute("update reg_batches set finished_at = ?, status = 'loaded' where batch_id = ?",
                     [datetime.now().replace(microsecond=0), batch_id])
         registry.publish_tables(con)
+        kill_point("publish_tables")
         contract.enforce(con)  # data contracts (schema.yml) before commit and publish: a failing mart rolls back
+        kill_point("contract")
         _pause_for_tests()
         con.execute("commit")
+        kill_point("commit")
+        staging.drop_scratch(con, scratch)
         outcomes += registry.outcomes(con, batch_id)
         con.execute("checkpoint")
+        kill_point("checkpoint")
         timings["commit"] = time.perf_counter() - mark
     except BaseException as exc:
         if raw_dir is not None:
@@ -207,6 +232,8 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
             con.execute("rollback")
         except Exception:  # noqa: BLE001 - no transaction open
             pass
+        if scratch is not None:
+            staging.drop_scratch(con, scratch)
         con.close()
         if _disk_full(exc):
             raise IngestError(_disk_full_message(p.home, files)) from exc
@@ -250,6 +277,32 @@ def _remove_orphan_raw(con, raw_root: Path) -> None:
     for d in raw_root.iterdir() if raw_root.exists() else ():
         if d.is_dir() and d.name not in committed:
             shutil.rmtree(d, ignore_errors=True)
+
+
+# Where XIANGZHI_KILL_AT can stop an ingest, in the order an ingest passes them (tests/test_kill_phases.py
+# kills at each and asserts a rerun ends equal to an uninterrupted run).
+KILL_PHASES = ("raw_copy", "staging", "scratch_staged", "moved", "staged", "core", "validated", "marts",
+               "publish_tables", "contract", "commit", "checkpoint", "publish_tmp")
+
+
+def kill_point(phase: str) -> None:
+    """XIANGZHI_KILL_AT=<phase>: the process kills itself (SIGKILL, as the OOM killer or a power cut
+    would: no cleanup runs) the first time it reaches that phase. Testing only."""
+    if os.environ.get("XIANGZHI_KILL_AT") == phase:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _scratch_path(warehouse: Path, batch_id: str) -> Path:
+    return warehouse.with_name(f"staging-{batch_id}.duckdb")
+
+
+def _remove_orphan_scratch(warehouse: Path) -> None:
+    """Scratch files of killed runs (their batch never committed). Runs under the warehouse's lock,
+    so no other ingest is staging into one."""
+    for f in warehouse.parent.glob("staging-*.duckdb*"):
+        f.unlink(missing_ok=True)
 
 
 def _pause_for_tests() -> None:

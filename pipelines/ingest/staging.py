@@ -13,7 +13,7 @@ import polars as pl
 
 from pipelines.ingest.tables import EXTRA_COLUMNS, name, stage_columns
 from pipelines.privacy import keyed_hash
-from pipelines.sources import Source
+from pipelines.sources import LOAD_ORDER, SOURCES, Source
 
 
 def _hash_unique(values: pl.Series, key: bytes, cache: dict[str, str] | None = None) -> pl.Series:
@@ -60,8 +60,43 @@ def derive(kind: str, frame: pl.DataFrame, key: bytes, hashes: dict[str, str] | 
     return frame
 
 
-def stage(con, src: Source, frame: pl.DataFrame, meta: dict) -> int:
-    """Append one sheet's rows to stg_<kind>; returns the row count."""
+SCRATCH = "scratch"  # the batch's scratch database, attached under this name while it stages
+
+
+def attach_scratch(con, path) -> None:
+    """A fresh scratch file for the batch's staged rows, with every stg_<kind> table (empty)."""
+    from pipelines.publish import sql_string
+
+    for f in (path, path.with_name(path.name + ".wal")):
+        f.unlink(missing_ok=True)
+    con.execute(f"attach {sql_string(path)} as {SCRATCH}")
+    for kind in LOAD_ORDER:
+        cols = ", ".join(f'"{c}" {t}' for c, t in stage_columns(SOURCES[kind]).items())
+        con.execute(f"create table {SCRATCH}.{name('stg', kind)} ({cols})")
+
+
+def move_scratch(con, kinds: set[str]) -> None:
+    """Inside the batch's transaction: the staged rows into the warehouse's stg_<kind>, one bulk insert
+    per kind (DuckDB writes a bulk insert's row groups out as it goes; many small inserts in an open
+    transaction it keeps in memory)."""
+    for kind in LOAD_ORDER:
+        if kind in kinds:
+            con.execute(f"insert into main.{name('stg', kind)} select * from {SCRATCH}.{name('stg', kind)}")
+
+
+def drop_scratch(con, path) -> None:
+    """Detach and delete the scratch file (after the commit, or when the batch failed)."""
+    try:
+        con.execute(f"detach {SCRATCH}")
+    except Exception:  # noqa: BLE001 - never attached, or the connection is gone
+        pass
+    for f in (path, path.with_name(path.name + ".wal")):
+        f.unlink(missing_ok=True)
+
+
+def stage(con, src: Source, frame: pl.DataFrame, meta: dict, database: str | None = None) -> int:
+    """Append one sheet's rows to stg_<kind> (of `database`, e.g. the batch's scratch file; default the
+    warehouse); returns the row count."""
     cols = stage_columns(src)
     frame = frame.with_columns(
         pl.lit(meta["file_id"]).alias("_file_id"), pl.lit(meta["file_name"]).alias("_file_name"),
@@ -74,6 +109,7 @@ def stage(con, src: Source, frame: pl.DataFrame, meta: dict) -> int:
     view = frame.select(list(cols)).to_arrow()
     con.register("_stage_frame", view)
     select = ", ".join(f'cast("{c}" as {t})' for c, t in cols.items())
-    con.execute(f"insert into {name('stg', src.kind)} select {select} from _stage_frame")
+    target = f"{database}.{name('stg', src.kind)}" if database else name("stg", src.kind)
+    con.execute(f"insert into {target} select {select} from _stage_frame")
     con.unregister("_stage_frame")
     return frame.height
