@@ -223,7 +223,8 @@ def test_quality_page_shows_each_files_profile_and_a_rejected_files_diagnosis(wh
     at.run()
     at.switch_page("views/quality.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    files = next(d.value for d in at.dataframe if "导入方案" in d.value.columns)
+    # the file list is a page table (its reasons wrap), the other lists data grids
+    files = next(d.value for d in [*at.table, *at.dataframe] if "导入方案" in d.value.columns)
     by_name = files.set_index("文件名")
     for prof, path in FILES.items():
         assert by_name.loc[path.name, "导入方案"] == prof

@@ -89,10 +89,11 @@ st.subheader(t("batches"))
 _show(batches, "导入批次")
 st.subheader(t("files"))
 # the reason column last but one (it was off-screen at the far right), the batch in the download only
-files_cols = ["file_name", "source_kind", "status", "reason", "rows_read", "rows_loaded", "rows_quarantined",
-              "rows_duplicate", "rows_non_data", "profile", "batch_id"]
+# the import profile a file was read with stays on screen (#11: which format a file was taken for)
+files_cols = ["file_name", "source_kind", "profile", "status", "reason", "rows_read", "rows_loaded",
+              "rows_quarantined", "rows_duplicate", "rows_non_data", "batch_id"]
 _show(files[[c for c in files_cols if c in files]], "文件明细", {"source_kind": t("why_rejected")},
-      hide=("batch_id", "profile"), texts=("reason",), wrap=True)
+      hide=("batch_id",), texts=("reason",), wrap=True)
 # one above the other, full width: side by side the example and the check's name were cut ("MISS…")
 st.subheader(t("quarantine"))
 _show(reasons, "隔离原因", texts=("example",))
