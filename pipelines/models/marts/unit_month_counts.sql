@@ -6,11 +6,10 @@
 with
 
 levels as (
-    select 6 as code_length, 'county' as unit_level
-    union all
-    select 9 as code_length, 'township' as unit_level
-    union all
-    select 12 as code_length, 'village' as unit_level
+    select
+        code_length,
+        unit_level
+    from int_unit_levels
 ),
 
 records as (
