@@ -1,5 +1,6 @@
 -- grain: one row per county (层级 县) in the current admin-units reference
 with units as (select * from cur_admin_units)
+
 select
     code as county_code,
     name,

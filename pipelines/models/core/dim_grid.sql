@@ -1,7 +1,9 @@
 -- grain: one row per grid (15-digit code) of the current grids reference
 with
 grids as (select * from cur_grids),
+
 villages as (select village_code, township_code from dim_village)
+
 select
     g.grid_code,
     g.grid_name,

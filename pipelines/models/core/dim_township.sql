@@ -1,7 +1,9 @@
 -- grain: one row per township (层级 乡镇); its county is its parent code; outline from ref_boundaries
 with
 units as (select * from cur_admin_units),
+
 outlines as (select * from ref_boundaries where level = 'township')
+
 select
     u.code as township_code,
     u.name,

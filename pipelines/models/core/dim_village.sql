@@ -2,8 +2,11 @@
 -- outline from ref_boundaries (dissolved from the village's grids at ingest)
 with
 units as (select * from cur_admin_units),
+
 townships as (select code, parent_code from cur_admin_units where level = '乡镇'),
+
 outlines as (select * from ref_boundaries where level = 'village')
+
 select
     v.code as village_code,
     v.name,

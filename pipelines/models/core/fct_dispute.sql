@@ -1,6 +1,7 @@
 -- grain: one row per dispute case; latest export's state; village resolved from its name (chk_disputes)
 with
 cases as (select * from cur_disputes),
+
 -- a field an export does not carry keeps the latest carrying export's value (_carried; NULL = all
 -- fields): a later export without the column does not erase it (absent ≠ present but empty)
 carried as (
@@ -25,7 +26,9 @@ carried as (
     from (select *, (_export_time, _seq, _sheet_no, _row) as _order from loaded_disputes) as o
     group by case_id
 ),
+
 villages as (select village_code, township_code from dim_village)
+
 select
     c.case_id,
     c.registered_on,

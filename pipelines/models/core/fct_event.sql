@@ -1,6 +1,7 @@
 -- grain: one row per event; state from the latest export (cur_events), entry time from the first observation
 with
 events as (select * from cur_events),
+
 -- a field an export does not carry keeps the latest carrying export's value (_carried; NULL = all
 -- fields): a later export without the column does not erase it (absent ≠ present but empty)
 carried as (
@@ -21,8 +22,11 @@ carried as (
     from (select *, (_export_time, _seq, _sheet_no, _row) as _order from loaded_events) as o
     group by event_id
 ),
+
 first_entry as (select event_id, min(entered_at) as entered_at from loaded_events group by event_id),
+
 grids as (select grid_code, village_code, township_code from dim_grid)
+
 select
     e.event_id,
     e.grid_code,

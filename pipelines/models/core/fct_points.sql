@@ -1,6 +1,7 @@
 -- grain: one row per points record; review state from the latest export; counted in the household's village
 with
 records as (select * from cur_points),
+
 -- a field an export does not carry keeps the latest carrying export's value (_carried; NULL = all
 -- fields): a later export without the column does not erase it (absent ≠ present but empty)
 carried as (
@@ -11,8 +12,11 @@ carried as (
     from (select *, (_export_time, _seq, _sheet_no, _row) as _order from loaded_points) as o
     group by record_id
 ),
+
 first_entry as (select record_id, min(entered_on) as entered_on from loaded_points group by record_id),
+
 households as (select household_key, village_code, township_code from dim_household)
+
 select
     r.record_id,
     r.household_key,

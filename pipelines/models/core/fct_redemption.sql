@@ -1,7 +1,9 @@
 -- grain: one row per redemption; counted in the household's village
 with
 redemptions as (select * from cur_redemptions),
+
 households as (select household_key, village_code, township_code from dim_household)
+
 select
     r.redemption_id,
     r.household_key,

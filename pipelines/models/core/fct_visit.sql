@@ -1,7 +1,9 @@
 -- grain: one row per visit/patrol record; visits are not snapshots, so every loaded row is a record
 with
 visits as (select * from cur_visits),
+
 grids as (select grid_code, village_code, township_code from dim_grid)
+
 select
     v.record_id,
     v.grid_code,
