@@ -96,7 +96,9 @@ def _go_to(url: str) -> None:
 def _here() -> str:
     """This page's path and query (a deep link with month and unit survives the sign-in)."""
     u = urllib.parse.urlsplit(st.context.url or "/")
-    return (u.path or "/") + (f"?{u.query}" if u.query else "")
+    # st.context.url carries no query string in this Streamlit: the query comes from st.query_params
+    query = urllib.parse.urlencode(st.query_params.to_dict()) or u.query
+    return (u.path or "/") + (f"?{query}" if query else "")
 
 
 def signed_in_user() -> auth.User | None:

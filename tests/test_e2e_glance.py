@@ -103,7 +103,7 @@ def test_map_tooltip_is_formatted_and_escaped(server, browser):  # noqa: F811
     page = _sign_in(browser, server, "village")
     title = page.title()
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="地图").click()
-    page.wait_for_url("**/map", timeout=20_000)
+    page.wait_for_url("**/map*", timeout=20_000)
     canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
     canvas.wait_for(timeout=60_000)
     _wait_idle(page)
@@ -143,7 +143,7 @@ def test_every_page_in_both_languages_has_no_missing_word(server, browser, role)
             label = labels[0] if lang == "zh" else labels[1]
             page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=label).click()
             if url_path != "overview":
-                page.wait_for_url(f"**/{url_path}", timeout=20_000)
+                page.wait_for_url(f"**/{url_path}*", timeout=20_000)
             page.get_by_role("heading", level=1).first.wait_for(timeout=90_000)
             _wait_idle(page)
             if url_path == "map":
