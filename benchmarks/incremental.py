@@ -1,6 +1,9 @@
 """Section 8 of the benchmark alone (issue #12): month 2 vs the last month, on generated exports.
 
-    .venv/bin/python -m benchmarks.incremental --data DIR [--scale county] [--work DIR]
+    .venv/bin/python -m benchmarks.incremental --data DIR [--scale county] [--months N] [--work DIR]
+
+--months N generates the scale's county with N months of reports (e.g. `--scale small --months 24`:
+more history than small's 6, still quick) — the scale is then named `small-24m` in the manifest.
 
 The full run (benchmarks.run) includes it; this entry skips the other sections, which take long at
 county scale on a shared machine.
@@ -27,7 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--work", type=Path)
     ap.add_argument("--rss-cap-gb", type=float, default=14.0)
+    ap.add_argument("--months", type=int, help="months of reports to generate (default: the scale's)")
     a = ap.parse_args(argv)
+    if a.months:
+        from dataclasses import replace
+
+        from pipelines.generate.world import SCALES
+
+        if a.months < 3:
+            ap.error("--months must be at least 3 (month 2 and a later month are compared)")
+        scale = f"{a.scale}-{a.months}m"
+        SCALES[scale] = replace(SCALES[a.scale], name=scale, months=a.months)
+        a.scale = scale
     os.environ.setdefault("XIANGZHI_SECRET", "benchmark-secret")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     work = a.work or Path(tempfile.mkdtemp(prefix="xiangzhi-bench-incremental-"))

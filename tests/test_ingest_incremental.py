@@ -149,3 +149,34 @@ def test_a_later_registry_export_without_key_types_keeps_them_in_any_order(small
     finally:
         con.close()
     assert keys > 10 and wrong == 0 and later_loaded > 100
+
+
+def test_an_incremental_publish_rewrites_only_the_files_it_can_change(small, home, tmp_path):
+    # The cost of publish_tables follows the batch (#12 item 3): after month 2 on top of month 1, only
+    # month 2's files and the month-1 files holding the ids it re-judged are republished; the rest of
+    # load_files is left as it was (a planted wrong count survives), and what is republished is right.
+    refs, facts = small
+    later = [f for f in facts if "02月" in f.name]
+    ingest(refs + [f for f in facts if f not in later], build_marts=False)
+    report = ingest(later, build_marts=False)
+    assert report.judged == "incremental"
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(home / "warehouse" / "xiangzhi.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    try:
+        right = dict(con.execute("select content_hash, rows_loaded from load_files").fetchall())
+        kinds = {r[0] for r in con.execute("select distinct source_kind from reg_files where batch_id = ? "
+                                           "and source_kind is not null", [report.batch_id]).fetchall()}
+        core.rebuild(con, report.batch_id, kinds, full=False)  # re-judging the same ids changes nothing
+        con.execute("update load_files set rows_loaded = -1")
+        registry.publish_tables(con, incremental=True)
+        now = dict(con.execute("select content_hash, rows_loaded from load_files").fetchall())
+        batch = {r[0] for r in con.execute("select file_id from reg_files where batch_id = ?",
+                                           [report.batch_id]).fetchall()}
+        quarantined = con.execute("select count(*) from quarantine").fetchone()[0]
+    finally:
+        con.close()
+    republished = {h for h, n in now.items() if n != -1}
+    assert batch < republished < set(right)  # earlier files with re-judged ids, but not every file
+    assert all(now[h] == right[h] for h in republished)
+    assert quarantined > 0

@@ -213,7 +213,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
         mark = time.perf_counter()
         con.execute("update reg_batches set finished_at = ?, status = 'loaded' where batch_id = ?",
                     [datetime.now().replace(microsecond=0), batch_id])
-        registry.publish_tables(con)
+        registry.publish_tables(con, incremental=not full)
         kill_point("publish_tables")
         contract.enforce(con)  # data contracts (schema.yml) before commit and publish: a failing mart rolls back
         kill_point("contract")

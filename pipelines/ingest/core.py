@@ -132,6 +132,12 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
     con.execute("create or replace temp table _this_batch (batch_id varchar)")
     if batch_id is not None:
         con.execute("insert into _this_batch values (?)", [batch_id])
+    # The files whose rows this rebuild may re-judge (registry.publish_tables republishes only
+    # theirs); dropped on a full rebuild, which every file's rows may have changed under.
+    con.execute("drop table if exists _affected_files")
+    if not full:
+        con.execute("create temp table _affected_files as select file_id from reg_files "
+                    "where batch_id in (select batch_id from _this_batch)")
     for kind in LOAD_ORDER:
         con.execute(f"create or replace temp view {name('chk', kind)} as {dispositions.checked_view_sql(kind)}")
         touched = full or kind in (kinds or set())
@@ -140,6 +146,8 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
                 con.execute(dispositions.affected_ids_sql(kind))
             for stmt in dispositions.judge_sql(kind, affected=not full):
                 con.execute(stmt)
+            if not full:
+                con.execute(dispositions.affected_files_sql(kind))
         for stmt in dispositions.current_sql(kind):
             con.execute(stmt)
         if touched:

@@ -175,6 +175,14 @@ def affected_ids_sql(kind: str) -> str:
             f"from stg_{kind} where _batch_id in (select batch_id from _this_batch) and {idf} is not null")
 
 
+def affected_files_sql(kind: str) -> str:
+    """Adds to _affected_files the files holding rows the incremental judge just re-judged: every
+    row of an affected id (its disp_ row was replaced). Rows of other ids kept their dispositions."""
+    return (f"insert into _affected_files select distinct _file_id from disp_{kind} "
+            f"where _id in (select _id from _affected_{kind}) "
+            "and _file_id not in (select file_id from _affected_files)")
+
+
 def current_sql(kind: str) -> list[str]:
     """loaded_<kind> and cur_<kind> as views over chk and disp: nothing copied per ingest.
     _raw (the masked source row) is only needed for quarantine: not in loaded_/cur_."""

@@ -57,26 +57,27 @@ def register_files(con, batch_id: str, seq0: int, files_done: list[dict]) -> Non
                      d["non_data"], d["status"], d["reason"], d["raw"], d["encoding"], d.get("profile")])
 
 
-def publish_tables(con) -> None:
-    """The contract tables that come from the registers (quarantine, load_files, …)."""
-    union = " union all ".join(
+def _quarantine_sql(only: str = "") -> str:
+    return " union all ".join(
         f"""select s._batch_id as batch_id, s._file_name as file_name, s._sheet as sheet,
                    s._row as row_number, '{k}' as source_kind, d.reason_code, d.reason_detail,
                    s._raw as raw_row
             from stg_{k} as s join disp_{k} as d using (_file_id, _sheet_no, _row)
-            where d.status = 'quarantined'"""
+            where d.status = 'quarantined'{f" and s._file_id in ({only})" if only else ""}"""
         for k in LOAD_ORDER
     )
-    con.execute(f"create or replace table quarantine as {union} order by batch_id, file_name, sheet, row_number")
+
+
+def _load_files_sql(only: str = "") -> str:
     # Rows are counted as input rows (SPEC §3.8): a household grouped from n person rows counts n
     # (its `_rows`), whatever its disposition.
     counts = " union all ".join(
         f"select _file_id as file_id, d.status, coalesce(_rows, 1) as n from stg_{k} "
         f"join disp_{k} as d using (_file_id, _sheet_no, _row)"
+        + (f" where _file_id in ({only})" if only else "")
         for k in LOAD_ORDER
     )
-    con.execute(f"""
-        create or replace table load_files as
+    return f"""
         with c as (
             select file_id,
                    sum(n) filter (where status = 'loaded') as loaded,
@@ -89,7 +90,48 @@ def publish_tables(con) -> None:
                coalesce(c.duplicate, 0) as rows_duplicate, r.rows_non_data, r.status, r.reason,
                r.profile,
         from reg_files as r left join c using (file_id)
-        order by r.seq""")
+        {f"where r.file_id in ({only})" if only else ""}
+        order by r.seq"""
+
+
+def _can_publish_incrementally(con) -> bool:
+    have = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name in (current_database(), 'temp')").fetchall()}
+    return {"_affected_files", "quarantine", "load_files"} <= have
+
+
+def publish_tables(con, incremental: bool = False) -> None:
+    """The contract tables that come from the registers (quarantine, load_files, …).
+
+    incremental: after an incremental core.rebuild, only the files in `_affected_files` (the
+    batch's files and those holding re-judged rows) can have changed, so only their quarantine rows
+    and load_files rows are replaced: the cost follows the batch, not the history, and the tables
+    equal a full rebuild (tests/test_ingest_incremental.py). Otherwise (or without those tables)
+    everything is rebuilt from every staged row.
+    """
+    if incremental and _can_publish_incrementally(con):
+        # quarantine has no file id: its rows are replaced by (batch, file name), so every file
+        # sharing a batch and a name with an affected file is republished with it.
+        con.execute("""create or replace temp table _publish_files as
+            select r.file_id, r.batch_id, r.file_name from reg_files as r
+            where (r.batch_id, r.file_name) in (select (a.batch_id, a.file_name) from reg_files as a
+                                                where a.file_id in (select file_id from _affected_files))""")
+        only = "select file_id from _publish_files"
+        con.execute("delete from quarantine where (batch_id, file_name) in "
+                    "(select (batch_id, file_name) from _publish_files)")
+        con.execute(f"insert into quarantine {_quarantine_sql(only)} order by batch_id, file_name, sheet, row_number")
+        # Earlier files' counts are updated in place and the batch's files appended (highest seq):
+        # load_files keeps its seq order as a full rebuild gives it.
+        con.execute(f"create or replace temp table _publish_load_files as {_load_files_sql(only)}")
+        con.execute("""update load_files as l set rows_loaded = n.rows_loaded,
+                           rows_quarantined = n.rows_quarantined, rows_duplicate = n.rows_duplicate
+                       from _publish_load_files as n where l.content_hash = n.content_hash""")
+        con.execute("insert into load_files select * from _publish_load_files "
+                    "where content_hash not in (select content_hash from load_files)")
+    else:
+        con.execute(f"create or replace table quarantine as {_quarantine_sql()} "
+                    "order by batch_id, file_name, sheet, row_number")
+        con.execute(f"create or replace table load_files as {_load_files_sql()}")
     con.execute("create or replace table load_batches as select * from reg_batches order by started_at")
     con.execute("""create or replace table validation_results as
         select batch_id, suite, expectation, success, unexpected_count from reg_validation""")
