@@ -171,7 +171,8 @@ def _atomic_write(p: Path, text: str) -> None:
 def write_demo_users(path: Path | str, con_or_published_path, password: str = DEMO_PASSWORD,
                      rounds: int = 12) -> list[dict]:
     """Create the demo accounts from the data: ``county`` (the first county), ``township`` (its first
-    township) and ``village`` (that township's first village), all with ``password``. Other accounts
+    township), ``village`` (that township's first village) and ``clerk`` (信息员 of the county), all
+    with ``password``. Other accounts
     already in the file are kept. Returns the accounts (with the clear password) for the demo to print."""
     from pipelines import warehouse as wh
 
@@ -189,6 +190,9 @@ def write_demo_users(path: Path | str, con_or_published_path, password: str = DE
              hash_password(password, rounds))
         for role in ("county", "township", "village")
     ]
+    # the clerk (信息员) who imports the county's files on 数据导入 and follows 数据质量
+    demo.append(User(CLERK, f"{units['county']['name']} 信息员", CLERK, units["county"]["code"],
+                     hash_password(password, rounds)))
     keep: list[User] = []
     if Path(path).exists():
         try:

@@ -222,3 +222,16 @@ def test_new_password_lifts_the_lock(ufile):
     answers = iter(["another password", "another password"])
     users.change_password("t1", getpass=lambda _prompt: next(answers), path=ufile)
     assert users.sign_in("t1", "another password", ufile).user
+
+
+def test_the_demo_has_a_county_clerk_account(whome):
+    """`xiangzhi demo` prints the accounts write_demo_users returns: a 信息员 (clerk) of the county is
+    among them, can sign in with the demo password and imports for the whole county."""
+    f = whome / "users.yaml"
+    accounts = users.write_demo_users(f, whome / "published" / "xiangzhi.duckdb", password=PASSWORD, rounds=4)
+    by_name = {a["username"]: a for a in accounts}
+    assert set(by_name) == {"county", "township", "village", "clerk"}
+    assert (by_name["clerk"]["role"], by_name["clerk"]["scope"]) == ("clerk", by_name["county"]["scope"])
+    assert "信息员" in by_name["clerk"]["display_name"]
+    clerk = users.sign_in("clerk", PASSWORD, f).user
+    assert clerk.is_clerk and clerk.scope.role == "county" and clerk.scope_code == "360726"
