@@ -259,6 +259,8 @@ TEXT: dict[str, dict[str, str]] = {
     "cases_more_in_download": {"zh": "页面只列主要字段；下载的 XLSX / CSV 含全部字段（所属村、来源、上报人、受理时间、用时等）。",
                                "en": "The page lists the main fields; the XLSX / CSV download has every field "
                                      "(village, source, reporter, accepted, hours taken and more)."},
+    "drill_more_in_download": {"zh": "页面只列主要字段；下载的 XLSX / CSV 含这些记录的全部字段。",
+                               "en": "The page lists the main fields; the XLSX / CSV download has every field of these records."},
     "disputes_more_in_download": {"zh": "页面只列主要字段；下载的 XLSX / CSV 含全部字段（当事人数、涉及金额、调解员、调处天数、越级上访、关联事件）。",
                                   "en": "The page lists the main fields; the XLSX / CSV download has every field "
                                         "(parties, amount, mediator, days to conclude, petition, related event)."},

@@ -36,6 +36,17 @@ DRILL_COLS = {
               "entered_at", "lag_days"],
 }
 
+# the drill's lists on screen (the full DRILL_COLS scrolled sideways at 1440 px; #14 defect 8): a
+# household's keyed id, codes a name already gives, and the rarer fields are in the download only
+DRILL_SCREEN = {
+    "event": ["in_numerator", "record_id", "grid_name", "status", "reported_at", "deadline", "closed_at", "handle_hours"],
+    "dispute": ["in_numerator", "record_id", "registered_on", "dispute_type", "parties_masked", "result",
+                "concluded_on", "is_petition"],
+    "household": ["in_numerator", "grid_name", "head_name_masked", "key_type", "is_key", "last_visit",
+                  "confirmed_points", "redeemed_points"],
+    "visit": ["in_numerator", "record_id", "grid_code", "record_type", "occurred_at", "entered_at", "lag_days"],
+}
+
 
 def unit_name(code: str) -> str:
     """Name of a linked unit (county, township, village or grid), checked against the scope."""
@@ -75,7 +86,10 @@ def drill_section(ind_id: str, unit_code: str, period: str) -> None:
     cols = DRILL_COLS.get(kind, list(recs.columns))
     if ind.kind != "rate":
         cols = [x for x in cols if x != "in_numerator"]
-    table(recs, cols, f"{name}_{period}_{ind.name_zh}", key="drill")
+    screen = [x for x in DRILL_SCREEN[kind] if x in cols] if kind in DRILL_SCREEN else None
+    table(recs, cols, f"{name}_{period}_{ind.name_zh}", key="drill", screen=screen)
+    if screen is not None:
+        st.caption(t("drill_more_in_download"))
     if st.button(t("drill_clear"), key="drill_clear"):
         st.query_params.clear()
         st.rerun()
