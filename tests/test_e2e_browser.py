@@ -374,7 +374,20 @@ def test_cases_drill_and_whatif_pages(server, browser):
     _wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.get_by_role("button", name="下载 XLSX").count() >= 1
+    wide = [g for g in _grid_overflow(page) if g["sw"] > g["cw"] + 1]  # the drill's list fits too (#14 defect 8)
+    assert not wide, wide
     page.screenshot(path=str(SHOTS / "county_cases_drill.png"), full_page=True)
+    # each kind of record list a drill shows (household, event, visit, dispute) fits the window
+    code, period = server["units"]["county"]["code"], server["period"]
+    for ind_id in ("key_visit_rate", "on_time_rate", "entry_timeliness_rate", "mediation_success_rate"):
+        page.goto(f"{server['url']}/cases?ind={ind_id}&unit={code}&period={period}", wait_until="domcontentloaded")
+        page.get_by_text("的记录", exact=False).first.wait_for(timeout=60_000)
+        _wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, ind_id
+        wide = [g for g in _grid_overflow(page) if g["sw"] > g["cw"] + 1]
+        assert not wide, (ind_id, wide)
+        page.screenshot(path=str(SHOTS / f"county_cases_drill_{ind_id}.png"), full_page=True)
+    nav = page.locator('[data-testid="stSidebarNav"]')
 
     nav.get_by_role("link", name="事件与案件").click()
     page.get_by_role("heading", name=f"{unit} · 事件与案件").wait_for(timeout=30_000)
