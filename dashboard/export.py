@@ -130,15 +130,29 @@ def display_frame(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return relabel(out)
 
 
-def table(df: pd.DataFrame, columns: list[str], name: str, key: str | None = None, **kw) -> pd.DataFrame:
-    """Show a gateway frame (chosen columns, translated headers) with its XLSX/CSV downloads."""
+def _to_minute(df: pd.DataFrame) -> pd.DataFrame:
+    """Date-times as "2025-06-03 10:12" text (seconds cut: 3 of them made a list scroll sideways)."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].map(lambda v: None if _missing(v) else v.strftime("%Y-%m-%d %H:%M"))
+    return out
+
+
+def table(df: pd.DataFrame, columns: list[str], name: str, key: str | None = None,
+          screen: list[str] | None = None, **kw) -> pd.DataFrame:
+    """Show a gateway frame (chosen columns, translated headers) with its XLSX/CSV downloads.
+
+    ``screen``: the columns shown on the page when ``columns`` is too wide for a 1440 px window
+    (#14 defect 8), date-times to the minute; the downloads keep every column of ``columns``, typed."""
     import streamlit as st
 
     from dashboard.i18n import dash_missing
 
     shown = display_frame(df, columns)
+    on_screen = shown if screen is None else _to_minute(display_frame(df, screen))
     # On screen an empty cell is "—" with its reason on hover (never "None"); downloads keep it empty.
-    view, config = dash_missing(shown)
+    view, config = dash_missing(on_screen)
     st.dataframe(view, hide_index=True, width="stretch", column_config=config | kw.pop("column_config", {}), **kw)
     download_buttons(shown, name, key)
     return shown

@@ -256,6 +256,14 @@ TEXT: dict[str, dict[str, str]] = {
     "tab_events": {"zh": "事件", "en": "Events"},
     "tab_overdue": {"zh": "超期未办结", "en": "Overdue open events"},
     "tab_disputes": {"zh": "矛盾纠纷案件", "en": "Dispute cases"},
+    "cases_more_in_download": {"zh": "页面只列主要字段；下载的 XLSX / CSV 含全部字段（所属村、来源、上报人、受理时间、用时等）。",
+                               "en": "The page lists the main fields; the XLSX / CSV download has every field "
+                                     "(village, source, reporter, accepted, hours taken and more)."},
+    "drill_more_in_download": {"zh": "页面只列主要字段；下载的 XLSX / CSV 含这些记录的全部字段。",
+                               "en": "The page lists the main fields; the XLSX / CSV download has every field of these records."},
+    "disputes_more_in_download": {"zh": "页面只列主要字段；下载的 XLSX / CSV 含全部字段（当事人数、涉及金额、调解员、调处天数、越级上访、关联事件）。",
+                                  "en": "The page lists the main fields; the XLSX / CSV download has every field "
+                                        "(parties, amount, mediator, days to conclude, petition, related event)."},
     "this_month_only": {"zh": "仅本月（{period}）", "en": "This month only ({period})"},
     "status": {"zh": "状态", "en": "Status"},
     "overdue_only": {"zh": "只看超期（未办结超期或逾期办结）", "en": "Overdue only (open past deadline or closed late)"},

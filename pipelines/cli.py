@@ -83,9 +83,11 @@ def _add_users_parser(sub) -> None:
     us = u.add_subparsers(dest="action", required=True)
     add = us.add_parser("add", help="add an account (the password is asked for twice)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["county", "township", "village", "clerk"])
+    # no argparse choices: the roles are pipelines.warehouse.USER_ROLES (its import is heavy), checked
+    # with the scope in users.role_scope_problem, whose refusal lists them in Chinese then English
+    add.add_argument("--role", required=True, help="county, township, village, clerk or province")
     add.add_argument("--scope", required=True, help="division code: county 6, township 9, village 12 digits "
-                     "(clerk: 6 or 9)")
+                     "(clerk: 6 or 9; province: 2, for the lake view)")
     add.add_argument("--display-name", help="name shown in the dashboard (default: the user name)")
     pw = us.add_parser("passwd", help="set a new password (asked for twice); lifts a lock")
     pw.add_argument("name")

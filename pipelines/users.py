@@ -95,8 +95,8 @@ def users_path() -> Path:
 def role_scope_problem(role: str, scope: str) -> str | None:
     """Why a role/scope pair is not valid (None when it is): the one check for file and command."""
     if role not in USER_ROLES:
-        return (f"未知角色 {role!r}（应为 county、township、village 或 clerk）"
-                f"/ unknown role {role!r} (county, township, village or clerk)")
+        return (f"未知角色 {role!r}（应为 {'、'.join(USER_ROLES)}）"
+                f"/ unknown role {role!r} ({', '.join(USER_ROLES)})")
     try:
         scope_for(role, scope)
     except ValueError:
@@ -171,7 +171,8 @@ def _atomic_write(p: Path, text: str) -> None:
 def write_demo_users(path: Path | str, con_or_published_path, password: str = DEMO_PASSWORD,
                      rounds: int = 12) -> list[dict]:
     """Create the demo accounts from the data: ``county`` (the first county), ``township`` (its first
-    township) and ``village`` (that township's first village), all with ``password``. Other accounts
+    township), ``village`` (that township's first village) and ``clerk`` (信息员 of the county), all
+    with ``password``. Other accounts
     already in the file are kept. Returns the accounts (with the clear password) for the demo to print."""
     from pipelines import warehouse as wh
 
@@ -189,6 +190,9 @@ def write_demo_users(path: Path | str, con_or_published_path, password: str = DE
              hash_password(password, rounds))
         for role in ("county", "township", "village")
     ]
+    # the clerk (信息员) who imports the county's files on 数据导入 and follows 数据质量
+    demo.append(User(CLERK, f"{units['county']['name']} 信息员", CLERK, units["county"]["code"],
+                     hash_password(password, rounds)))
     keep: list[User] = []
     if Path(path).exists():
         try:
@@ -373,6 +377,13 @@ def check_role_scope(role: str, scope: str) -> str:
     if problem:
         raise UsersFileError(problem)
     units = _known_units()
+    if role == "province":
+        # A province is no unit of a county warehouse: the lake it reads decides what it sees. A home
+        # that has published counties must hold one of the province's.
+        if units and not any(level == "county" and code.startswith(scope) for code, level in units.items()):
+            raise UsersFileError(f"省级代码 {scope} 与已发布数据中的县不符 / province code {scope} matches no "
+                                 "county of the published warehouse")
+        return scope
     if units is not None and scope not in units:
         raise UsersFileError(f"权限代码 {scope} 不是已发布数据中的区划（县6位、乡镇9位、村12位）"
                              f"/ scope code {scope} is not a unit of the published warehouse")

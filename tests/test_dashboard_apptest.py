@@ -98,7 +98,7 @@ def test_users_file_has_no_clear_passwords(demo):
     u = demo["units"]
     assert {n: (x.role, x.scope_code) for n, x in users.items()} == {
         "county": ("county", u["county"]["code"]), "township": ("township", u["township"]["code"]),
-        "village": ("village", u["village"]["code"]),
+        "village": ("village", u["village"]["code"]), "clerk": ("clerk", u["county"]["code"]),
     }
     assert u["village"]["code"].startswith(u["township"]["code"]) and u["township"]["code"].startswith(u["county"]["code"])
 

@@ -107,7 +107,9 @@ PAGE_WORDS = {
     "compare": ("page_compare", "compare_title", None),
 }
 # pages whose tables must fit a 1440 px window: no inner horizontal scroll (#14 defect 8)
-FIT_PAGES = {"overview", "rankings", "points", "quality", "workers"}
+FIT_PAGES = {"overview", "rankings", "points", "quality", "workers", "cases", "whatif", "compare"}
+# a page's tabs whose tables are checked too (a hidden tab's grid is not drawn until its tab is opened)
+FIT_TABS = {"cases": ("tab_overdue", "tab_disputes")}
 SHOTS_COPY = Path("/tmp/shots-tables")
 # "None", "nan", "NaN", "NaT" as words anywhere a user can read (#14 defect 6)
 MISSING_WORDS = r"(?<![A-Za-z])(None|nan|NaN|NaT|undefined)(?![A-Za-z])"
@@ -207,6 +209,20 @@ def test_sign_in_and_visit_every_page(server, browser, role, lang, tmp_path):
             for g in _grid_overflow(page):
                 if g["sw"] > g["cw"] + 1:
                     problems.append(f"{url_path}: table {g['i']} scrolls sideways ({g['sw']} > {g['cw']} px)")
+            for tab_key in FIT_TABS.get(url_path, ()):
+                page.get_by_role("tab", name=i18n.t(tab_key, lang), exact=True).click()
+                _wait_idle(page)
+                for g in _grid_overflow(page):
+                    if g["sw"] > g["cw"] + 1:
+                        problems.append(f"{url_path} {tab_key}: table {g['i']} scrolls sideways "
+                                        f"({g['sw']} > {g['cw']} px)")
+                tab_shot = tmp_path / f"{role}_{lang}_{url_path}_{tab_key}.png"
+                _full_screenshot(page, tab_shot)
+                for copy in (SHOTS / tab_shot.name, SHOTS_COPY / tab_shot.name):
+                    copy.write_bytes(tab_shot.read_bytes())
+            if FIT_TABS.get(url_path):  # back to the first tab for the page's own shot below
+                page.get_by_role("tab", name=i18n.t("tab_events", lang), exact=True).click()
+                _wait_idle(page)
             if url_path == "rankings":  # the league shows every row: black-board ranks are at its bottom
                 league = _grid_overflow(page)[0]
                 if league["sh"] > league["ch"] + 1:
@@ -237,7 +253,8 @@ def clerk_server(demo_home, server, tmp_path_factory):
 
     home = tmp_path_factory.mktemp("clerk") / "home"
     shutil.copytree(demo_home, home)
-    accounts = list(users.load_users(home / "users.yaml").values())
+    # the demo's own clerk is replaced by one with a password of this test's
+    accounts = [u for u in users.load_users(home / "users.yaml").values() if u.username != "clerk"]
     clerk = users.User("clerk", "县信息员", "clerk", server["units"]["county"]["code"],
                        users.hash_password(PW_CLERK, 4))
     users.write_users(home / "users.yaml", [*accounts, clerk])
@@ -357,7 +374,20 @@ def test_cases_drill_and_whatif_pages(server, browser):
     _wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.get_by_role("button", name="下载 XLSX").count() >= 1
+    wide = [g for g in _grid_overflow(page) if g["sw"] > g["cw"] + 1]  # the drill's list fits too (#14 defect 8)
+    assert not wide, wide
     page.screenshot(path=str(SHOTS / "county_cases_drill.png"), full_page=True)
+    # each kind of record list a drill shows (household, event, visit, dispute) fits the window
+    code, period = server["units"]["county"]["code"], server["period"]
+    for ind_id in ("key_visit_rate", "on_time_rate", "entry_timeliness_rate", "mediation_success_rate"):
+        page.goto(f"{server['url']}/cases?ind={ind_id}&unit={code}&period={period}", wait_until="domcontentloaded")
+        page.get_by_text("的记录", exact=False).first.wait_for(timeout=60_000)
+        _wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, ind_id
+        wide = [g for g in _grid_overflow(page) if g["sw"] > g["cw"] + 1]
+        assert not wide, (ind_id, wide)
+        page.screenshot(path=str(SHOTS / f"county_cases_drill_{ind_id}.png"), full_page=True)
+    nav = page.locator('[data-testid="stSidebarNav"]')
 
     nav.get_by_role("link", name="事件与案件").click()
     page.get_by_role("heading", name=f"{unit} · 事件与案件").wait_for(timeout=30_000)

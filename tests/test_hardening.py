@@ -138,6 +138,28 @@ def test_a_batch_committed_but_never_published_is_published_by_the_next_run(ref,
     assert ingest([f]).published is None  # up to date: nothing is republished
 
 
+def test_warehouse_and_batch_scratch_files_are_owner_only(home, tmp_path, monkeypatch):
+    """DuckDB creates its files 0644: the warehouse and each batch's scratch file (staged rows,
+    personal data before hashing is checked) are made 0600 like the raw copies."""
+    import stat as st
+
+    from pipelines.ingest import staging
+
+    seen: dict[str, int] = {}
+    move = staging.move_scratch
+
+    def spy(con, kinds):  # while the scratch file exists: just before its rows move into the warehouse
+        for f in (home / "warehouse").glob("staging-*.duckdb"):
+            seen[f.name] = st.S_IMODE(f.stat().st_mode)
+        return move(con, kinds)
+
+    monkeypatch.setattr(staging, "move_scratch", spy)
+    report = ingest(b.write_reference(tmp_path / "ref"))
+    assert report.published
+    assert seen and set(seen.values()) == {0o600}, seen
+    assert st.S_IMODE((home / "warehouse" / "xiangzhi.duckdb").stat().st_mode) == 0o600
+
+
 def test_a_data_home_whose_path_has_a_quote(tmp_path, monkeypatch):
     """Item 10: paths reach SQL only as escaped literals."""
     home = tmp_path / "o'brien home"

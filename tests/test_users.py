@@ -91,6 +91,28 @@ def test_role_and_scope_checked_against_the_warehouse(whome, role, scope, messag
     assert "新密码" not in screen  # refused before the password is asked for
 
 
+def test_an_unknown_role_is_refused_with_every_role_listed(whome):
+    """Was argparse's "invalid choice: 'province' (choose from county, township, village, clerk)":
+    the refusal names every role the users file accepts, province (the lake view) among them."""
+    code, screen = run_add(whome, "d", "--role", "mayor", "--scope", "36")
+    assert code == 2 and "Traceback" not in screen and "新密码" not in screen
+    assert "未知角色 'mayor'" in screen and "unknown role 'mayor'" in screen
+    for role in ("county", "township", "village", "province", "clerk"):
+        assert role in screen, (role, screen)
+
+
+def test_a_province_account_is_added_with_its_two_digit_code(whome):
+    """A province account reads a lake (SPEC §4.1): its 2-digit code is no unit of a county warehouse,
+    so it is checked against the published counties' codes, not refused as "not a unit"."""
+    code, screen = run_add(whome, "jx", "--role", "province", "--scope", "36", "--display-name", "省级")
+    assert code == 0, screen
+    assert users.sign_in("jx", PASSWORD, whome / "users.yaml").user.scope.role == "province"
+    code, screen = run_add(whome, "hn", "--role", "province", "--scope", "43")  # no county 43xxxx here
+    assert code == 2 and "省级代码 43 与已发布数据中的县不符" in screen and "新密码" not in screen
+    code, screen = run_add(whome, "p3", "--role", "province", "--scope", "360")
+    assert code == 2 and "角色 province 需要2位数字的权限代码" in screen
+
+
 def test_without_a_warehouse_only_the_shape_is_checked(home):
     code, screen = run_add(home, "c", "--role", "village", "--scope", "360726999001")
     assert code == 0, screen
@@ -200,3 +222,16 @@ def test_new_password_lifts_the_lock(ufile):
     answers = iter(["another password", "another password"])
     users.change_password("t1", getpass=lambda _prompt: next(answers), path=ufile)
     assert users.sign_in("t1", "another password", ufile).user
+
+
+def test_the_demo_has_a_county_clerk_account(whome):
+    """`xiangzhi demo` prints the accounts write_demo_users returns: a 信息员 (clerk) of the county is
+    among them, can sign in with the demo password and imports for the whole county."""
+    f = whome / "users.yaml"
+    accounts = users.write_demo_users(f, whome / "published" / "xiangzhi.duckdb", password=PASSWORD, rounds=4)
+    by_name = {a["username"]: a for a in accounts}
+    assert set(by_name) == {"county", "township", "village", "clerk"}
+    assert (by_name["clerk"]["role"], by_name["clerk"]["scope"]) == ("clerk", by_name["county"]["scope"])
+    assert "信息员" in by_name["clerk"]["display_name"]
+    clerk = users.sign_in("clerk", PASSWORD, f).user
+    assert clerk.is_clerk and clerk.scope.role == "county" and clerk.scope_code == "360726"

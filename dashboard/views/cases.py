@@ -15,6 +15,15 @@ st.title(t("cases_title", unit=c.unit.name))
 EVENT_COLS = ["event_id", "village_name", "grid_name", "category", "source", "handling_level", "status", "reporter",
               "reported_at", "accepted_at", "deadline", "closed_at", "satisfaction", "hours_to_accept",
               "hours_to_close", "closed_late", "overdue_open", "days_overdue"]
+# On screen (#14 defect 8: the full list scrolled sideways at 1440 px); the downloads keep EVENT_COLS.
+# The grid's name carries its village's (向阳社区第1网格), so the village column is download-only.
+EVENT_SCREEN = ["event_id", "grid_name", "category", "status", "reported_at", "deadline", "closed_at", "closed_late"]
+OVERDUE_SCREEN = ["age_band", "event_id", "grid_name", "category", "reported_at", "deadline", "days_overdue"]
+DISPUTE_COLS = ["case_id", "village_name", "registered_on", "dispute_type", "parties_masked", "party_count", "amount",
+                "mediation_org", "mediator", "result", "concluded_on", "days_to_conclude", "is_petition",
+                "related_event_id"]
+DISPUTE_SCREEN = ["case_id", "village_name", "registered_on", "dispute_type", "parties_masked", "mediation_org",
+                  "result", "concluded_on"]
 DRILL_COLS = {
     "event": ["in_numerator", "record_id", "grid_name", "category", "handling_level", "status", "reported_at",
               "deadline", "closed_at", "handle_hours", "satisfaction"],
@@ -25,6 +34,17 @@ DRILL_COLS = {
     "grid": ["in_numerator", "record_id", "grid_name", "grid_head", "visits", "events"],
     "visit": ["in_numerator", "record_kind", "record_id", "grid_code", "village_code", "record_type", "occurred_at",
               "entered_at", "lag_days"],
+}
+
+# the drill's lists on screen (the full DRILL_COLS scrolled sideways at 1440 px; #14 defect 8): a
+# household's keyed id, codes a name already gives, and the rarer fields are in the download only
+DRILL_SCREEN = {
+    "event": ["in_numerator", "record_id", "grid_name", "status", "reported_at", "deadline", "closed_at", "handle_hours"],
+    "dispute": ["in_numerator", "record_id", "registered_on", "dispute_type", "parties_masked", "result",
+                "concluded_on", "is_petition"],
+    "household": ["in_numerator", "grid_name", "head_name_masked", "key_type", "is_key", "last_visit",
+                  "confirmed_points", "redeemed_points"],
+    "visit": ["in_numerator", "record_id", "grid_code", "record_type", "occurred_at", "entered_at", "lag_days"],
 }
 
 
@@ -66,7 +86,10 @@ def drill_section(ind_id: str, unit_code: str, period: str) -> None:
     cols = DRILL_COLS.get(kind, list(recs.columns))
     if ind.kind != "rate":
         cols = [x for x in cols if x != "in_numerator"]
-    table(recs, cols, f"{name}_{period}_{ind.name_zh}", key="drill")
+    screen = [x for x in DRILL_SCREEN[kind] if x in cols] if kind in DRILL_SCREEN else None
+    table(recs, cols, f"{name}_{period}_{ind.name_zh}", key="drill", screen=screen)
+    if screen is not None:
+        st.caption(t("drill_more_in_download"))
     if st.button(t("drill_clear"), key="drill_clear"):
         st.query_params.clear()
         st.rerun()
@@ -135,7 +158,8 @@ with tab_events:
     if ev.empty:
         st.info(t("no_rows"))
     else:
-        table(ev, EVENT_COLS, f"{c.unit.name}_事件", key="events")
+        table(ev, EVENT_COLS, f"{c.unit.name}_事件", key="events", screen=EVENT_SCREEN)
+        st.caption(t("cases_more_in_download"))
 
 with tab_overdue:
     with guard():
@@ -153,7 +177,8 @@ with tab_overdue:
         st.caption(t("by_grid"))
         table(summary, ["village_name", "grid_name", "grid_code", "overdue", *bands], f"{c.unit.name}_超期未办结_网格",
               key="overdue_grid")
-        table(od, ["age_band", *EVENT_COLS], f"{c.unit.name}_超期未办结", key="overdue")
+        table(od, ["age_band", *EVENT_COLS], f"{c.unit.name}_超期未办结", key="overdue", screen=OVERDUE_SCREEN)
+        st.caption(t("cases_more_in_download"))
 
 with tab_disputes:
     g1, g2, g3 = st.columns([2, 2, 2])
@@ -176,8 +201,7 @@ with tab_disputes:
     if dc.empty:
         st.info(t("no_rows"))
     else:
-        table(dc, ["case_id", "village_name", "registered_on", "dispute_type", "parties_masked", "party_count", "amount",
-                   "mediation_org", "mediator", "result", "concluded_on", "days_to_conclude", "is_petition",
-                   "related_event_id"], f"{c.unit.name}_纠纷案件", key="disputes")
+        table(dc, DISPUTE_COLS, f"{c.unit.name}_纠纷案件", key="disputes", screen=DISPUTE_SCREEN)
+        st.caption(t("disputes_more_in_download"))
 
 persist_filters()

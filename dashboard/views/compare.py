@@ -69,7 +69,9 @@ table = pd.DataFrame({
 colours = pd.DataFrame("", index=table.index, columns=table.columns)
 colours[col_a] = [_colour(a, i) for i in inds]
 colours[col_b] = [_colour(b, i) for i in inds]
-st.dataframe(table.style.apply(lambda _df: colours, axis=None), hide_index=True, width="stretch",
+# weights as 15, not 15.000000 (a Styler shows floats to six places); the download keeps the numbers
+st.dataframe(table.style.apply(lambda _df: colours, axis=None).format({t("weight"): "{:g}"}), hide_index=True,
+             width="stretch",
              height=35 * (len(table) + 1) + 3)
 st.caption(t("ranks_note"))
 download_buttons(table, f"村庄对比_{names[a]}_{names[b]}_{c.period}", key="compare")

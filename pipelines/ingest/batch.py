@@ -93,6 +93,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
             raise IngestError(f"数据仓库正被另一个进程使用（可能有另一个导入在运行）/ the warehouse is in use "
                               f"by another process (another ingest running?): {path}") from e
         raise
+    path.chmod(0o600)  # DuckDB creates it 0644; the warehouse holds personal data (SPEC §3.7): owner only
     from pipelines.publish import sql_string
 
     con.execute(f"set memory_limit = {sql_string(config.memory_limit())}")
@@ -149,6 +150,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
         seq0 = con.execute("select coalesce(max(seq), 0) from reg_files").fetchone()[0]
         scratch = _scratch_path(p.warehouse, batch_id)
         staging.attach_scratch(con, scratch)
+        scratch.chmod(0o600)  # the batch's staged rows, as private as the warehouse
         kinds: set[str] = set()
         timings: dict[str, float] = {}
         mark = time.perf_counter()
