@@ -226,7 +226,7 @@ def build_published(home: Path, seed: int = 7) -> Path:
     ])
     # grid_worker_scores from the real SQL models over the facts above (SPEC §6.1).
     # The pages' read models (issue #18 item 1) from the real SQL models over the same facts.
-    intermediates = ["int_calendar", "int_worker_item_counts", "int_entry_lags", "int_confirmed_points",
+    intermediates = ["int_calendar", "int_unit_levels", "int_worker_item_counts", "int_entry_lags", "int_confirmed_points",
                      "int_household_points"]
     run_models(con, "marts", intermediates + [
         "grid_worker_scores", "unit_month_counts", "village_dispute_sites", "unit_event_categories",
