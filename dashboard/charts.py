@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 
-from dashboard.i18n import LIGHT_HEX, fmt_count, fmt_value, ind_name, ind_short, is_share, t
+from dashboard.i18n import LIGHT_HEX, colon, fmt_count, fmt_value, ind_name, ind_short, is_share, paren, t
 
 FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 PALETTE = ["#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#8d6e63", "#546e7a", "#f9a825"]
@@ -249,7 +249,7 @@ def legend_html(edges: list[float], ramp: list[tuple], ind) -> str:
         f'vertical-align:middle;margin-right:4px"></span>{html.escape(label)}</span>'
         for c, label in items
     )
-    return f'<div style="font-size:13px;line-height:1.9"><b>{html.escape(t("legend"))}（{html.escape(ind_name(ind))}）</b>：{spans}</div>'
+    return f'<div style="font-size:13px;line-height:1.9"><b>{html.escape(t("legend") + paren(ind_name(ind)))}</b>{html.escape(t("glance_colon"))}{spans}</div>'
 
 
 def _view(grids: pd.DataFrame) -> tuple[pdk.ViewState, float]:
@@ -339,11 +339,11 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
 
     def grid_props(r):
         shown = None if r.low_n else r.value
-        value = fmt_value(shown, ind.unit) + (f"（{t('low_n_note')}）" if r.low_n else "")
+        value = fmt_value(shown, ind.unit) + (paren(t("low_n_note")) if r.low_n else "")
         return {"fill": _bin_colour(shown, edges, ramp), **_tip(
-            f"{t('tip_grid')}：{_text(r.grid_name)}", f"{ind_name(ind)}：{value}",
-            f"{t('tip_village')}：{_text(r.village_name)}", f"{t('tip_head')}：{_text(r.grid_head)}",
-            f"{t('tip_households')}：{fmt_count(r.households)}")}
+            colon(t('tip_grid'), _text(r.grid_name)), colon(ind_name(ind), value),
+            colon(t('tip_village'), _text(r.village_name)), colon(t('tip_head'), _text(r.grid_head)),
+            colon(t('tip_households'), fmt_count(r.households)))}
 
     layers = [
         pdk.Layer("GeoJsonLayer", _features(grids, grid_props, tolerance=span / 3000), id="grids", pickable=True, stroked=True, filled=True,
@@ -363,8 +363,8 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
                                              [33, 113, 181], [84, 39, 143]]))
     if show.get("events") and len(events):
         ev = events[["lon", "lat", "event_id", "category", "status", "grid_name"]].copy()
-        tips = [_tip(f"{t('tip_event')} {_text(e)}", f"{t('tip_category')}：{_text(c)}",
-                     f"{t('tip_status')}：{_text(s)}", f"{t('tip_grid')}：{_text(g)}")
+        tips = [_tip(f"{t('tip_event')} {_text(e)}", colon(t('tip_category'), _text(c)),
+                     colon(t('tip_status'), _text(s)), colon(t('tip_grid'), _text(g)))
                 for e, c, s, g in zip(ev["event_id"], ev["category"], ev["status"], ev["grid_name"], strict=True)]
         ev = pd.concat([ev.reset_index(drop=True), pd.DataFrame(tips)], axis=1)
         layers.append(pdk.Layer("ScatterplotLayer", ev, id="events", get_position=["lon", "lat"], get_radius=25,
@@ -372,8 +372,8 @@ def map_deck(grids: pd.DataFrame, ind, villages: pd.DataFrame, townships: pd.Dat
                                 pickable=True))
     if show.get("disputes") and len(disputes):
         d = disputes.dropna(subset=["lon", "lat"]).copy()
-        tips = [_tip(_text(n), f"{t('tip_disputes')}：{fmt_count(k)}", f"{t('tip_petitions')}：{fmt_count(p)}",
-                     f"{t('tip_top_type')}：{_text(ty)}")
+        tips = [_tip(_text(n), colon(t('tip_disputes'), fmt_count(k)), colon(t('tip_petitions'), fmt_count(p)),
+                     colon(t('tip_top_type'), _text(ty)))
                 for n, k, p, ty in zip(d["name"], d["disputes"], d["petitions"], d["top_type"], strict=True)]
         d = pd.concat([d.reset_index(drop=True), pd.DataFrame(tips)], axis=1)
         # in pixels, capped, so a circle never hides its village's label (drawn just above it)

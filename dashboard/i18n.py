@@ -63,7 +63,8 @@ TEXT: dict[str, dict[str, str]] = {
     "vs_last_month": {"zh": "上月", "en": "Last month"},
     "pp": {"zh": "个百分点", "en": " pp"},
     "alerts": {"zh": "预警", "en": "Alerts"},
-    "alert_black": {"zh": "黑榜村（含一票否决）：{n} 个", "en": "Villages on the black board (incl. veto): {n}"},
+    "alert_black_names": {"zh": "黑榜村（含一票否决）{n} 个：{names}",
+                          "en": "Villages on the black board (incl. veto), {n}: {names}"},
     "alert_inactive": {"zh": "本月无走访、无事件的网格：{n} 个", "en": "Grids with no visit and no event this month: {n}"},
     "alert_low_n": {"zh": "样本不足（分母小于5）的村级指标：{n} 项，已置灰且不计入总分",
                     "en": "Village indicators with low n (denominator < 5): {n}, greyed and left out of the score"},
@@ -470,6 +471,21 @@ def t(key: str, lang_: str | None = None, **kw) -> str:
     entry = TEXT[key]
     text = entry.get(lang_ or lang()) or entry["zh"]
     return text.format(**kw) if kw else text
+
+
+def colon(label: str, value, lang_: str | None = None) -> str:
+    """`label：value` in Chinese, `label: value` in English (full-width punctuation only in Chinese)."""
+    return f"{label}{t('glance_colon', lang_)}{value}"
+
+
+def paren(text, lang_: str | None = None) -> str:
+    """`（text）` in Chinese, ` (text)` in English."""
+    return f"（{text}）" if (lang_ or lang()) == "zh" else f" ({text})"
+
+
+def join_names(names, lang_: str | None = None) -> str:
+    """Names joined with 、 in Chinese, `, ` in English."""
+    return t("glance_sep", lang_).join(str(n) for n in names)
 
 
 def ind_name(ind, lang_: str | None = None) -> str:

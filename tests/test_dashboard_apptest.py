@@ -260,3 +260,16 @@ def test_townships_listed_for_county_only(dash_home):
     assert set(at.sidebar.selectbox(key="village").options) == {"全部", *VILLAGES.values()}
     at = app("township")
     assert at.sidebar.selectbox(key="township_fixed").disabled
+
+
+def test_english_overview_has_no_chinese_punctuation(dash_home):
+    """Cards ("Last month: …") and the black-board alert ("…: 城东社区 (veto)") use English colons,
+    brackets and commas in English; Chinese keeps its full-width forms. Village names stay as they are."""
+    en = app("county", lang="en")
+    shown = texts(en)
+    assert "Villages on the black board (incl. veto), 2: 西河村 (veto), 东山村" in shown
+    for mark in "：（）、":
+        assert mark not in shown.replace("（含一票否决）", ""), (mark, [line for line in shown.splitlines() if mark in line])
+    zh = app("county")
+    black = next(e.value for e in zh.error if e.value.startswith("黑榜村"))
+    assert black == "黑榜村（含一票否决）2 个：西河村（一票否决）、东山村"

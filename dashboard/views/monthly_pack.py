@@ -9,7 +9,7 @@ can never download more than it may see. The files are built when a download is 
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import LIGHT_HEX, lang, t
+from dashboard.i18n import LIGHT_HEX, colon, ind_name, lang, paren, t
 from dashboard.state import current, guard
 from pipelines import report
 from pipelines import warehouse as wh
@@ -42,7 +42,7 @@ with guard():
         st.stop()
 
 st.title(t("pack_title", unit=d.unit.name, period=c.period))
-st.caption(f"{t('pack_snapshot')}：{rt.snapshot_text(d.snapshot)}")
+st.caption(colon(t("pack_snapshot"), rt.snapshot_text(d.snapshot)))
 st.markdown(t("pack_intro"))
 
 stem = report.file_stem(d)
@@ -71,9 +71,9 @@ else:
             line = t("pack_none")
         else:
             ind = cat[r["indicator_id"]]
-            line = (f"{ind.name_zh} {rt.fmt_value(r['prev_value'], ind)} → {rt.fmt_value(r['value'], ind)}"
-                    f"（{rt.fmt_delta(r['delta'], ind)}）")
-        st.markdown(f":{colour}[{mark} **{t('pack_' + key)}**]：{line}")
+            line = (f"{ind_name(ind)} {rt.fmt_value(r['prev_value'], ind)} → {rt.fmt_value(r['value'], ind)}"
+                    + paren(rt.fmt_delta(r['delta'], ind)))
+        st.markdown(colon(f":{colour}[{mark} **{t('pack_' + key)}**]", line))
 
 st.subheader(t("pack_headline"))
 rows = []

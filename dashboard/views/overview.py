@@ -3,7 +3,17 @@
 import streamlit as st
 
 from dashboard.export import show
-from dashboard.i18n import LIGHT_COLOURS, fmt_count, fmt_delta, fmt_value, ind_name, relabel, t
+from dashboard.i18n import (
+    LIGHT_COLOURS,
+    colon,
+    fmt_count,
+    fmt_delta,
+    fmt_value,
+    ind_name,
+    join_names,
+    relabel,
+    t,
+)
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -134,7 +144,7 @@ for group in cat.groups:
             st.markdown(status)
             if row.prev_value == row.prev_value:  # not NaN
                 since = t("vs_same_point_last_quarter") if row.compare == "quarter" else t("vs_last_month")
-                st.caption(f"{since}：{fmt_value(row.prev_value, ind.unit)}")
+                st.caption(colon(since, fmt_value(row.prev_value, ind.unit)))
             if row.pending == row.pending and row.pending:  # records awaiting review will change this rate
                 st.caption(t("pending_beside", n=fmt_count(row.pending), of=fmt_count(row.pending_of)))
             # drill-through (page 9): the records this number counts
@@ -145,8 +155,8 @@ st.subheader(t("alerts"))
 if black.empty and inactive.empty and low_n.empty:
     st.success(t("no_alerts"))
 if len(black):
-    st.error(t("alert_black", n=len(black)) + "：" + "、".join(
-        f"{n}（{t('veto')}）" if v else n for n, v in zip(black["name"], black["veto"], strict=True)))
+    st.error(t("alert_black_names", n=len(black), names=join_names(
+        n + t("glance_veto_tag") if v else n for n, v in zip(black["name"], black["veto"], strict=True))))
 if len(inactive):
     with st.expander(t("alert_inactive", n=len(inactive)), expanded=len(inactive) <= 10):
         show(relabel(inactive[["grid_code", "grid_name", "village_name", "grid_head"]]),

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import export
-from dashboard.i18n import LIGHT_HEX, dash_missing, fmt_value, ind_name, t
+from dashboard.i18n import LIGHT_HEX, dash_missing, fmt_value, ind_name, paren, t
 from dashboard.lake_state import lake_path, run
 from dashboard.state import current, guard
 from pipelines import warehouse as wh
@@ -80,7 +80,7 @@ st.subheader(t("county_drill"))
 names = dict(zip(league["county_code"], league["name"], strict=True))
 if st.session_state.get("drill_county") not in names:
     st.session_state["drill_county"] = next(iter(names))
-county = st.selectbox(t("pick_county"), list(names), format_func=lambda k: f"{names[k]}（{k}）", key="drill_county")
+county = st.selectbox(t("pick_county"), list(names), format_func=lambda k: names[k] + paren(k), key="drill_county")
 with guard():
     villages = run(wh.county_villages, c.scope, c.period, county)
 vshow = pd.DataFrame({

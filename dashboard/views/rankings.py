@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import charts
 from dashboard.export import download_buttons, rows_height
 from dashboard.export import show as show_table
-from dashboard.i18n import fmt_value, ind_name, ind_short, t
+from dashboard.i18n import colon, fmt_value, ind_name, ind_short, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -39,7 +39,7 @@ cell_ind = {ind_short(i): i.id for i in inds if i.weight > 0}
 for row_pos, col_name in (picked.selection.cells if picked else [])[:1]:
     if col_name in cell_ind and 0 <= int(row_pos) < len(league):
         v = league.iloc[int(row_pos)]
-        st.page_link("views/cases.py", label=f"{t('see_records')}：{v['name']} · {col_name}",
+        st.page_link("views/cases.py", label=colon(t("see_records"), f"{v['name']} · {col_name}"),
                      query_params={"ind": cell_ind[col_name], "unit": v["village_code"], "period": c.period})
 st.caption(t("ranks_note"))
 

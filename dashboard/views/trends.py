@@ -4,7 +4,7 @@ dispute types by month."""
 import streamlit as st
 
 from dashboard import charts
-from dashboard.i18n import fmt_delta, fmt_value, ind_name, t
+from dashboard.i18n import fmt_delta, fmt_value, ind_name, paren, t
 from dashboard.state import current, guard, run
 from pipelines import warehouse as wh
 
@@ -32,7 +32,7 @@ else:
     if len(now):
         r = now.iloc[0]
         a, b, cc = st.columns(3)
-        a.metric(f"{ind_name(ind)}（{c.period}）", fmt_value(r["value"], ind.unit))
+        a.metric(ind_name(ind) + paren(c.period), fmt_value(r["value"], ind.unit))
         b.metric(t("mom"), fmt_delta(r["mom"], ind.unit) or "—")
         cc.metric(t("yoy"), fmt_delta(r["yoy"], ind.unit) or t("no_yoy"))
     st.plotly_chart(charts.trend_figure(trend, ind), width="stretch", config={"displaylogo": False})

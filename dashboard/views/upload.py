@@ -5,7 +5,7 @@ file, then shows the per-file summary and offers this upload's quarantined rows 
 import streamlit as st
 
 from dashboard import auth
-from dashboard.i18n import REASONS, lang, t
+from dashboard.i18n import REASONS, join_names, lang, paren, t
 from dashboard.state import current
 from pipelines import uploads
 from pipelines.errors import UserError
@@ -68,8 +68,7 @@ def summary_line(f: dict) -> str:
         SOURCES[f["source_kind"]].label_zh if f.get("source_kind") in SOURCES else "")
     if f["status"] == "loaded":
         by = f.get("by_reason") or {}
-        reasons = ("（" if not i else " (") + "、".join(
-            f"{REASONS[k][i] if k in REASONS else k} {n}" for k, n in by.items()) + ("）" if not i else ")") if by else ""
+        reasons = paren(join_names(f"{REASONS[k][i] if k in REASONS else k} {n}" for k, n in by.items())) if by else ""
         return t("upload_line_loaded", file=f["file_name"], kind=kind, read=f["rows_read"], loaded=f["rows_loaded"],
                  q=f["rows_quarantined"], reasons=reasons, dup=f["rows_duplicate"], nd=f["rows_non_data"])
     if f["status"] == "rejected":
