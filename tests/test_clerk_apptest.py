@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import t
 from pipelines import users
+from tests.apptest import APP, app
 from tests.test_warehouse_scope import build_published
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 VIEWS = Path(APP).parent / "views"
 PW = "clerk-password"
 
@@ -38,13 +38,6 @@ def home(base, tmp_path, monkeypatch):
     shutil.copytree(base, h)
     monkeypatch.setenv("XIANGZHI_HOME", str(h))
     return h
-
-
-def app(username: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if username:
-        at.session_state["username"] = username
-    return at.run()
 
 
 def known_pages(at: AppTest) -> set[str]:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard import auth
 from dashboard.i18n import fmt_value
 from pipelines import warehouse as wh
 from pipelines.catalogue import load_catalogue
+from tests.apptest import APP, app, texts  # noqa: F401  (re-exported for the other page tests)
 from tests.test_warehouse_scope import (
     LOW_N_VILLAGE,
     QUIET_VILLAGE,
@@ -21,7 +21,6 @@ from tests.test_warehouse_scope import (
     build_published,
 )
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 PAGES = ["overview", "map", "trends", "rankings", "points", "quality"]
 PACK = Path(APP).parent / "views" / "monthly_pack.py"
 
@@ -50,22 +49,6 @@ def demo(demo_home, monkeypatch):
         period = con.execute("select max(period) from indicator_values").fetchone()[0]
         towns = [r[0] for r in con.execute("select township_code from dim_township order by 1").fetchall()]
     return {"home": demo_home, "units": units, "period": period, "townships": towns}
-
-
-def app(username: str | None = None, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if username:
-        at.session_state["username"] = username
-    for k, v in state.items():
-        at.session_state[k] = v
-    return at.run()
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for e in at.title] + [e.value for e in at.markdown] + [e.value for e in at.caption]
-    parts += [e.value for e in at.info] + [e.value for e in at.error] + [e.value for e in at.warning]
-    parts += [e.value for e in at.subheader] + [m.label for m in at.metric]
-    return "\n".join(str(p) for p in parts)
 
 
 def published(home: Path) -> duckdb.DuckDBPyConnection:

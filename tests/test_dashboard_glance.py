@@ -279,15 +279,7 @@ def test_rankings_say_why_a_village_is_low(demo):  # noqa: F811
 
 
 def _with_url(username: str, **params):
-    from streamlit.testing.v1 import AppTest
-
-    from tests.test_dashboard_apptest import APP
-
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["username"] = username
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+    return app(username, query=params)
 
 
 def test_url_month_township_village_open_the_page_on_them(dash_home):  # noqa: F811

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard import auth
 from dashboard.i18n import fmt_value
 from pipelines import warehouse as wh
+from tests.apptest import app, texts
 from tests.test_lake import COUNTIES, lake  # noqa: F401  (the module-scoped two-county lake fixture)
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 OTHER = {"360739": "360781", "360781": "360739"}
 
 
@@ -57,21 +56,6 @@ def env(province, monkeypatch):
     monkeypatch.setenv("XIANGZHI_HOME", str(province["home"]))
     monkeypatch.setenv("XIANGZHI_LAKE", str(province["lake"]))
     return province
-
-
-def app(username: str | None = None, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if username:
-        at.session_state["username"] = username
-    for k, v in state.items():
-        at.session_state[k] = v
-    return at.run()
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for e in at.title] + [e.value for e in at.caption] + [e.value for e in at.info]
-    parts += [e.value for e in at.error] + [e.value for e in at.subheader] + [m.label for m in at.metric]
-    return "\n".join(str(p) for p in parts)
 
 
 def test_province_sees_the_league_of_its_counties_equal_to_the_lake(env):
