@@ -132,6 +132,11 @@ TEXT: dict[str, dict[str, str]] = {
     "ranks_note": {"zh": "名次为全县排名；灰色带 * 为样本不足，不计入总分；鼠标移到列名上可看指标全称与口径。",
                    "en": "Ranks are county-wide; grey with * = low n, left out of the score. Hover a column "
                          "header for the indicator's full name and definition."},
+    # the same note where indicators are rows with their full names (村庄对比) or absent (月度通报)
+    "ranks_note_rows": {"zh": "名次为全县排名；灰色带 * 为样本不足，不计入总分。",
+                        "en": "Ranks are county-wide; grey with * = low n, left out of the score."},
+    "ranks_note_scores": {"zh": "名次为全县排名：并列名次相同，下一名次顺延。",
+                          "en": "Ranks are county-wide: ties share a rank and the next rank is skipped."},
     "drilldown": {"zh": "村（社区）评分明细", "en": "Village scorecard"},
     "pick_village": {"zh": "选择村（社区）", "en": "Village"},
     "scorecard_missing": {"zh": "评分明细模块尚未就绪。", "en": "The score breakdown is not available yet."},

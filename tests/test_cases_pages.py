@@ -54,6 +54,10 @@ def test_pages_render_for_every_role(demo, role, lang):
         assert ("不足两个村" if lang == "zh" else "Fewer than two villages") in texts(at)
     else:
         assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(CAT.indicators)
+        # indicators are rows with their full names here: no "hover a column header" advice
+        shown = texts(at)
+        assert ("灰色带 * 为样本不足" if lang == "zh" else "grey with * = low n") in shown
+        assert "鼠标移到列名" not in shown and "Hover a column" not in shown
     if role == "county":
         at.switch_page("views/whatif.py").run()
         assert not at.exception, [e.value for e in at.exception]

@@ -73,5 +73,5 @@ colours[col_b] = [_colour(b, i) for i in inds]
 st.dataframe(table.style.apply(lambda _df: colours, axis=None).format({t("weight"): "{:g}"}), hide_index=True,
              width="stretch",
              height=35 * (len(table) + 1) + 3)
-st.caption(t("ranks_note"))
+st.caption(t("ranks_note_rows"))
 download_buttons(table, f"村庄对比_{names[a]}_{names[b]}_{c.period}", key="compare")

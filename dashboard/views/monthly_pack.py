@@ -119,7 +119,7 @@ else:
         .format({t("score"): "{:.1f}", t("pack_prev_score"): "{:.1f}"}, na_rep="—"),
         hide_index=True, width="stretch", height=min(35 * (len(show) + 1) + 3, 560),
     )
-    st.caption(t("ranks_note"))
+    st.caption(t("ranks_note_scores"))
 
 if d.has_prev:
     cols = st.columns(2)
