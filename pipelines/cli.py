@@ -51,7 +51,7 @@ def _cmd_dashboard(a: argparse.Namespace) -> int:
 def _cmd_demo(a: argparse.Namespace) -> int:
     from pipelines.demo import run_demo
 
-    return run_demo(port=a.port, open_dashboard=not a.no_dashboard)
+    return run_demo(port=a.port, open_dashboard=not a.no_dashboard, show_report=print_report)
 
 
 # --- accounts: `xiangzhi users` (SPEC §9; pipelines/users.py) --------------------------------

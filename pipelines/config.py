@@ -19,7 +19,7 @@ SETTINGS_HELP = {
     "XIANGZHI_INDICATORS": "indicator catalogue YAML (default pipelines/indicators.yaml); offices edit a copy",
     "XIANGZHI_THREADS": "DuckDB threads (default: all cores)",
     "XIANGZHI_PAUSE_BEFORE_COMMIT": "testing only: seconds to wait before an ingest commits",
-    "XIANGZHI_KILL_AT": "testing only: an ingest kills itself (SIGKILL) at this phase (batch.KILL_PHASES)",
+    "XIANGZHI_KILL_AT": "testing only: an ingest kills itself (SIGKILL) at this phase (kill.KILL_PHASES)",
     "XIANGZHI_EARLIEST_DATE": "dates before this are BAD_DATE (default 2000-01-01; Excel's 0 and 1900-02-29 too)",
     "XIANGZHI_MAX_POINTS": "largest plausible 分值 / 消耗积分 of one record, either sign (default 10000)",
     "XIANGZHI_MAX_HOUSEHOLD_SIZE": "largest plausible 家庭人口 (default 50)",

@@ -12,9 +12,11 @@ DEMO_SECRET = config.DEMO_SECRET
 STRAY_NOTE = "会议记录（非数据文件）.csv"
 
 
-def prepare(quiet: bool = False) -> dict:
-    """Generate, ingest and create demo users; returns the demo accounts. Re-running is a no-op."""
-    from pipelines.cli import print_report
+def prepare(show_report=None) -> dict:
+    """Generate, ingest and create demo users; returns the demo accounts. Re-running is a no-op.
+
+    show_report: how to tell the user what the ingest did (the CLI passes its summary printer; the
+    pipelines never import the CLI, so nothing is printed when it is None)."""
     from pipelines.generate import generate
     from pipelines.load import ingest
 
@@ -35,15 +37,15 @@ def prepare(quiet: bool = False) -> dict:
         # it) then carries a rejected file with no data kind, which once broke the county pack (#19.13).
         (p.inbox / STRAY_NOTE).write_text("会议记录,内容\n2025-06-30,下月检查走访台账\n", encoding="utf-8")
     report = ingest([p.inbox])
-    if not quiet:
-        print_report(report)
+    if show_report is not None:
+        show_report(report)
     from pipelines.users import write_demo_users
 
     return write_demo_users(p.users_file, p.published)
 
 
-def run_demo(port: int = 8501, open_dashboard: bool = True) -> int:
-    accounts = prepare()
+def run_demo(port: int = 8501, open_dashboard: bool = True, show_report=None) -> int:
+    accounts = prepare(show_report)
     print("演示账号 demo accounts (用户名 / 密码 username / password):")
     for acc in accounts:
         print(f"  {acc['username']:<10} / {acc['password']}   {acc['display_name']}")

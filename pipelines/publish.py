@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.models.contract import tables
+from pipelines.sql_literals import sql_string
 
 
 def published_table_names(con) -> list[str]:
@@ -22,12 +23,6 @@ def published_table_names(con) -> list[str]:
     names = [t for t in tables() if t in present]
     names += sorted(t for t in present if t.startswith("cfg_"))
     return names
-
-
-def sql_string(value: object) -> str:
-    """A SQL string literal: for the few statements DuckDB cannot bind (ATTACH, SET), quotes doubled
-    so that a data home such as "o'brien home" is a path, not SQL."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _stamp(db: Path, table: str) -> str | None:
@@ -84,7 +79,7 @@ def publish(warehouse: Path, published: Path) -> Path:
         os.fsync(fd)
     finally:
         os.close(fd)
-    from pipelines.ingest.batch import kill_point
+    from pipelines.kill import kill_point
 
     kill_point("publish_tmp")  # the new copy written, not yet renamed over the old one
     os.replace(tmp, published)  # atomic on POSIX: readers see the old or the new file, never half

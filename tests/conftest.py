@@ -31,7 +31,7 @@ def demo_home(tmp_path_factory) -> Path:
     os.environ["XIANGZHI_SECRET"] = TEST_SECRET
     from pipelines.demo import prepare
 
-    prepare(quiet=True)
+    prepare()
     return h
 
 

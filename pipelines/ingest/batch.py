@@ -38,6 +38,7 @@ from pipelines import config
 from pipelines.ingest import core, registry, staging, validate
 from pipelines.ingest.registry import FileOutcome, IngestReport
 from pipelines.ingest.tables import ensure_schema
+from pipelines.kill import KILL_PHASES, kill_point  # noqa: F401  (KILL_PHASES: the tests read it here)
 from pipelines.models import contract
 
 # Files the generator writes beside its exports; not data.
@@ -94,7 +95,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
                               f"by another process (another ingest running?): {path}") from e
         raise
     path.chmod(0o600)  # DuckDB creates it 0644; the warehouse holds personal data (SPEC §3.7): owner only
-    from pipelines.publish import sql_string
+    from pipelines.sql_literals import sql_string
 
     con.execute(f"set memory_limit = {sql_string(config.memory_limit())}")
     con.execute("set enable_progress_bar = false")  # our own progress bar; DuckDB's garbles the summary
@@ -283,19 +284,6 @@ def _remove_orphan_raw(con, raw_root: Path) -> None:
 
 # Where XIANGZHI_KILL_AT can stop an ingest, in the order an ingest passes them (tests/test_kill_phases.py
 # kills at each and asserts a rerun ends equal to an uninterrupted run).
-KILL_PHASES = ("raw_copy", "staging", "scratch_staged", "moved", "staged", "core", "validated", "marts",
-               "publish_tables", "contract", "commit", "checkpoint", "publish_tmp")
-
-
-def kill_point(phase: str) -> None:
-    """XIANGZHI_KILL_AT=<phase>: the process kills itself (SIGKILL, as the OOM killer or a power cut
-    would: no cleanup runs) the first time it reaches that phase. Testing only."""
-    if os.environ.get("XIANGZHI_KILL_AT") == phase:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def _scratch_path(warehouse: Path, batch_id: str) -> Path:
     return warehouse.with_name(f"staging-{batch_id}.duckdb")
 

@@ -65,7 +65,7 @@ SCRATCH = "scratch"  # the batch's scratch database, attached under this name wh
 
 def attach_scratch(con, path) -> None:
     """A fresh scratch file for the batch's staged rows, with every stg_<kind> table (empty)."""
-    from pipelines.publish import sql_string
+    from pipelines.sql_literals import sql_string
 
     for f in (path, path.with_name(path.name + ".wal")):
         f.unlink(missing_ok=True)
