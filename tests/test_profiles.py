@@ -309,6 +309,14 @@ def test_suggest_drafts_a_profile_that_loads_once_its_todo_lines_are_filled(home
     assert (f.rows_loaded, f.rows_quarantined) == (expected, 0), f.by_reason
 
 
+def test_suggest_proposes_split_where_a_cell_names_several_households(without):
+    without("gsm_minqing_log", "jeecg_points")
+    draft = suggest(REAL["gsm_minqing_log"][0])
+    assert "  split: {column: 门牌和户主, into: head_name, label: '[0-9]+号'}" in draft
+    assert "加上 _part" in draft  # the record id's TODO says how the households get ids of their own
+    assert "split:" not in suggest(REAL["jeecg_points"][0])  # one 户主 per row: nothing to split
+
+
 def test_suggest_drafts_value_maps_and_the_sign_column(without):
     without("gsm_event_query", "jeecg_points")
     events = suggest(REAL["gsm_event_query"][0])
