@@ -512,6 +512,8 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
     # of entry_timeliness_rate). Only present when a profile makes them so.
     if "_rows" in rows.columns:
         cols.append(rows.get_column("_rows").cast(pl.Int64))
+    if "_part" in rows.columns:  # the part of a split input row (ROW_KEY), 0 = the row whole
+        cols.append(rows.get_column("_part").cast(pl.Int32))
     if sheet.entry_unknown:
         cols.append(_constant(True, n, pl.Boolean).alias("_entry_unknown"))
     if "head_name" in rows.columns:

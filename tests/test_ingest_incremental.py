@@ -180,3 +180,33 @@ def test_an_incremental_publish_rewrites_only_the_files_it_can_change(small, hom
     assert batch < republished < set(right)  # earlier files with re-judged ids, but not every file
     assert all(now[h] == right[h] for h in republished)
     assert quarantined > 0
+
+
+def test_a_warehouse_from_before_split_rows_is_rejudged_in_full_then_incremental(small, home, tmp_path):
+    # A warehouse made before the row key had its sub-row `_part` (rows.split): its stg_ and disp_
+    # tables lack the column. The next ingest adds it (every old row its input row whole, 0) and
+    # re-judges in full, whatever the batch holds; the one after is incremental again.
+    from pipelines.sources import LOAD_ORDER
+
+    refs, facts = small
+    later = [f for f in facts if "02月" in f.name]
+    ingest(refs + [f for f in facts if f not in later and "走访" not in f.name], build_marts=False)
+    con = duckdb.connect(str(home / "warehouse" / "xiangzhi.duckdb"))
+    try:
+        for kind in LOAD_ORDER:
+            for t in (f"stg_{kind}", f"disp_{kind}"):
+                con.execute(f'alter table {t} drop column "_part"')
+        assert core.needs_full_rejudge(con, {"events"})
+    finally:
+        con.close()
+    visits = [f for f in facts if f not in later and "走访" in f.name]
+    assert visits and ingest(visits, build_marts=False).judged == "full"
+    con = duckdb.connect(str(home / "warehouse" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        assert not core.needs_full_rejudge(con, {"events"})
+        parts = con.execute(" union all ".join(f"select _part from stg_{k}" for k in LOAD_ORDER)).fetchall()
+        assert parts and {p for (p,) in parts} == {0}
+    finally:
+        con.close()
+    assert ingest(later, build_marts=False).judged == "incremental"
+    _incremental_equals_full(home, tmp_path)

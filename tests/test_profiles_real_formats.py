@@ -150,17 +150,147 @@ def test_nbs_codes_give_level_and_parent(wh):
     assert ("530999201202", "王家村村民委员会", "530999201") in got
 
 
+def grid_villages() -> dict[str, tuple[str, str]]:
+    """A grid's full name (county + township + grid name, as 所属辖区 writes it; with or without the
+    village's name before the grid's) → (grid code, village code), from the reference files."""
+    import csv
+    import json
+
+    units = {r["区划代码"]: r for r in csv.DictReader(REFERENCE[0].open(encoding="utf-8"))}
+    out = {}
+    for feat in json.loads(REFERENCE[1].read_text(encoding="utf-8"))["features"]:
+        p = feat["properties"]
+        village = units[p["所属村代码"]]
+        township = units[village["上级代码"]]
+        county = units[township["上级代码"]]
+        for v in ("", village["名称"]):
+            out[county["名称"] + township["名称"] + v + p["网格名称"]] = (p["网格编码"], p["所属村代码"])
+    return out
+
+
+def log_parts(path: Path = FILES["gsm_minqing_log"]) -> list[dict]:
+    """One dict per household the 民情日志 names (门牌和户主 split at 、), with the row's cells, the
+    head's name without its house number, the grid and village from the reference, and how many
+    registry households of that village have that head (1: the visit loads; else quarantined)."""
+    import csv
+    import re
+
+    grids = grid_villages()
+    heads = Counter((r["网格编码"][:12], r["户主姓名"])
+                    for r in csv.DictReader(REFERENCE[2].open(encoding="utf-8")))
+    out = []
+    for i, r in enumerate(records(path, 1)):
+        for part in (r["门牌和户主"] or "").split("、"):
+            if part.strip():
+                grid, village = grids[r["所属辖区"]]
+                head = re.sub(r"^[0-9]+号", "", part.strip())
+                out.append({**r, "_input": i, "head": head, "grid": grid, "matches": heads[(village, head)]})
+    return out
+
+
 def test_gsm_log_grid_by_full_name_and_no_entry_time(wh):
     _, con, _ = wh
     recs = records(FILES["gsm_minqing_log"], 1)
     per_name = Counter(r["所属辖区"] for r in recs)
+    assert per_name["云岭县石门乡王家村第二网格"] == 5  # rows: the worker's days
+    # one 走访 per household named that resolves (log_parts), in the grid the full name gives
+    per_grid = Counter(p["grid"] for p in log_parts() if p["matches"] == 1)
     got = dict(q(con, "select grid_code, count(*) from fct_visit group by 1"))
-    assert got["530999201202002"] == per_name["云岭县石门乡王家村第二网格"] == 5
-    assert got["530999101201001"] == per_name["云岭县清河镇王家村第一网格"]
-    assert sum(got.values()) == len(recs)
+    assert got == dict(per_grid)
+    assert got["530999201202002"] == per_grid["530999201202002"] > per_name["云岭县石门乡王家村第二网格"]
     assert q(con, "select count(*) from fct_visit where entered_at is not null") == [(0,)]
     assert q(con, "select worker, visited_at::varchar from fct_visit where grid_code = '530999201202002' "
                   "order by visited_at limit 1") == [("黄红霞", "2025-06-07 00:00:00")]
+
+
+def test_gsm_log_one_visit_per_household_named_ambiguous_heads_quarantined(wh):
+    # 门牌和户主 "12号杨红霞、18号张光荣": one 走访 per household, found by its head's name within the
+    # grid's village; a head two households of the village share (or none has) is never guessed.
+    _, con, _ = wh
+    parts = log_parts()
+    rows = records(FILES["gsm_minqing_log"], 1)
+    ok = [p for p in parts if p["matches"] == 1]
+    bad = [p for p in parts if p["matches"] != 1]
+    assert bad and ok and len(parts) > len(rows)  # the file has both cases and several households a row
+    assert q(con, "select count(*), count(*) filter (where visit_type = '走访'), count(distinct record_id), "
+                  "count(household_key), count(distinct (household_key, visited_at)) from fct_visit") \
+        == [(len(ok), len(ok), len(ok), len(ok), len({(p["grid"], p["head"], p["走访日期"]) for p in ok}))]
+    # the visits land on the households of those heads (the registry's, by the keyed hash of 户编号)
+    import csv
+
+    from pipelines.privacy import keyed_hash
+
+    registry = {(r["网格编码"][:12], r["户主姓名"]): r["户编号"]
+                for r in csv.DictReader(REFERENCE[2].open(encoding="utf-8"))}
+    want = Counter(keyed_hash(registry[(p["grid"][:12], p["head"])], SECRET.encode()) for p in ok)
+    assert Counter(dict(q(con, "select household_key, count(*) from fct_visit group by 1"))) == want
+    quarantined = q(con, "select row_number, reason_code, reason_detail from quarantine where file_name = ? "
+                         "order by row_number, reason_detail", FILES["gsm_minqing_log"].name)
+    assert [(n, code) for n, code, _ in quarantined] == sorted((p["_input"] + 2, "UNKNOWN_HOUSEHOLD") for p in bad)
+    for (_, _, detail), p in zip(quarantined, sorted(bad, key=lambda p: p["_input"]), strict=True):
+        assert f"户主 {p['head'][0]}**（户主姓名在本村对应 {p['matches']} 户" in detail, detail
+    # Nothing lost, counted as input rows: a row is loaded when any of its households loaded
+    read, loaded, quar, dup, non_data = q(con, "select rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
+                                               "rows_non_data from load_files where file_name = ?",
+                                          FILES["gsm_minqing_log"].name)[0]
+    some_ok = {p["_input"] for p in ok}
+    assert (read, loaded, quar, dup, non_data) == (len(rows), len(some_ok), len(rows) - len(some_ok), 0, 0)
+
+
+def test_gsm_log_reexport_gives_the_same_ids_a_new_observation_not_new_records(wh, tmp_path):
+    import csv
+
+    home, con, _ = wh
+    ids = {r for (r,) in q(con, "select record_id from fct_visit")}
+    rows = sheet_rows(FILES["gsm_minqing_log"])
+    again = tmp_path / "民情日志_再次导出.csv"  # the same log, exported again (as CSV: other bytes)
+    with again.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    report = ingest([again])
+    f = next(x for x in report.files if x.file_name == again.name)
+    parts = log_parts()
+    bad_rows = {p["_input"] for p in parts if p["matches"] != 1}
+    assert (f.status, f.rows_read, f.rows_loaded) == ("loaded", len(rows) - 1, 0)
+    assert (f.rows_quarantined, f.rows_duplicate) == (len(bad_rows), len(rows) - 1 - len(bad_rows))
+    wcon = duckdb.connect(str(home / "warehouse" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        assert {r for (r,) in q(wcon, "select record_id from fct_visit")} == ids
+        assert q(wcon, "select count(*) from stg_visits") == [(2 * len(parts),)]
+        assert q(wcon, "select count(distinct record_id) from stg_visits") == [(len(parts),)]
+    finally:
+        wcon.close()
+
+
+def test_gsm_log_a_day_without_households_is_a_patrol_and_rows_are_counted_once(tmp_path, monkeypatch):
+    # A day naming no household loads as the worker's 巡查; a row naming only heads the village does
+    # not know is one quarantined input row (two quarantine lines, one per household named).
+    import csv
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("XIANGZHI_HOME", str(home))
+    monkeypatch.setenv("XIANGZHI_SECRET", SECRET)
+    ingest(REFERENCE)
+    rows = sheet_rows(FILES["gsm_minqing_log"])
+    grid, worker = rows[1][0], rows[1][1]
+    extra = [[grid, worker, "2025-07-01", "0", "0", "0", "0", "1小时0分钟", "", "PC设备填报"],
+             [grid, worker, "2025-07-02", "2", "0", "0", "0", "1小时0分钟", "31号无此人，32号也无此人", "PC设备填报"],
+             [grid, worker, "2025-07-03", "2", "0", "0", "0", "1小时0分钟", rows[1][8].replace("、", " ; "), "PC设备填报"]]
+    path = tmp_path / "民情日志_7月.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([rows[0], *extra])
+    report = ingest([path])
+    f = next(x for x in report.files if x.file_name == path.name)
+    assert (f.status, f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) == ("loaded", 3, 2, 1, 0)
+    assert f.by_reason == {"UNKNOWN_HOUSEHOLD": 2}
+    con = duckdb.connect(str(home / "published" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        got = q(con, "select visited_at::date::varchar, visit_type, household_key is null from fct_visit order by 1, 2")
+        detail = q(con, "select reason_detail from quarantine order by reason_detail")
+    finally:
+        con.close()
+    n = len(rows[1][8].split("、"))
+    assert got == [("2025-07-01", "巡查", True)] + [("2025-07-03", "走访", False)] * n
+    assert all("户主姓名在户籍台账中未找到" in d for (d,) in detail) and len(detail) == 2
 
 
 def test_gsm_events_statuses_categories_and_times(wh):
@@ -191,6 +321,7 @@ def test_no_personal_value_in_clear_in_any_duckdb_file(wh):
     secrets |= {str(r["联系手机"]) for r in recs if r["联系手机"]}
     secrets |= {r["诉求人姓名"] for r in records(FILES["gsm_event_query"], 1)}
     secrets |= {r["户主"] for r in records(FILES["jeecg_points"], 3)}
+    secrets |= {p["head"] for p in log_parts()}  # the 民情日志's 户主, one per household named
     # Grid workers' and grid heads' names are public by policy (SPEC §3.7): a resident who shares one
     # is not a leak.
     import json

@@ -113,12 +113,13 @@ def build_step(con, node: str) -> None:
 
 
 def needs_full_rejudge(con, kinds: set[str]) -> bool:
-    """A batch with reference files, or a warehouse whose dispositions predate incremental judging."""
+    """A batch with reference files, or a warehouse whose dispositions predate incremental judging
+    (no `_current`) or split rows (no `_part` in the row key)."""
     if kinds & set(dispositions.REFERENCE_KINDS):
         return True
     have = {r[0] for r in con.execute(
-        "select table_name from duckdb_columns() where column_name = '_current' and schema_name = 'main'"
-        " and database_name = current_database()").fetchall()}
+        "select table_name from duckdb_columns() where column_name in ('_current', '_part') and schema_name = 'main'"
+        " and database_name = current_database() group by all having count(*) = 2").fetchall()}
     return any(name("disp", k) not in have for k in LOAD_ORDER)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pipelines.expectations import quarantine_rules
 from pipelines.expectations.suites import ID_CONFLICT
+from pipelines.ingest.tables import ROW_KEY_SQL, row_key_sql
 from pipelines.sources import SOURCES, Source
 
 
@@ -35,9 +36,9 @@ def checked_view_sql(kind: str) -> str:
     if kind == "disputes":
         # Township by name key (or a typed code); village by name key within it, county-wide if empty.
         extra += ["coalesce(m.matches, 0) as _village_matches", "m.village_code as _village_code"]
-        joins.append("""
+        joins.append(f"""
             left join (
-                select s2._file_id, s2._sheet_no, s2._row, count(v.code) as matches,
+                select {row_key_sql('s2')}, count(v.code) as matches,
                        case when count(v.code) = 1 then any_value(v.code) end as village_code
                 from stg_disputes as s2
                 left join ref_names as t
@@ -47,13 +48,13 @@ def checked_view_sql(kind: str) -> str:
                     on v.level = '村' and v.name_key = s2.village_key
                     and (s2.township_key is null or v.parent_code = t.code)
                 group by all
-            ) as m using (_file_id, _sheet_no, _row)""")
+            ) as m using ({ROW_KEY_SQL})""")
     return s.format(extra="".join(", " + e for e in extra), joins="".join(joins))
 
 
 def order_by(src: Source) -> str:
     # Snapshots: export-time order (SPEC §3.6); others: the order files were loaded.
-    base = "_seq, _sheet_no, _row"
+    base = "_seq, _sheet_no, _row, _part"
     return f"_export_time, {base}" if src.snapshot else base
 
 
@@ -119,7 +120,7 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
     with
     checked as (select * from chk_{kind}{where}),
     faults as (
-        select _file_id, _sheet_no, _row, {idf}, _seq, _export_time, _file_name, {all_fields},
+        select {ROW_KEY_SQL}, {idf}, _seq, _export_time, _file_name, {all_fields},
                hash({all_fields}) as _values,
                list_filter([{fault_items}], lambda x: x is not null) as _faults
         from checked
@@ -130,7 +131,7 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
     ),
     first_obs as (select * from clean where _obs = 1),
     judged as (
-        select c._file_id, c._sheet_no, c._row, c._values, c.{idf}, c._seq, c._export_time,
+        select {row_key_sql('c')}, c._values, c.{idf}, c._seq, c._export_time,
                ({conflict_terms}) as _conflict,
                concat_ws('; ', {conflict_detail}) || '（已载入于 ' || f._file_name || '）' as _conflict_detail
         from clean as c join first_obs as f on f.{idf} = c.{idf}
@@ -140,7 +141,7 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
         from judged where not _conflict
     ),
     verdicts as (
-        select f._file_id, f._sheet_no, f._row, cast(f.{idf} as varchar) as _id, f._seq, f._export_time,
+        select {row_key_sql('f')}, cast(f.{idf} as varchar) as _id, f._seq, f._export_time,
             case
                 when len(f._faults) > 0 or j._conflict then 'quarantined'
                 when r._dup_no > 1 then 'duplicate'
@@ -151,10 +152,10 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
             case when len(f._faults) > 0 then array_to_string(list_transform(f._faults, lambda x: x.code || ': ' || x.detail), '; ')
                  when j._conflict then '{ID_CONFLICT.reason}: ' || j._conflict_detail end as reason_detail,
         from faults as f
-        left join judged as j using (_file_id, _sheet_no, _row)
-        left join ranked as r using (_file_id, _sheet_no, _row)
+        left join judged as j using ({ROW_KEY_SQL})
+        left join ranked as r using ({ROW_KEY_SQL})
     )
-    select _file_id, _sheet_no, _row, _id, status, reason_code, reason_detail, {current} as _current
+    select {ROW_KEY_SQL}, _id, status, reason_code, reason_detail, {current} as _current
     from verdicts
     """
 
@@ -187,6 +188,6 @@ def current_sql(kind: str) -> list[str]:
     """loaded_<kind> and cur_<kind> as views over chk and disp: nothing copied per ingest.
     _raw (the masked source row) is only needed for quarantine: not in loaded_/cur_."""
     base = (f"select s.* exclude (_raw) from chk_{kind} as s join disp_{kind} as d "
-            "using (_file_id, _sheet_no, _row) where ")
+            f"using ({ROW_KEY_SQL}) where ")
     return [f"create or replace temp view loaded_{kind} as {base}d.status = 'loaded'",
             f"create or replace temp view cur_{kind} as {base}d._current"]

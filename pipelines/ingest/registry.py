@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.ingest.tables import ROW_KEY_SQL
 from pipelines.sources import LOAD_ORDER, REASON_CODES
 
 
@@ -62,19 +63,31 @@ def _quarantine_sql(only: str = "") -> str:
         f"""select s._batch_id as batch_id, s._file_name as file_name, s._sheet as sheet,
                    s._row as row_number, '{k}' as source_kind, d.reason_code, d.reason_detail,
                    s._raw as raw_row
-            from stg_{k} as s join disp_{k} as d using (_file_id, _sheet_no, _row)
+            from stg_{k} as s join disp_{k} as d using ({ROW_KEY_SQL})
             where d.status = 'quarantined'{f" and s._file_id in ({only})" if only else ""}"""
         for k in LOAD_ORDER
     )
 
 
+# An input row split into parts (rows.split: one visit per household named) is counted once, by
+# the best of its parts' dispositions: loaded if any part loaded, else quarantined if any part was,
+# else duplicate.
+_ROW_STATUS = ("case when bool_or(d.status = 'loaded') then 'loaded' "
+               "when bool_or(d.status = 'quarantined') then 'quarantined' else 'duplicate' end")
+
+
 def _load_files_sql(only: str = "") -> str:
     # Rows are counted as input rows (SPEC §3.8): a household grouped from n person rows counts n
-    # (its `_rows`), whatever its disposition.
+    # (its `_rows`), whatever its disposition; the parts of a split row count as that one row.
+    # Whole rows (_part = 0, nearly all) are counted without grouping.
+    def where(extra: str) -> str:
+        return " where " + " and ".join([extra] + ([f"_file_id in ({only})"] if only else []))
+
     counts = " union all ".join(
         f"select _file_id as file_id, d.status, coalesce(_rows, 1) as n from stg_{k} "
-        f"join disp_{k} as d using (_file_id, _sheet_no, _row)"
-        + (f" where _file_id in ({only})" if only else "")
+        f"join disp_{k} as d using ({ROW_KEY_SQL}){where('_part = 0')} union all "
+        f"select _file_id as file_id, {_ROW_STATUS} as status, 1 as n from stg_{k} "
+        f"join disp_{k} as d using ({ROW_KEY_SQL}){where('_part > 0')} group by _file_id, _sheet_no, _row"
         for k in LOAD_ORDER
     )
     return f"""

@@ -103,6 +103,8 @@ def stage(con, src: Source, frame: pl.DataFrame, meta: dict, database: str | Non
         pl.lit(meta["batch_id"]).alias("_batch_id"),
         pl.lit(meta["sheet_no"]).alias("_sheet_no"),
     )
+    if "_part" not in frame.columns:  # each row is its input row whole (ROW_KEY)
+        frame = frame.with_columns(pl.lit(0, dtype=pl.Int32).alias("_part"))
     for c in cols:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(c))

@@ -15,7 +15,16 @@ import duckdb
 
 from pipelines.sources import BOOL, DATE, DATETIME, FLOAT, INT, LOAD_ORDER, POINTS, SOURCES, Source
 
-ROW_KEY = ("_file_id", "_sheet_no", "_row")  # one staged row: file content hash, sheet, row number
+# One staged row: file content hash, sheet, row number, and the part of that input row (0: the row
+# whole; 1…n: the households a free-text column names, rows.split of an import profile). Every join of
+# staged rows, dispositions and registers uses this key.
+ROW_KEY = ("_file_id", "_sheet_no", "_row", "_part")
+ROW_KEY_SQL = ", ".join(ROW_KEY)
+
+
+def row_key_sql(alias: str) -> str:
+    """The key's columns qualified by a table alias: 's._file_id, s._sheet_no, …'."""
+    return ", ".join(f"{alias}.{c}" for c in ROW_KEY)
 
 
 @dataclass(frozen=True)
@@ -27,7 +36,7 @@ class WorkTable:
 
 
 WORK_TABLES = {t.prefix: t for t in (
-    WorkTable("stg", "one row per staged row (_file_id, _sheet_no, _row)", "warehouse",
+    WorkTable("stg", "one row per staged row (ROW_KEY: _file_id, _sheet_no, _row, _part)", "warehouse",
               "every row of every file ever loaded: typed values, `f__bad` parse reasons, masked _raw"),
     WorkTable("chk", "as stg", "view",
               "stg plus the file's load order (_seq) and the reference-lookup helper columns the rules "
@@ -62,6 +71,9 @@ META_COLUMNS = {
 # the column added to an older warehouse's table sits where the insert puts it. `_head_key`: the keyed
 # hash of a household head's name (registry rows, and rows naming their household by its head).
 CARRIED_COLUMN = {"_carried": "VARCHAR", "_head_key": "VARCHAR"}
+# The part of its input row a staged row is (ROW_KEY): staged after the columns above, for the same
+# reason; an older warehouse's rows get 0 (each was its input row whole).
+PART_COLUMN = {"_part": "INTEGER"}
 # Columns the loader derives at staging time (beyond what normalise returns).
 EXTRA_COLUMNS = {
     "households": {"household_key": "VARCHAR"},
@@ -82,6 +94,7 @@ def stage_columns(src: Source) -> dict[str, str]:
         cols[f"{f.name}__bad"] = "VARCHAR"
     cols.update(EXTRA_COLUMNS.get(src.kind, {}))
     cols.update(CARRIED_COLUMN)
+    cols.update(PART_COLUMN)
     return cols
 
 
@@ -116,3 +129,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for kind in LOAD_ORDER:
         for col, typ in CARRIED_COLUMN.items():
             con.execute(f'alter table {name("stg", kind)} add column if not exists "{col}" {typ}')
+        for col, typ in PART_COLUMN.items():
+            con.execute(f'alter table {name("stg", kind)} add column if not exists "{col}" {typ} default 0')

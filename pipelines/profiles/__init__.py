@@ -26,6 +26,12 @@ Profile YAML:
       header_rows: 2                   # a two-row header (group captions merged over sub-captions)
       fill_down: [household_id]        # vertically merged cells
       group: {by: household_id, head: {column: 与户主关系, value: 户主}, count: members}
+      split:                           # one free-text cell naming several records → one row each
+        column: 门牌和户主              # the caption of that column ("12号杨红霞、18号张光荣")
+        into: head_name                # the field each part feeds
+        separator: "[、，,;；\\s]+"      # optional (this is the default)
+        label: "[0-9]+号"              # optional: a non-personal prefix (门牌) cut from each part;
+                                       # a derived id may name the part as `_part` (its label)
 """
 
 from __future__ import annotations
@@ -49,16 +55,21 @@ DERIVATIONS = {
     "hash": "a stable hash of the named columns (a record id the export lacks) 指定列的稳定哈希",
     "title": "the value beside a label in the lines above the header 表头上方标签旁的值",
     "extract": "the first group of a regular expression over a column 正则提取",
-    "cases": "the value of the first regular expression a column matches 按正则分类",
+    "cases": "the value of the first regular expression a column matches (else default) 按正则分类",
     "deadline": "another time plus days per category 另一时间加按类别的天数",
     "sign": "the field's own number, negative where a category column says so 按加分/扣分定正负",
 }
 _DERIVE_KEYS = {
     "const": {"const"}, "copy": {"copy"}, "hash": {"hash"}, "title": {"title"},
-    "extract": {"extract", "from"}, "cases": {"cases", "from"},
+    "extract": {"extract", "from"}, "cases": {"cases", "from", "default"},
     "deadline": {"deadline", "days", "by", "default"}, "sign": {"sign", "negative"},
 }
 _NAME_RX = re.compile(r"^[a-z0-9_]{2,60}$")
+# rows.split: what separates the parts of a free-text cell, unless the profile says (、，, ; spaces).
+SPLIT_SEPARATOR = r"[、，,;；\s]+"
+# In a derived id's hash list: the part of a split row (its label and its number among parts with
+# that label), so that the households of one row get ids of their own that a re-export repeats.
+PART_TOKEN = "_part"
 
 
 class ProfileError(UserError):
@@ -80,6 +91,8 @@ class Profile:
     header_rows: int = 1
     fill_down: tuple[str, ...] = ()
     group: dict | None = None
+    # rows.split: {column: caption key, into: field, separator: regex, label: regex | None}
+    split: dict | None = None
     path: Path | None = None
     builtin: bool = False
 
@@ -89,7 +102,7 @@ class Profile:
 
     @property
     def fields(self) -> set[str]:
-        return set(self.captions.values()) | set(self.derive)
+        return set(self.captions.values()) | set(self.derive) | ({self.split["into"]} if self.split else set())
 
     @property
     def entry_unknown(self) -> bool:
@@ -255,7 +268,7 @@ def load_profile(path: Path) -> Profile:
             _not_todo(doc, v, fname)
             derive[fname] = _derivation(doc, v, src, fname)
 
-    header_rows, fill_down, group = 1, (), None
+    header_rows, fill_down, group, split = 1, (), None, None
     if "rows" in top:
         for k, v in _items(doc, top["rows"][1]):
             key = _scalar(doc, k, "rows 的键")
@@ -267,8 +280,15 @@ def load_profile(path: Path) -> Profile:
                 fill_down = tuple(_field(doc, n, src, "fill_down 的字段") for n, _ in _list(doc, v, "fill_down"))
             elif key == "group":
                 group = _group(doc, v, src)
+            elif key == "split":
+                split = _split(doc, v, src, captions)
             else:
-                doc.fail(k, f"rows 下未知的键“{key}”（可用：header_rows, fill_down, group）/ unknown key '{key}'")
+                doc.fail(k, f"rows 下未知的键“{key}”（可用：header_rows, fill_down, group, split）"
+                            f"/ unknown key '{key}'")
+        if group and split:
+            doc.fail(top["rows"][1], "rows 的 group 和 split 不能同时使用 / rows: group and split cannot be combined")
+    if split:  # the split column is a mapped column of the field its parts feed
+        captions[split["column"]] = split["into"]
 
     signature_text: list[str] = []
     groups: list[tuple[str, ...]] = []
@@ -290,13 +310,17 @@ def load_profile(path: Path) -> Profile:
 
     for d in derive.values():
         for n, c in zip(d.pop("_nodes", []), d.get("hash", []), strict=False):
+            if c == PART_TOKEN:
+                if split is None:
+                    doc.fail(n, f"{PART_TOKEN} 只能与 rows.split 一起使用 / {PART_TOKEN} needs rows.split")
+                continue
             mapped_to = captions.get(caption_key(c))
             personal = (src.field(mapped_to).personal is not None) if mapped_to else privacy.caption_class(c)
             if personal:
                 doc.fail(n, f"“{c}”是个人信息列，不能用于生成编号 / '{c}' is personal data: not for an id")
     prof = Profile(name=name, label=label, kind=kind, captions=captions, signature=tuple(groups),
                    signature_text=tuple(signature_text), values=values, derive=derive,
-                   header_rows=header_rows, fill_down=fill_down, group=group, path=path)
+                   header_rows=header_rows, fill_down=fill_down, group=group, split=split, path=path)
     missing = missing_required(prof)
     if missing:
         doc.fail(top["columns"][0], "缺少必填字段（请在 columns 中对应或在 derive 中推导）：" + "、".join(missing)
@@ -341,7 +365,7 @@ def _derivation(doc: _Doc, node, src: Source, fname: str) -> dict:
             else:
                 out["days"] = _number(doc, v)
         elif key == "default":
-            out["default"] = _number(doc, v)
+            out["default"] = _scalar(doc, v, "default") if how == "cases" else _number(doc, v)
         elif key == "cases":
             pairs = []
             for a, b in _items(doc, v):
@@ -397,6 +421,39 @@ def _group(doc: _Doc, node, src: Source) -> dict:
             doc.fail(k, f"group 下未知的键“{key}”（可用：by, head, count）/ unknown key '{key}'")
     if "by" not in out:
         doc.fail(node, "group 需要 by（按哪个字段分组）/ group needs by: <field>")
+    return out
+
+
+def _split(doc: _Doc, node, src: Source, captions: dict[str, str]) -> dict:
+    """rows.split: {column, into, separator?, label?}; both regular expressions checked here."""
+    out: dict = {"separator": SPLIT_SEPARATOR, "label": None}
+    nodes: dict[str, object] = {}
+    for k, v in _items(doc, node):
+        key = _scalar(doc, k, "split")
+        nodes[key] = v
+        if key == "column":
+            out["column"] = caption_key(_scalar(doc, v, "split.column"))
+        elif key == "into":
+            out["into"] = _field(doc, v, src, "split.into")
+        elif key in ("separator", "label"):
+            out[key] = _scalar(doc, v, f"split.{key}")
+            try:
+                re.compile(out[key])
+            except re.error as e:
+                doc.fail(v, f"正则表达式有误 / bad regular expression: {e}")
+            if key == "separator" and re.fullmatch(out[key], ""):
+                doc.fail(v, "separator 不能匹配空文字 / separator must not match the empty text")
+        else:
+            doc.fail(k, f"split 下未知的键“{key}”（可用：column, into, separator, label）/ unknown key '{key}'")
+    for req in ("column", "into"):
+        if req not in out:
+            doc.fail(node, f"split 需要 {req} / split needs {req}")
+    if out["into"] == src.id_field:
+        doc.fail(nodes["into"], f"split 不能拆分出记录编号（{src.id_field}）/ split cannot feed the record id")
+    other = captions.get(out["column"])
+    if other is not None and other != out["into"]:
+        doc.fail(nodes["column"], f"“{nodes['column'].value}”已在 columns 中对应 {other} / "
+                                  f"'{nodes['column'].value}' is already mapped to {other} in columns")
     return out
 
 

@@ -11,7 +11,7 @@ import unicodedata
 
 import polars as pl
 
-from pipelines.profiles import Profile, caption_key
+from pipelines.profiles import PART_TOKEN, Profile, caption_key
 
 
 def merge_two_row_header(header: list[str], sub: list[str | None]) -> list[str]:
@@ -89,7 +89,8 @@ def stable_hash(values: list[str | None]) -> str | None:
 
 def apply(profile: Profile, header: list[str], data: pl.DataFrame, titles: list[list[str | None]]) -> pl.DataFrame:
     """`data` (cells c0…, `_row`, `_raw`) → one column of raw text per field of the source, `_row`,
-    `_raw`, and `_rows` (input rows each output row stands for) when persons are grouped."""
+    `_raw`, and `_rows` (input rows each output row stands for) when persons are grouped, `_part`
+    (the part of its input row, 0 = the row whole) when a column is split."""
     src = profile.source
     cmap = column_map(profile, header)
     caption_col = {}
@@ -98,6 +99,8 @@ def apply(profile: Profile, header: list[str], data: pl.DataFrame, titles: list[
     frame = data.with_columns([pl.col(f"c{i}").alias(f"f:{name}") for name, i in cmap.items()])
     if profile.fill_down:
         frame = frame.with_columns([pl.col(f"f:{n}").forward_fill() for n in profile.fill_down if n in cmap])
+    if profile.split:
+        frame = _split(profile.split, frame, caption_col)
     for fname, table in profile.values.items():
         if fname not in cmap:
             continue
@@ -109,6 +112,8 @@ def apply(profile: Profile, header: list[str], data: pl.DataFrame, titles: list[
             .otherwise(pl.col(col)).alias(col))
 
     def ref(name: str) -> pl.Expr:
+        if name == PART_TOKEN and "_part_label" in frame.columns:
+            return pl.col("_part_label")
         if f"f:{name}" in frame.columns:
             return pl.col(f"f:{name}")
         col = caption_col.get(caption_key(name))
@@ -135,7 +140,7 @@ def apply(profile: Profile, header: list[str], data: pl.DataFrame, titles: list[
             expr = pl.coalesce([text.str.extract(d["extract"], g) for g in range(1, groups + 1)])
         elif how == "cases":
             text = ref(d["from"]).str.strip_chars()
-            expr = pl.lit(None, dtype=pl.String)
+            expr = pl.lit(d.get("default"), dtype=pl.String)
             for rx, value in reversed(d["cases"]):
                 expr = pl.when(text.str.contains(rx)).then(pl.lit(value)).otherwise(expr)
         elif how == "sign":
@@ -153,7 +158,7 @@ def apply(profile: Profile, header: list[str], data: pl.DataFrame, titles: list[
         frame = _group(profile, frame, caption_col)
     exprs = [pl.col(f"f:{f.name}").alias(f.name) if f"f:{f.name}" in frame.columns
              else pl.lit(None, dtype=pl.String).alias(f.name) for f in src.fields]
-    extra = ["_rows"] if "_rows" in frame.columns else []
+    extra = [c for c in ("_rows", "_part") if c in frame.columns]
     return frame.select(*exprs, pl.col("_row"), pl.col("_raw"), *extra)
 
 
@@ -173,6 +178,40 @@ def _deadline(frame: pl.DataFrame, ref, d: dict) -> pl.Series:
         (pl.col("b") + pl.duration(seconds=(pl.col("n") * 86400).cast(pl.Int64))).dt.strftime("%Y-%m-%d")
     ).to_series()
     return out
+
+
+def _split(split: dict, frame: pl.DataFrame, caption_col: dict[str, str]) -> pl.DataFrame:
+    """One row naming several records in a free-text cell ("12号杨红霞、18号张光荣") → one row per
+    part, numbered 1…n in `_part` (the row key's sub-row), the part's value (its label cut off) in
+    the field it feeds and the part's text in the column itself. `_part_label` (label#k, k-th part
+    with that label) is what a derived id names as `_part`: a re-export of the same row gives the
+    same labels. A row whose cell is empty stays one row, `_part` 0."""
+    col = caption_col.get(split["column"])
+    out = f"f:{split['into']}"
+    if col is None:
+        return frame.with_columns(pl.lit(0, dtype=pl.Int32).alias("_part"),
+                                  pl.lit(None, dtype=pl.String).alias("_part_label"))
+    text = pl.col(col).str.normalize("NFKC")
+    if split["label"]:  # "12号 杨红霞": a space after the label does not separate parts
+        text = text.str.replace_all(f"((?:{split['label']}))\\s+", "${1}")
+    parts = (text.str.replace_all(split["separator"], "\x1f").str.split("\x1f")
+             .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != "")))
+    # no part (an empty cell): one null part, so that the row stays, whole
+    parts = pl.when(parts.list.len() > 0).then(parts)
+    frame = frame.with_columns(pl.int_range(pl.len()).alias("_srow"), parts.alias("_p")).explode("_p")
+    label = (pl.col("_p").str.extract(f"^((?:{split['label']}))", 1).str.strip_chars()
+             if split["label"] else pl.lit(None, dtype=pl.String))
+    value = (pl.col("_p").str.replace(f"^(?:{split['label']})", "") if split["label"] else pl.col("_p")).str.strip_chars()
+    frame = frame.with_columns(label.fill_null("").alias("_lab"), value.alias("_v"))
+    whole = pl.col("_p").is_null()
+    nth = pl.int_range(pl.len()).over("_srow") + 1
+    nth_label = pl.int_range(pl.len()).over(["_srow", "_lab"]) + 1
+    return frame.with_columns(
+        pl.when(whole).then(0).otherwise(nth).cast(pl.Int32).alias("_part"),
+        pl.when(whole).then(None).otherwise(pl.col("_lab") + "#" + nth_label.cast(pl.String)).alias("_part_label"),
+        pl.when(whole).then(pl.col(col)).otherwise(pl.col("_p")).alias(col),
+        pl.when(whole).then(None).when(pl.col("_v") == "").then(None).otherwise(pl.col("_v")).alias(out),
+    ).drop("_srow", "_p", "_lab", "_v")
 
 
 def _group(profile: Profile, frame: pl.DataFrame, caption_col: dict[str, str]) -> pl.DataFrame:

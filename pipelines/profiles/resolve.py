@@ -10,6 +10,7 @@ SQL only: no parsing here.
 
 from __future__ import annotations
 
+from pipelines.ingest.tables import ROW_KEY_SQL, row_key_sql
 from pipelines.sources import HEAD_NAME_KINDS, SOURCES
 
 # Kinds whose rows may name their grid (sources.py gives them grid_name, township_name, village_name).
@@ -92,7 +93,7 @@ def household_relation(kind: str, rel: str) -> str:
                        else '（户主姓名在户籍台账中未找到）' end end) as household_id)
         from {rel} as h0
         left join (
-            select s2._file_id, s2._sheet_no, s2._row, count(distinct h.household_key) as matches,
+            select {row_key_sql('s2')}, count(distinct h.household_key) as matches,
                    case when count(distinct h.household_key) = 1 then any_value(h.household_key) end
                        as household_key
             from {rel} as s2
@@ -100,7 +101,7 @@ def household_relation(kind: str, rel: str) -> str:
                 and ({scope} is null or h.village_code = {scope})
             where s2.household_key is null and s2.household_id is null and s2._head_key is not null
             group by all
-        ) as hm using (_file_id, _sheet_no, _row))"""
+        ) as hm using ({ROW_KEY_SQL}))"""
 
 
 def grid_relation(kind: str) -> str:
@@ -114,7 +115,7 @@ def grid_relation(kind: str) -> str:
                                         else '（名称未找到）' end end) as grid_code)
         from stg_{kind} as s0
         left join (
-            select s2._file_id, s2._sheet_no, s2._row, count(distinct n.grid_code) as matches,
+            select {row_key_sql('s2')}, count(distinct n.grid_code) as matches,
                    case when count(distinct n.grid_code) = 1 then any_value(n.grid_code) end as grid_code
             from stg_{kind} as s2
             join ref_grid_names as n on n.name_key = {name_key_sql('s2.grid_name')}
@@ -122,4 +123,4 @@ def grid_relation(kind: str) -> str:
                 and (s2.village_name is null or n.village_key = {s_v})
             where s2.grid_code is null and s2.grid_name is not null
             group by all
-        ) as gm using (_file_id, _sheet_no, _row))"""
+        ) as gm using ({ROW_KEY_SQL}))"""

@@ -283,6 +283,7 @@ def suggest(path: Path, exclude: set[str] | None = None) -> str:
         out.append("values:")
         out += values_lines
 
+    split = _split_line(kind, m, by_index)
     derive: list[str] = []
     sign_col = next((c for c in cols if c.values and set(c.values) <= _SIGN_VALUES
                      and len(set(c.values)) == 2), None)
@@ -299,6 +300,8 @@ def suggest(path: Path, exclude: set[str] | None = None) -> str:
             continue
         if f.required:
             hint = _hint(f)
+            if f.name == src.id_field and split:
+                hint += "；一格多户拆分后，列表中加上 _part（每一户）/ add _part to the list: one id per household"
             derive.append(f"  {f.name}: TODO   # 必填 required: {f.header}。{hint}")
         elif f.name in ("township_name", "village_name") and "grid_name" in mapped:
             label = "乡镇/街道" if f.name == "township_name" else "社区/村"
@@ -321,10 +324,35 @@ def suggest(path: Path, exclude: set[str] | None = None) -> str:
         by = "household_id"
         shape.append(f"  group: {{by: {by}, head: {{column: {_q(rel.caption.strip())}, value: 户主}}, count: members}}"
                      "   # 每人一行，按户合并 one row per person")
+    if split:
+        shape.append(split)
     if shape:
         out.append("rows:")
         out += shape
     return "\n".join(out) + "\n"
+
+
+def _split_line(kind: str, m: dict[int, tuple[str, str]], by_index: dict[int, Column]) -> str | None:
+    """rows.split for a household column that names several households per cell ("12号杨红霞、18号张光荣"):
+    one record per household named. Proposed when most filled cells hold more than one part; a house
+    number (门牌) before each name becomes the label, cut from the name."""
+    import unicodedata
+
+    from pipelines.profiles import SPLIT_SEPARATOR
+
+    if kind not in sources.HEAD_NAME_KINDS:
+        return None
+    col = next((by_index[i] for i, (f, _) in m.items() if f == "head_name"), None)
+    if col is None or not col.values:
+        return None
+    cells = [[p for p in re.split(SPLIT_SEPARATOR, unicodedata.normalize("NFKC", v)) if p] for v in col.values]
+    if sum(len(c) > 1 for c in cells) < 0.3 * len(cells):
+        return None
+    parts = [p for c in cells for p in c]
+    label = sum(bool(re.match(r"[0-9]+号", p)) for p in parts) >= 0.8 * len(parts)
+    opts = f"column: {_q(col.caption.strip())}, into: head_name" + (", label: '[0-9]+号'" if label else "")
+    return (f"  split: {{{opts}}}   # 一格写了多户：每户一条记录，按户主姓名在本村找到该户"
+            f" / several households per cell: one record each" + ("（门牌号不载入 house number not loaded）" if label else ""))
 
 
 def _hint(f: sources.Field) -> str:

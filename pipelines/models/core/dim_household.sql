@@ -6,7 +6,7 @@ with
 observations as (
     select
         *,
-        (_export_time, _seq, _sheet_no, _row) as _order,
+        (_export_time, _seq, _sheet_no, _row, _part) as _order,
     from loaded_households
     where household_key in (select c.household_key from cur_households as c)
 ),

@@ -23,7 +23,7 @@ carried as (
         filter (where _carried is null or contains(_carried, '|is_petition|')).v as is_petition,
         arg_max({ 'v': related_event_id }, _order)
         filter (where _carried is null or contains(_carried, '|related_event_id|')).v as related_event_id,
-    from (select *, (_export_time, _seq, _sheet_no, _row) as _order from loaded_disputes) as o
+    from (select *, (_export_time, _seq, _sheet_no, _row, _part) as _order from loaded_disputes) as o
     group by case_id
 ),
 

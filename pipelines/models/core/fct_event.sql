@@ -19,7 +19,7 @@ carried as (
         filter (where _carried is null or contains(_carried, '|closed_at|')).v as closed_at,
         arg_max({ 'v': satisfaction }, _order)
         filter (where _carried is null or contains(_carried, '|satisfaction|')).v as satisfaction,
-    from (select *, (_export_time, _seq, _sheet_no, _row) as _order from loaded_events) as o
+    from (select *, (_export_time, _seq, _sheet_no, _row, _part) as _order from loaded_events) as o
     group by event_id
 ),
 

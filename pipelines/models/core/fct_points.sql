@@ -9,7 +9,7 @@ carried as (
         record_id,
         arg_max({ 'v': category }, _order)
         filter (where _carried is null or contains(_carried, '|category|')).v as category,
-    from (select *, (_export_time, _seq, _sheet_no, _row) as _order from loaded_points) as o
+    from (select *, (_export_time, _seq, _sheet_no, _row, _part) as _order from loaded_points) as o
     group by record_id
 ),
 
