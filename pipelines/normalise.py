@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from pipelines import config, privacy, sources
-from pipelines.readers.common import SheetData
+from pipelines.sheets import SheetData
 from pipelines.sources import (
     BOOL,
     DATE,

@@ -7,7 +7,7 @@ The GX factories' argument (`refs`) is always empty: the reference checks read t
 
 from __future__ import annotations
 
-from pipelines.expectations import Rule, _gx, _q, load_gx
+from pipelines.expectations.rules import Rule, _gx, _q, load_gx
 
 
 def _not_null(column: str):

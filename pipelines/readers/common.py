@@ -16,29 +16,11 @@ from pathlib import Path
 import polars as pl
 
 from pipelines import sources
+from pipelines.sheets import SheetData  # noqa: F401  (the readers' result type; re-exported)
 from pipelines.sources import Source
 
 # The header is looked for in this many rows from the top of a sheet (title rows sit above it).
 HEADER_SEARCH_ROWS = 30
-
-
-@dataclass
-class SheetData:
-    name: str | None
-    export_time: datetime | None
-    header: list[str]
-    rows: pl.DataFrame
-    rows_read: int
-    non_data: int
-    # Where export_time came from: 'title' (a line above the header), 'file_name' or None.
-    export_time_from: str | None = None
-    # The keys of the `_raw` JSON objects, in column order (the header made unique).
-    raw_keys: list[str] = field(default_factory=list)
-    # Import profile (SPEC §3.8): its name, raw key → canonical field it maps (privacy of `_raw`),
-    # and whether the format carries no entry time at all.
-    profile: str | None = None
-    mapped_keys: dict[str, str] | None = None
-    entry_unknown: bool = False
 
 
 @dataclass
@@ -100,7 +82,7 @@ def find_header(rows: list[list[str | None]], limit: int = HEADER_SEARCH_ROWS):
 def unrecognised_reason(rows: list[list[str | None]], path: Path, sheets: list[str] | None = None) -> str:
     """no_header_reason plus the diagnosis: closest kinds and profiles, matched and missing captions,
     and the command that drafts a profile (SPEC §3.8)."""
-    from pipelines.profiles.recognise import diagnosis
+    from pipelines.profiles.matching import diagnosis
 
     return no_header_reason(sheets) + "。" + diagnosis(rows, Path(path).name)
 
