@@ -791,24 +791,33 @@ def village_history(scope: Scope, village_code: str, *, con=None) -> pd.DataFram
 
 
 def scorecard(scope: Scope, village_code: str, period: str, *, con=None) -> pd.DataFrame:
-    """Why a village scores what it does: per indicator numerator, denominator, value, target,
-    attainment, weight and contribution (pipelines.explain.explain_village, scope-checked here)."""
+    """Why a village scores what it does: per weighted indicator numerator, denominator, value, target,
+    attainment, weight and contribution, in catalogue order: pipelines.explain.explain_village's rows,
+    read from the village's cells (unit_indicator_cells) with the arithmetic of village_score_parts
+    (weights summed as decimal(18, 6), each contribution rounded to decimal(18, 10)), so they add up
+    to village_scores.score exactly (tests/test_read_cells.py compares it with explain_village)."""
     scope.check(village_code)
-    from pipelines.explain import explain_village
+    from pipelines.explain import PERIOD
 
-    cur = (con or default_connection()).cursor()
-    try:
-        res = explain_village(cur, village_code, period)
-    finally:
-        cur.close()
-    if hasattr(res, "to_pandas"):
-        res = res.to_pandas()
-    df = pd.DataFrame(res)
-    if "village_code" not in df.columns:
-        df.insert(0, "village_code", village_code)
-    if not df.empty and not df["village_code"].map(scope.allows).all():
-        raise ScopeError("explain returned rows outside the scope")
-    return df
+    if not PERIOD.match(period or ""):
+        raise ValueError(f"period must be YYYY-MM, got {period!r}")
+    return _q(
+        con,
+        """with cells as (
+               select *, value is not null and not low_n as counted from unit_indicator_cells
+               where unit_code = $v and period = $p and weight > 0 and starts_with(unit_code, $s)),
+           total as (select sum(weight::decimal(18, 6)) filter (where counted)::double as counted_weight from cells)
+           select $v as village_code, indicator_id, name_zh, name_en, grp as "group", numerator, denominator,
+                  value, target, direction, tolerance, attainment, weight,
+                  case when counted then (100.0 * weight * attainment / total.counted_weight)::decimal(18, 10)
+                  end::double as contribution,
+                  counted,
+                  case when counted then null when value is null then 'no_value' else 'low_n' end
+                      as why_not_counted
+           from cells cross join total
+           order by ordinal""",
+        {"v": village_code, "p": period, "s": scope.code},
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The indicator read model and the one-statement queries (issue #18 item 1, "every query ≤ 20 ms"):
-kpis, village_indicators and indicator_trend select rows of unit_indicator_cells; the what-if league,
-the overdue summary, the event points and the village labels are computed in SQL. Each must return
+kpis, village_indicators, indicator_trend and the scorecard select rows of unit_indicator_cells; the
+what-if league, the overdue summary, the event points and the village labels are computed in SQL.
+Each must return
 what the read-time version returned (kept here verbatim as the oracle, as tests/test_read_marts.py
 does): on the generated demo county for every month and for county, township and village units,
 and on the hand-built county with broken rows (no value, low n, an indicator the catalogue lacks,
@@ -18,6 +19,7 @@ import pytest
 
 from pipelines import warehouse as wh
 from pipelines.catalogue import load_catalogue
+from pipelines.explain import explain_village
 from pipelines.models import contract
 from pipelines.models.runner import build_marts, run_models
 from tests import test_indicators as hand
@@ -150,6 +152,18 @@ def old_overdue_summary(scope, unit_code=None, *, con):
     return out.sort_values(["overdue", "grid_code"], ascending=[False, True]).reset_index(drop=True)
 
 
+def old_scorecard(scope, village_code, period, *, con):
+    scope.check(village_code)
+    cur = con.cursor()
+    try:
+        df = pd.DataFrame(explain_village(cur, village_code, period))
+    finally:
+        cur.close()
+    if "village_code" not in df.columns:
+        df.insert(0, "village_code", village_code)
+    return df
+
+
 # the marts' own SQL, nested, with the weights and board share bound (the what-if before the read model)
 OLD_WHATIF = f"""with
 weights as (select unnest($ids) as indicator_id, unnest($ws) as weight),
@@ -222,6 +236,9 @@ def _compare_all(con, scope, units, periods) -> int:
                           old_labelled(scope, OLD_LEAGUE, params, con), ("league_table", where))
             rows += _same(wh.board_alerts(scope, period, unit, con=con),
                           old_labelled(scope, OLD_BOARD, params, con), ("board_alerts", where))
+            if len(unit) == 12:
+                rows += _same(wh.scorecard(scope, unit, period, con=con),
+                              old_scorecard(scope, unit, period, con=con), ("scorecard", where))
             rows += _same(wh.event_points(scope, period, unit, con=con),
                           old_event_points(scope, period, unit, con=con), ("event_points", where))
             for weights, share in WEIGHTS:
