@@ -563,20 +563,19 @@ def board_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con
 def low_n_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Village indicators with a denominator below 5 (greyed, left out of the score)."""
     code = _unit(scope, unit_code)
-    df = _q(
+    # the published catalogue's names for the alert text (the id where the catalogue lacks it)
+    return _q(
         con,
-        """select i.unit_code as village_code, v.name, i.indicator_id, i.numerator, i.denominator
-           from indicator_values i join dim_village v on v.village_code = i.unit_code
+        f"""with {_LABELS_CTE}
+           select i.unit_code as village_code, l.label as name, i.indicator_id, i.numerator, i.denominator,
+                  coalesce(c.name_zh, i.indicator_id) as name_zh, coalesce(c.name_en, i.indicator_id) as name_en
+           from indicator_values i join labels l on l.village_code = i.unit_code
+           left join cfg_indicator c using (indicator_id)
            where i.period = $p and i.unit_level = 'village' and i.low_n
              and starts_with(i.unit_code, $u) and starts_with(i.unit_code, $s)
            order by i.unit_code, i.indicator_id""",
         {"p": period, "u": code, "s": scope.code},
     )
-    df = _labelled(scope, df, con)
-    names = {i.id: i for i in indicators()}  # catalogue names for the alert text
-    df["name_zh"] = df["indicator_id"].map(lambda i: names[i].name_zh if i in names else i)
-    df["name_en"] = df["indicator_id"].map(lambda i: names[i].name_en if i in names else i)
-    return df
 
 
 def inactive_grids(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -654,15 +653,16 @@ def boundaries(scope: Scope, level: str, unit_code: str | None = None, *, con=No
     code = _unit(scope, unit_code)
     table, key = _BOUNDARY_SQL[level]
     # Strictly inside the scope: a village account gets no township outline.
-    df = _q(
+    labelled = level == "village"  # a village outline is named by its label (名（乡镇） when repeated)
+    return _q(
         con,
-        f"""select {key} as code, name, geometry, lon, lat
-            from "{table}"
-            where geometry is not null and starts_with({key}, $u) and starts_with({key}, $s)
+        f"""{"with " + _LABELS_CTE if labelled else ""}
+            select b.{key} as code, {"l.label" if labelled else "b.name"} as name, b.geometry, b.lon, b.lat
+            from "{table}" b {"join labels l using (village_code)" if labelled else ""}
+            where b.geometry is not null and starts_with(b.{key}, $u) and starts_with(b.{key}, $s)
             order by code""",
         {"u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "code") if level == "village" else df
 
 
 def event_points(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -692,15 +692,15 @@ def dispute_sites(scope: Scope, period: str, unit_code: str | None = None, *, co
     """Dispute cases registered in the month, counted by village, at the village's coordinates
     (or the mean of its grid centroids when the reference has none): mart village_dispute_sites."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select d.village_code, v.name, d.township_code, d.disputes, d.petitions, d.top_type, d.lon, d.lat
-           from village_dispute_sites d join dim_village v using (village_code)
+        f"""with {_LABELS_CTE}
+           select d.village_code, l.label as name, d.township_code, d.disputes, d.petitions, d.top_type, d.lon, d.lat
+           from village_dispute_sites d join labels l using (village_code)
            where d.period = $p and starts_with(d.village_code, $u) and starts_with(d.village_code, $s)
            order by d.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -878,37 +878,37 @@ def points_by_category(scope: Scope, period: str, unit_code: str | None = None, 
 def village_participation(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Points participation rate and points per household by village for the month."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select v.village_code, v.name,
+        f"""with {_LABELS_CTE}
+           select v.village_code, v.label as name,
                   max(i.value) filter (where i.indicator_id = 'points_participation_rate') as participation,
                   max(i.low_n) filter (where i.indicator_id = 'points_participation_rate') as low_n,
                   max(i.value) filter (where i.indicator_id = 'points_per_household') as points_per_household
-           from dim_village v left join indicator_values i
+           from labels v left join indicator_values i
              on i.unit_code = v.village_code and i.period = $p
            where starts_with(v.village_code, $u) and starts_with(v.village_code, $s)
            group by all order by v.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 def star_households(scope: Scope, year: int, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Star households 星级文明户 per village for the year: counts of 5, 4 and 3 stars."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select s.village_code, v.name, count(*) as households,
+        f"""with {_LABELS_CTE}
+           select s.village_code, l.label as name, count(*) as households,
                   count(*) filter (where stars = 5) as stars5,
                   count(*) filter (where stars = 4) as stars4,
                   count(*) filter (where stars = 3) as stars3,
                   sum(total_points) as total_points
-           from household_stars s join dim_village v using (village_code)
+           from household_stars s join labels l using (village_code)
            where s.year = $y and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
            group by all order by s.village_code""",
         {"y": int(year), "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 def redemptions(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -1606,18 +1606,18 @@ def league_position(scope: Scope, period: str, unit_code: str | None = None, *, 
     """The unit's villages with their county-wide rank and how many villages the county ranked that
     month ("第 4 名 / 共 18 个村"): a village account sees its own rank and the count, no other village."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """with r as (select village_code, township_code, score, rank, board, veto,
+        f"""with r as (select village_code, township_code, score, rank, board, veto,
                              count(rank) over (partition by left(village_code, 6)) as n_ranked
-                      from village_scores where period = $p)
-           select r.village_code, v.name, r.township_code, r.score, r.rank, r.n_ranked, r.board, r.veto
-           from r join dim_village v using (village_code)
+                      from village_scores where period = $p),
+           {_LABELS_CTE}
+           select r.village_code, l.label as name, r.township_code, r.score, r.rank, r.n_ranked, r.board, r.veto
+           from r join labels l using (village_code)
            where starts_with(r.village_code, $u) and starts_with(r.village_code, $s)
            order by r.rank nulls last, r.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 STEADY_MIN = 0.05  # points: scores are shown to one decimal, a smaller move without lag is no move

@@ -1,6 +1,7 @@
 """The indicator read model and the one-statement queries (issue #18 item 1, "every query ≤ 20 ms"):
 kpis, village_indicators, indicator_trend and the scorecard select rows of unit_indicator_cells; the
-what-if league, the overdue summary, the event points and the village labels are computed in SQL.
+what-if league, the overdue summary, the event points and the village labels (名（乡镇） where a
+name repeats in the county) are computed in SQL.
 Each must return
 what the read-time version returned (kept here verbatim as the oracle, as tests/test_read_marts.py
 does): on the generated demo county for every month and for county, township and village units,
@@ -126,6 +127,47 @@ OLD_EVENT_POINTS = """select e.event_id, e.grid_code, e.village_code, e.township
            order by e.event_id"""
 
 
+OLD_LOW_N = """select i.unit_code as village_code, v.name, i.indicator_id, i.numerator, i.denominator
+           from indicator_values i join dim_village v on v.village_code = i.unit_code
+           where i.period = $p and i.unit_level = 'village' and i.low_n
+             and starts_with(i.unit_code, $u) and starts_with(i.unit_code, $s)
+           order by i.unit_code, i.indicator_id"""
+OLD_STARS = """select s.village_code, v.name, count(*) as households,
+                  count(*) filter (where stars = 5) as stars5,
+                  count(*) filter (where stars = 4) as stars4,
+                  count(*) filter (where stars = 3) as stars3,
+                  sum(total_points) as total_points
+           from household_stars s join dim_village v using (village_code)
+           where s.year = $y and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
+           group by all order by s.village_code"""
+OLD_PARTICIPATION = """select v.village_code, v.name,
+                  max(i.value) filter (where i.indicator_id = 'points_participation_rate') as participation,
+                  max(i.low_n) filter (where i.indicator_id = 'points_participation_rate') as low_n,
+                  max(i.value) filter (where i.indicator_id = 'points_per_household') as points_per_household
+           from dim_village v left join indicator_values i
+             on i.unit_code = v.village_code and i.period = $p
+           where starts_with(v.village_code, $u) and starts_with(v.village_code, $s)
+           group by all order by v.village_code"""
+OLD_POSITION = """with r as (select village_code, township_code, score, rank, board, veto,
+                             count(rank) over (partition by left(village_code, 6)) as n_ranked
+                      from village_scores where period = $p)
+           select r.village_code, v.name, r.township_code, r.score, r.rank, r.n_ranked, r.board, r.veto
+           from r join dim_village v using (village_code)
+           where starts_with(r.village_code, $u) and starts_with(r.village_code, $s)
+           order by r.rank nulls last, r.village_code"""
+OLD_VILLAGE_OUTLINES = """select village_code as code, name, geometry, lon, lat from dim_village
+            where geometry is not null and starts_with(village_code, $u) and starts_with(village_code, $s)
+            order by code"""
+
+
+def old_low_n_alerts(scope, period, unit, con):
+    df = old_labelled(scope, OLD_LOW_N, {"p": period, "u": unit, "s": scope.code}, con)
+    names = {i.id: i for i in wh.indicators()}
+    df["name_zh"] = df["indicator_id"].map(lambda i: names[i].name_zh if i in names else i)
+    df["name_en"] = df["indicator_id"].map(lambda i: names[i].name_en if i in names else i)
+    return df
+
+
 def old_labelled(scope, sql, params, con):
     return wh._labelled(scope, wh._q(con, sql, params), con, "village_code")
 
@@ -222,6 +264,13 @@ def _compare_all(con, scope, units, periods) -> int:
                       old_labelled(scope, OLD_VILLAGES, {"s": scope.code, "t": None}, con), "villages")
         rows += _same(wh.overdue_summary(scope, unit, con=con), old_overdue_summary(scope, unit, con=con),
                       ("overdue_summary", unit))
+        rows += _same(wh.boundaries(scope, "village", unit, con=con),
+                      wh._labelled(scope, wh._q(con, OLD_VILLAGE_OUTLINES, {"u": unit, "s": scope.code}), con, "code"),
+                      ("boundaries", unit))
+        for year in sorted({int(p[:4]) for p in periods}):
+            rows += _same(wh.star_households(scope, year, unit, con=con),
+                          old_labelled(scope, OLD_STARS, {"y": year, "u": unit, "s": scope.code}, con),
+                          ("star_households", year, unit))
         for ind in CAT.indicators:
             rows += _same(wh.indicator_trend(scope, ind.id, unit, con=con),
                           old_indicator_trend(scope, ind.id, unit, con=con), ("indicator_trend", ind.id, unit))
@@ -236,6 +285,12 @@ def _compare_all(con, scope, units, periods) -> int:
                           old_labelled(scope, OLD_LEAGUE, params, con), ("league_table", where))
             rows += _same(wh.board_alerts(scope, period, unit, con=con),
                           old_labelled(scope, OLD_BOARD, params, con), ("board_alerts", where))
+            rows += _same(wh.low_n_alerts(scope, period, unit, con=con),
+                          old_low_n_alerts(scope, period, unit, con), ("low_n_alerts", where))
+            rows += _same(wh.village_participation(scope, period, unit, con=con),
+                          old_labelled(scope, OLD_PARTICIPATION, params, con), ("village_participation", where))
+            rows += _same(wh.league_position(scope, period, unit, con=con),
+                          old_labelled(scope, OLD_POSITION, params, con), ("league_position", where))
             if len(unit) == 12:
                 rows += _same(wh.scorecard(scope, unit, period, con=con),
                               old_scorecard(scope, unit, period, con=con), ("scorecard", where))
