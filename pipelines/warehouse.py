@@ -365,36 +365,14 @@ def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.
 # counted county-wide, not within the scope, so a village has one label for every account and in
 # every pack (a township's own pack names its 樟陂村 as the county's does); only the names of the
 # scope's own villages are returned.
-# The same rule in SQL, for queries that label villages in the statement itself (one query, no
-# second round trip): a CTE `labels` (village_code, label) over every village of the county.
+# Every query that names villages joins this CTE `labels` (village_code, label) in its own statement
+# (no second query, no pandas pass; tests/test_read_cells.py keeps the former Python version as oracle).
 _LABELS_CTE = """labels as (
     select v.village_code,
            case when count(*) over (partition by v.name) > 1
                 then v.name || '（' || coalesce(nullif(t.name, ''), left(v.village_code, 9)) || '）'
                 else v.name end as label
     from main.dim_village v left join main.dim_township t using (township_code))"""
-
-
-def _village_labels(scope: Scope, *, con=None) -> dict[str, str]:
-    """village_code → the name to show: the name, or "名（乡镇）" when another village has it."""
-    df = _q(
-        con,
-        """with v as (select village_code, name, township_code,
-                             count(*) over (partition by name) > 1 as repeated from dim_village)
-           select v.village_code, v.name, t.name as township_name, v.repeated
-           from v left join dim_township t using (township_code)
-           where starts_with(v.village_code, $s)""",
-        {"s": scope.code},
-    )
-    return {c: (f"{n}（{tn or c[:9]}）" if r else n)
-            for c, n, tn, r in zip(df["village_code"], df["name"], df["township_name"], df["repeated"], strict=True)}
-
-
-def _labelled(scope: Scope, df: pd.DataFrame, con, code: str = "village_code", name: str = "name") -> pd.DataFrame:
-    if len(df) and code in df and name in df:
-        labels = _village_labels(scope, con=con)
-        df[name] = [labels.get(c, n) for c, n in zip(df[code], df[name], strict=True)]
-    return df
 
 
 def resolve_unit(

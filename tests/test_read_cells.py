@@ -168,8 +168,30 @@ def old_low_n_alerts(scope, period, unit, con):
     return df
 
 
+def village_labels(scope, *, con) -> dict[str, str]:
+    """village_code → the name to show (the gateway's Python rule before the SQL `labels` CTE)."""
+    df = wh._q(
+        con,
+        """with v as (select village_code, name, township_code,
+                             count(*) over (partition by name) > 1 as repeated from dim_village)
+           select v.village_code, v.name, t.name as township_name, v.repeated
+           from v left join dim_township t using (township_code)
+           where starts_with(v.village_code, $s)""",
+        {"s": scope.code},
+    )
+    return {c: (f"{n}（{tn or c[:9]}）" if r else n)
+            for c, n, tn, r in zip(df["village_code"], df["name"], df["township_name"], df["repeated"], strict=True)}
+
+
+def labelled(scope, df, con, code: str = "village_code", name: str = "name"):
+    if len(df) and code in df and name in df:
+        labels = village_labels(scope, con=con)
+        df[name] = [labels.get(c, n) for c, n in zip(df[code], df[name], strict=True)]
+    return df
+
+
 def old_labelled(scope, sql, params, con):
-    return wh._labelled(scope, wh._q(con, sql, params), con, "village_code")
+    return labelled(scope, wh._q(con, sql, params), con, "village_code")
 
 
 def old_event_points(scope, period, unit_code=None, *, con):
@@ -265,7 +287,7 @@ def _compare_all(con, scope, units, periods) -> int:
         rows += _same(wh.overdue_summary(scope, unit, con=con), old_overdue_summary(scope, unit, con=con),
                       ("overdue_summary", unit))
         rows += _same(wh.boundaries(scope, "village", unit, con=con),
-                      wh._labelled(scope, wh._q(con, OLD_VILLAGE_OUTLINES, {"u": unit, "s": scope.code}), con, "code"),
+                      labelled(scope, wh._q(con, OLD_VILLAGE_OUTLINES, {"u": unit, "s": scope.code}), con, "code"),
                       ("boundaries", unit))
         for year in sorted({int(p[:4]) for p in periods}):
             rows += _same(wh.star_households(scope, year, unit, con=con),
