@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")  # YYYY-MM (also the gateway's scorecard)
 
 _PARTS_SQL = (Path(__file__).parent / "models" / "marts" / "village_score_parts.sql").read_text(encoding="utf-8")
 
@@ -51,7 +51,7 @@ def explain_village(con, village_code: str, period: str) -> list[dict]:
     None). The contributions of the counted rows add up to village_scores.score. An unknown village
     or a month outside the data gives an empty list.
     """
-    if not _PERIOD.match(period or ""):
+    if not PERIOD.match(period or ""):
         raise ValueError(f"period must be YYYY-MM, got {period!r}")
     cur = con.execute(EXPLAIN_SQL, [village_code, period])
     names = [d[0] for d in cur.description]

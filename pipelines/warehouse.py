@@ -202,12 +202,18 @@ def _bind(sql: str, params: dict | None) -> dict:
     return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
-def _q(con: duckdb.DuckDBPyConnection | None, sql: str, params: dict | None = None) -> pd.DataFrame:
+def _q(con: duckdb.DuckDBPyConnection | None, sql: str, params: dict | None = None, *,
+       arrow: bool = False) -> pd.DataFrame:
+    """Run one statement on a fresh cursor. ``arrow``: through Arrow, for results of thousands of rows
+    with many text columns (the league's cells, the map's events), where it converts in ~¾ of
+    ``.df()``'s time; the same dtypes only where no integer or boolean column holds NULLs."""
     params = _bind(sql, params)
     for attempt in (0, 1):
         try:
             cur = (con or default_connection()).cursor()
             try:
+                if arrow:
+                    return cur.sql(sql, params=params or None).to_arrow_table().to_pandas()
                 return cur.execute(sql, params or {}).df()
             finally:
                 cur.close()
@@ -342,16 +348,16 @@ def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.
     """Villages in scope (optionally of one township), with their township's name."""
     if township_code:
         scope.check(township_code)
-    df = _q(
+    return _q(
         con,
-        """select v.village_code, v.name, v.township_code, t.name as township_name,
+        f"""with {_LABELS_CTE}
+           select v.village_code, l.label as name, v.township_code, t.name as township_name,
                   v.households, v.population, v.lon, v.lat
-           from dim_village v left join dim_township t using (township_code)
+           from dim_village v join labels l using (village_code) left join dim_township t using (township_code)
            where starts_with(v.village_code, $s) and ($t is null or v.township_code = $t)
            order by v.village_code""",
         {"s": scope.code, "t": township_code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 # Villages with the same name (#14 defect 3): everything is keyed by village code; where a name
@@ -359,26 +365,14 @@ def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.
 # counted county-wide, not within the scope, so a village has one label for every account and in
 # every pack (a township's own pack names its 樟陂村 as the county's does); only the names of the
 # scope's own villages are returned.
-def _village_labels(scope: Scope, *, con=None) -> dict[str, str]:
-    """village_code → the name to show: the name, or "名（乡镇）" when another village has it."""
-    df = _q(
-        con,
-        """with v as (select village_code, name, township_code,
-                             count(*) over (partition by name) > 1 as repeated from dim_village)
-           select v.village_code, v.name, t.name as township_name, v.repeated
-           from v left join dim_township t using (township_code)
-           where starts_with(v.village_code, $s)""",
-        {"s": scope.code},
-    )
-    return {c: (f"{n}（{tn or c[:9]}）" if r else n)
-            for c, n, tn, r in zip(df["village_code"], df["name"], df["township_name"], df["repeated"], strict=True)}
-
-
-def _labelled(scope: Scope, df: pd.DataFrame, con, code: str = "village_code", name: str = "name") -> pd.DataFrame:
-    if len(df) and code in df and name in df:
-        labels = _village_labels(scope, con=con)
-        df[name] = [labels.get(c, n) for c, n in zip(df[code], df[name], strict=True)]
-    return df
+# Every query that names villages joins this CTE `labels` (village_code, label) in its own statement
+# (no second query, no pandas pass; tests/test_read_cells.py keeps the former Python version as oracle).
+_LABELS_CTE = """labels as (
+    select v.village_code,
+           case when count(*) over (partition by v.name) > 1
+                then v.name || '（' || coalesce(nullif(t.name, ''), left(v.village_code, 9)) || '）'
+                else v.name end as label
+    from main.dim_village v left join main.dim_township t using (township_code))"""
 
 
 def resolve_unit(
@@ -460,44 +454,41 @@ PENDING_MATERIAL = 0.10  # a points rate with ≥ 10 % of the month's records pe
 CONFIRMED_ONLY = frozenset({"points_participation_rate", "points_per_household"})  # count confirmed records
 
 
+# The catalogue fields every indicator cell carries (read model unit_indicator_cells), in the order
+# the pages have always received them after the cell's own columns.
+_CELL_CATALOGUE = """c.ordinal::bigint as "order", c.name_zh, c.name_en, c.kind, c.unit, c.direction, c.target,
+                  c.target_at, c.grp as "group", c.weight, c.light, c.attainment"""
+
+
 def kpis(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """One row per catalogue indicator for the unit and month: value, numerator, denominator, low n,
-    target, last month's value and the traffic light."""
+    target, last month's value and the traffic light (read model unit_indicator_cells)."""
     code = _unit(scope, unit_code)
-    df = _q(
-        con,
-        """select c.unit_code, c.unit_level, c.indicator_id, c.numerator, c.denominator, c.value, c.low_n,
-                  p.value as prev_value
-           from indicator_values c
-           left join indicator_values p
-             on p.unit_code = c.unit_code and p.indicator_id = c.indicator_id and p.period = $prev
-           where c.period = $p and c.unit_code = $u and starts_with(c.unit_code, $s)""",
-        {"p": period, "prev": _prev_period(period), "u": code, "s": scope.code},
-    )
-    df = _with_catalogue(df, period=period)
     # Leads and lags (#14 defect 5). A quarter-to-date rate restarts each quarter: it is compared with
     # the same point of the previous quarter (three months back), never with last month.
-    qtd = df["target_at"] == "quarter_end"
-    df["compare"] = ["quarter" if q else "month" for q in qtd]
-    if qtd.any():
-        q = _q(con, """select indicator_id, value from indicator_values
-                       where unit_code = $u and period = $pq and starts_with(unit_code, $s)""",
-               {"u": code, "pq": _prev_period(period, 3), "s": scope.code})
-        same_point = dict(zip(q["indicator_id"], q["value"], strict=True))
-        df.loc[qtd, "prev_value"] = df.loc[qtd, "indicator_id"].map(same_point)
     # Points rates count confirmed records only: records still awaiting review (待审核) or posted for
     # objection (已公示) will change them. Their count sits beside the rate, and a move while a
     # material share is pending is lag, not a headline (PENDING_MATERIAL).
-    pend = _q(con, """select coalesce(c.points_pending, 0) as pending, coalesce(c.points_records, 0) as records
-                      from (select 1) as one left join unit_month_counts c
-                        on c.period = $p and c.unit_code = $u and starts_with(c.unit_code, $s)""",
-              {"p": period, "u": code, "s": scope.code})
-    is_points = df["indicator_id"].isin(CONFIRMED_ONLY)
-    df["pending"] = [int(pend["pending"].iloc[0]) if p else None for p in is_points]
-    df["pending_of"] = [int(pend["records"].iloc[0]) if p else None for p in is_points]
-    df["lag"] = [bool(p) and bool(n) and int(n) > 0 and int(k) / int(n) >= PENDING_MATERIAL
-                 for p, k, n in zip(is_points, df["pending"].fillna(0), df["pending_of"].fillna(0), strict=True)]
-    return df
+    return _q(
+        con,
+        f"""select c.unit_code, c.unit_level, c.indicator_id, c.numerator, c.denominator, c.value, c.low_n,
+                  case when c.target_at = 'quarter_end' then c.prev_quarter_value else c.prev_month_value end
+                      as prev_value,
+                  {_CELL_CATALOGUE},
+                  case when c.target_at = 'quarter_end' then 'quarter' else 'month' end as compare,
+                  case when list_contains($confirmed, c.indicator_id) then coalesce(m.points_pending, 0)::double end
+                      as pending,
+                  case when list_contains($confirmed, c.indicator_id) then coalesce(m.points_records, 0)::double end
+                      as pending_of,
+                  coalesce(list_contains($confirmed, c.indicator_id) and m.points_records > 0
+                           and m.points_pending / m.points_records >= $material, false) as lag
+           from unit_indicator_cells c
+           left join unit_month_counts m on m.period = c.period and m.unit_code = c.unit_code
+           where c.period = $p and c.unit_code = $u and starts_with(c.unit_code, $s)
+           order by c.ordinal""",
+        {"p": period, "u": code, "s": scope.code, "confirmed": sorted(CONFIRMED_ONLY),
+         "material": PENDING_MATERIAL},
+    )
 
 
 def _with_catalogue(df: pd.DataFrame, value_col: str = "value", period: str | None = None) -> pd.DataFrame:
@@ -532,38 +523,37 @@ def _num(v: Any) -> float | None:
 def board_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Villages on the black board (vetoed ones included) in the month."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select s.village_code, v.name, s.township_code, t.name as township_name, s.score, s.rank,
+        f"""with {_LABELS_CTE}
+           select s.village_code, l.label as name, s.township_code, t.name as township_name, s.score, s.rank,
                   s.board, s.veto
            from village_scores s
-           join dim_village v using (village_code)
+           join labels l using (village_code)
            left join dim_township t on t.township_code = s.township_code
            where s.period = $p and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
              and (s.board = 'black' or s.veto)
            order by s.rank nulls last, s.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 def low_n_alerts(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Village indicators with a denominator below 5 (greyed, left out of the score)."""
     code = _unit(scope, unit_code)
-    df = _q(
+    # the published catalogue's names for the alert text (the id where the catalogue lacks it)
+    return _q(
         con,
-        """select i.unit_code as village_code, v.name, i.indicator_id, i.numerator, i.denominator
-           from indicator_values i join dim_village v on v.village_code = i.unit_code
+        f"""with {_LABELS_CTE}
+           select i.unit_code as village_code, l.label as name, i.indicator_id, i.numerator, i.denominator,
+                  coalesce(c.name_zh, i.indicator_id) as name_zh, coalesce(c.name_en, i.indicator_id) as name_en
+           from indicator_values i join labels l on l.village_code = i.unit_code
+           left join cfg_indicator c using (indicator_id)
            where i.period = $p and i.unit_level = 'village' and i.low_n
              and starts_with(i.unit_code, $u) and starts_with(i.unit_code, $s)
            order by i.unit_code, i.indicator_id""",
         {"p": period, "u": code, "s": scope.code},
     )
-    df = _labelled(scope, df, con)
-    names = {i.id: i for i in indicators()}  # catalogue names for the alert text
-    df["name_zh"] = df["indicator_id"].map(lambda i: names[i].name_zh if i in names else i)
-    df["name_en"] = df["indicator_id"].map(lambda i: names[i].name_en if i in names else i)
-    return df
 
 
 def inactive_grids(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -641,53 +631,54 @@ def boundaries(scope: Scope, level: str, unit_code: str | None = None, *, con=No
     code = _unit(scope, unit_code)
     table, key = _BOUNDARY_SQL[level]
     # Strictly inside the scope: a village account gets no township outline.
-    df = _q(
+    labelled = level == "village"  # a village outline is named by its label (名（乡镇） when repeated)
+    return _q(
         con,
-        f"""select {key} as code, name, geometry, lon, lat
-            from "{table}"
-            where geometry is not null and starts_with({key}, $u) and starts_with({key}, $s)
+        f"""{"with " + _LABELS_CTE if labelled else ""}
+            select b.{key} as code, {"l.label" if labelled else "b.name"} as name, b.geometry, b.lon, b.lat
+            from "{table}" b {"join labels l using (village_code)" if labelled else ""}
+            where b.geometry is not null and starts_with(b.{key}, $u) and starts_with(b.{key}, $s)
             order by code""",
         {"u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "code") if level == "village" else df
 
 
 def event_points(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Events reported in the month with a display position: events carry no coordinates, so each
     is placed at a fixed pseudo-random spot near its grid's centroid (a schematic, not a location)."""
     code = _unit(scope, unit_code)
-    df = _q(
+    # ~0.0004° per sqrt(household): a 100-household grid spreads its points over ~400 m. Computed in
+    # the statement (thousands of rows county-wide: no pandas arithmetic after it).
+    return _q(
         con,
-        """select e.event_id, e.grid_code, e.village_code, e.township_code, g.grid_name, e.category,
-                  e.status, e.handling_level, e.reported_at,
-                  g.centroid_lon, g.centroid_lat, sqrt(greatest(g.households, 1)) as spread,
-                  (hash(e.event_id) % 10007) / 10007.0 as u, (hash(e.event_id || '#') % 10007) / 10007.0 as w
-           from fct_event e join dim_grid g on g.grid_code = e.grid_code
-           where e.reported_at >= $m0 and e.reported_at < $m1
-             and starts_with(e.grid_code, $u) and starts_with(e.grid_code, $s)
-           order by e.event_id""",
+        """with e as (
+               select e.event_id, e.grid_code, e.village_code, e.township_code, g.grid_name, e.category,
+                      e.status, e.handling_level, e.reported_at, g.centroid_lon, g.centroid_lat,
+                      sqrt(greatest(g.households, 1))::double * 0.0004::double as r,
+                      (hash(e.event_id) % 10007) / 10007.0 as u, (hash(e.event_id || '#') % 10007) / 10007.0 as w
+               from fct_event e join dim_grid g on g.grid_code = e.grid_code
+               where e.reported_at >= $m0 and e.reported_at < $m1
+                 and starts_with(e.grid_code, $u) and starts_with(e.grid_code, $s))
+           select * exclude (r, u, w), centroid_lon + (u - 0.5) * r as lon, centroid_lat + (w - 0.5) * r as lat
+           from e order by event_id""",
         {"p": period, "u": code, "s": scope.code},
+        arrow=True,
     )
-    # ~0.0004° per sqrt(household): a 100-household grid spreads its points over ~400 m.
-    r = df["spread"].astype(float) * 0.0004
-    df["lon"] = df["centroid_lon"] + (df["u"] - 0.5) * r
-    df["lat"] = df["centroid_lat"] + (df["w"] - 0.5) * r
-    return df.drop(columns=["u", "w", "spread"])
 
 
 def dispute_sites(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Dispute cases registered in the month, counted by village, at the village's coordinates
     (or the mean of its grid centroids when the reference has none): mart village_dispute_sites."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select d.village_code, v.name, d.township_code, d.disputes, d.petitions, d.top_type, d.lon, d.lat
-           from village_dispute_sites d join dim_village v using (village_code)
+        f"""with {_LABELS_CTE}
+           select d.village_code, l.label as name, d.township_code, d.disputes, d.petitions, d.top_type, d.lon, d.lat
+           from village_dispute_sites d join labels l using (village_code)
            where d.period = $p and starts_with(d.village_code, $u) and starts_with(d.village_code, $s)
            order by d.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -698,24 +689,19 @@ def indicator_trend(
     scope: Scope, indicator_id: str, unit_code: str | None = None, *, con=None
 ) -> pd.DataFrame:
     """The indicator over every month for the unit, with last month's value (环比) and the value
-    twelve months earlier (同比)."""
+    twelve months earlier (同比): read model unit_indicator_cells."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select c.period, c.unit_code, c.unit_level, c.indicator_id, c.numerator, c.denominator,
-                  c.value, c.low_n, m.value as mom_base, y.value as yoy_base
-           from indicator_values c
-           left join indicator_values m on m.unit_code = c.unit_code and m.indicator_id = c.indicator_id
-             and m.period = strftime(strptime(c.period || '-01', '%Y-%m-%d') - interval 1 month, '%Y-%m')
-           left join indicator_values y on y.unit_code = c.unit_code and y.indicator_id = c.indicator_id
-             and y.period = strftime(strptime(c.period || '-01', '%Y-%m-%d') - interval 12 month, '%Y-%m')
+        f"""select c.period, c.unit_code, c.unit_level, c.indicator_id, c.numerator, c.denominator,
+                  c.value, c.low_n, c.prev_month_value as mom_base, c.prev_year_value as yoy_base,
+                  c.value - c.prev_month_value as mom, c.value - c.prev_year_value as yoy,
+                  {_CELL_CATALOGUE}
+           from unit_indicator_cells c
            where c.unit_code = $u and c.indicator_id = $i and starts_with(c.unit_code, $s)
            order by c.period""",
         {"u": code, "i": indicator_id, "s": scope.code},
     )
-    df["mom"] = df["value"] - df["mom_base"]
-    df["yoy"] = df["value"] - df["yoy_base"]
-    return _with_catalogue(df)
 
 
 def event_categories(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -747,33 +733,35 @@ def dispute_types(scope: Scope, unit_code: str | None = None, *, con=None) -> pd
 def league_table(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """The village league table for the month (county-wide ranks), villages of the unit only."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select s.rank, s.village_code, v.name, s.township_code, t.name as township_name, s.score,
+        f"""with {_LABELS_CTE}
+           select s.rank, s.village_code, l.label as name, s.township_code, t.name as township_name, s.score,
                   s.prev_rank, s.rank_change, s.board, s.veto
            from village_scores s
-           join dim_village v using (village_code)
+           join labels l using (village_code)
            left join dim_township t on t.township_code = s.township_code
            where s.period = $p and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
            order by s.rank nulls last, s.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 def village_indicators(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
-    """Every village's indicator values in the month (long), with lights, for the league table."""
+    """Every village's indicator values in the month (long), with lights, for the league table
+    (read model unit_indicator_cells)."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select i.unit_code as village_code, i.period, i.unit_code, i.indicator_id, i.numerator,
-                  i.denominator, i.value, i.low_n
-           from indicator_values i
-           where i.period = $p and i.unit_level = 'village'
-             and starts_with(i.unit_code, $u) and starts_with(i.unit_code, $s)""",
+        f"""select c.unit_code as village_code, c.period, c.unit_code, c.indicator_id, c.numerator,
+                  c.denominator, c.value, c.low_n, {_CELL_CATALOGUE}
+           from unit_indicator_cells c
+           where c.period = $p and c.unit_level = 'village'
+             and starts_with(c.unit_code, $u) and starts_with(c.unit_code, $s)
+           order by c.ordinal, c.unit_code""",
         {"p": period, "u": code, "s": scope.code},
+        arrow=True,
     )
-    return _with_catalogue(df)
 
 
 def village_history(scope: Scope, village_code: str, *, con=None) -> pd.DataFrame:
@@ -789,24 +777,33 @@ def village_history(scope: Scope, village_code: str, *, con=None) -> pd.DataFram
 
 
 def scorecard(scope: Scope, village_code: str, period: str, *, con=None) -> pd.DataFrame:
-    """Why a village scores what it does: per indicator numerator, denominator, value, target,
-    attainment, weight and contribution (pipelines.explain.explain_village, scope-checked here)."""
+    """Why a village scores what it does: per weighted indicator numerator, denominator, value, target,
+    attainment, weight and contribution, in catalogue order: pipelines.explain.explain_village's rows,
+    read from the village's cells (unit_indicator_cells) with the arithmetic of village_score_parts
+    (weights summed as decimal(18, 6), each contribution rounded to decimal(18, 10)), so they add up
+    to village_scores.score exactly (tests/test_read_cells.py compares it with explain_village)."""
     scope.check(village_code)
-    from pipelines.explain import explain_village
+    from pipelines.explain import PERIOD
 
-    cur = (con or default_connection()).cursor()
-    try:
-        res = explain_village(cur, village_code, period)
-    finally:
-        cur.close()
-    if hasattr(res, "to_pandas"):
-        res = res.to_pandas()
-    df = pd.DataFrame(res)
-    if "village_code" not in df.columns:
-        df.insert(0, "village_code", village_code)
-    if not df.empty and not df["village_code"].map(scope.allows).all():
-        raise ScopeError("explain returned rows outside the scope")
-    return df
+    if not PERIOD.match(period or ""):
+        raise ValueError(f"period must be YYYY-MM, got {period!r}")
+    return _q(
+        con,
+        """with cells as (
+               select *, value is not null and not low_n as counted from unit_indicator_cells
+               where unit_code = $v and period = $p and weight > 0 and starts_with(unit_code, $s)),
+           total as (select sum(weight::decimal(18, 6)) filter (where counted)::double as counted_weight from cells)
+           select $v as village_code, indicator_id, name_zh, name_en, grp as "group", numerator, denominator,
+                  value, target, direction, tolerance, attainment, weight,
+                  case when counted then (100.0 * weight * attainment / total.counted_weight)::decimal(18, 10)
+                  end::double as contribution,
+                  counted,
+                  case when counted then null when value is null then 'no_value' else 'low_n' end
+                      as why_not_counted
+           from cells cross join total
+           order by ordinal""",
+        {"v": village_code, "p": period, "s": scope.code},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -859,37 +856,37 @@ def points_by_category(scope: Scope, period: str, unit_code: str | None = None, 
 def village_participation(scope: Scope, period: str, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Points participation rate and points per household by village for the month."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select v.village_code, v.name,
+        f"""with {_LABELS_CTE}
+           select v.village_code, v.label as name,
                   max(i.value) filter (where i.indicator_id = 'points_participation_rate') as participation,
                   max(i.low_n) filter (where i.indicator_id = 'points_participation_rate') as low_n,
                   max(i.value) filter (where i.indicator_id = 'points_per_household') as points_per_household
-           from dim_village v left join indicator_values i
+           from labels v left join indicator_values i
              on i.unit_code = v.village_code and i.period = $p
            where starts_with(v.village_code, $u) and starts_with(v.village_code, $s)
            group by all order by v.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 def star_households(scope: Scope, year: int, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """Star households 星级文明户 per village for the year: counts of 5, 4 and 3 stars."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """select s.village_code, v.name, count(*) as households,
+        f"""with {_LABELS_CTE}
+           select s.village_code, l.label as name, count(*) as households,
                   count(*) filter (where stars = 5) as stars5,
                   count(*) filter (where stars = 4) as stars4,
                   count(*) filter (where stars = 3) as stars3,
                   sum(total_points) as total_points
-           from household_stars s join dim_village v using (village_code)
+           from household_stars s join labels l using (village_code)
            where s.year = $y and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
            group by all order by s.village_code""",
         {"y": int(year), "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 def redemptions(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
@@ -1410,6 +1407,20 @@ def event_cases(scope: Scope, period: str | None, unit_code: str | None = None, 
     return df
 
 
+def _band_counts() -> str:
+    """One count per age band (the same bands as _band), as SQL columns named by the band."""
+    cols, low = [], None
+    for top, name in _OVERDUE_BANDS:
+        cond = f"days_overdue <= {top}" if low is None else f"days_overdue > {low} and days_overdue <= {top}"
+        cols.append(f'count(*) filter (where {cond}) as "{name}"')
+        low = top
+    cols.append(f'count(*) filter (where days_overdue > {low}) as ">90"')
+    return ", ".join(cols)
+
+
+_BAND_COUNTS = _band_counts()  # from the fixed table above, never from input
+
+
 def _band(days: Any) -> str | None:
     if days is None or days != days:
         return None
@@ -1431,16 +1442,12 @@ def overdue_events(scope: Scope, unit_code: str | None = None, *, con=None) -> p
 
 def overdue_summary(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
     """超期未办结 counted by village and grid and age band (one row per grid with any)."""
-    df = overdue_events(scope, unit_code, con=con)
-    bands = [b for _, b in _OVERDUE_BANDS] + [">90"]
-    if df.empty:
-        return pd.DataFrame(columns=["grid_code", "grid_name", "village_code", "village_name", "overdue", *bands])
-    out = (df.pivot_table(index=["grid_code", "grid_name", "village_code", "village_name"], columns="age_band",
-                          values="event_id", aggfunc="count", fill_value=0)
-           .reindex(columns=bands, fill_value=0).reset_index())
-    out.columns.name = None
-    out.insert(4, "overdue", out[bands].sum(axis=1))
-    return out.sort_values(["overdue", "grid_code"], ascending=[False, True]).reset_index(drop=True)
+    code = _unit(scope, unit_code)
+    return _q(con, f"""select grid_code, grid_name, village_code, village_name, count(*) as overdue, {_BAND_COUNTS}
+                       from ({_events_sql('')}) where overdue_open
+                       group by grid_code, grid_name, village_code, village_name
+                       order by overdue desc, grid_code""",
+              {"u": code, "s": scope.code, **_village_range(code)})
 
 
 def dispute_cases(scope: Scope, period: str | None, unit_code: str | None = None, dispute_type: str | None = None,
@@ -1464,24 +1471,59 @@ def dispute_cases(scope: Scope, period: str | None, unit_code: str | None = None
     )
 
 
-_SCORES_SQL = (Path(__file__).parent / "models" / "marts" / "village_scores.sql").read_text(encoding="utf-8")
 _PARTS_SQL = (Path(__file__).parent / "models" / "marts" / "village_score_parts.sql").read_text(encoding="utf-8")
-# The marts' own SQL (village_score_parts, village_scores) over the published indicator values, with
-# the catalogue's weights and board share replaced by bound values: official and what-if scores come
-# from one definition. The CTEs shadow the published tables of the same names (main.* is the table).
+# The scores of SPEC §6 (village_score_parts, village_scores) for one month, with the weights and the
+# board share bound: the same arithmetic as the marts, term by term (weights summed as decimal(18, 6),
+# each contribution rounded to decimal(18, 10), the score their decimal sum, ranks over the decimal
+# score per county, k = ceil(round(share × n, 9))), over the month's published village cells
+# (unit_indicator_cells: attainment, low n, veto), so official weights give village_scores exactly
+# (tests/test_cases_drill.py). One flat statement with the official league and the labels: the marts'
+# own SQL nested here took ~20 ms just to bind (issue #18 item 1).
 _WHATIF_SQL = f"""with
 weights as (select unnest($ids) as indicator_id, unnest($ws) as weight),
-cfg_indicator as (
-    select c.* replace (coalesce(w.weight, c.weight) as weight)
-    from main.cfg_indicator c left join weights w using (indicator_id)),
-cfg_setting as (
-    select key, case when key = 'board_share' then coalesce($share, value) else value end as value
-    from main.cfg_setting),
-indicator_values as (select * from main.indicator_values where period in ($p, $prev)),
-int_calendar as (
-    select distinct period, strptime(period || '-01', '%Y-%m-%d')::date as month_start from indicator_values),
-village_score_parts as ({_PARTS_SQL})
-select * from ({_SCORES_SQL}) where period = $p"""
+share as (select coalesce($share, value) as board_share from main.cfg_setting where key = 'board_share'),
+cells as (
+    select c.unit_code as village_code, coalesce(w.weight, c.weight) as weight, c.attainment, c.veto, c.value,
+           c.value is not null and not c.low_n as counted
+    from main.unit_indicator_cells c left join weights w using (indicator_id)
+    where c.period = $p and c.unit_level = 'village'),
+counted_weights as (
+    select village_code, sum(weight::decimal(18, 6)) filter (where counted)::double as counted_weight
+    from cells where weight > 0 group by village_code),
+scores as (
+    select village_code,
+           case when bool_or(counted) then sum(case when counted then
+               (100.0 * weight * attainment / counted_weight)::decimal(18, 10) end) end as score
+    from cells join counted_weights using (village_code)
+    where weight > 0 group by village_code),
+vetoes as (select village_code, bool_or(value > 0) as veto from cells where veto group by village_code),
+village_months as (
+    select v.village_code, v.county_code, scores.score, coalesce(vetoes.veto, false) as veto
+    from main.dim_village v left join scores using (village_code) left join vetoes using (village_code)),
+ranked as (
+    select village_code,
+           rank() over (partition by county_code order by score desc) as rank,
+           rank() over (partition by county_code order by score asc) - 1 as n_lower,
+           ceil(round(share.board_share * count(*) over (partition by county_code), 9))::bigint as k
+    from village_months cross join share where score is not null),
+whatif as (
+    select m.village_code, m.score::double as score, r.rank::bigint as rank,
+           case when m.veto then 'black' when r.rank is null then null
+                when r.rank - 1 < r.k then 'red' when r.n_lower < r.k then 'black' end as board
+    from village_months m left join ranked r using (village_code)),
+{_LABELS_CTE}
+select s.rank, s.village_code, l.label as name, s.township_code, t.name as township_name, s.score,
+       s.prev_rank, s.rank_change, s.board, s.veto,
+       w.score as wi_score, w.rank as wi_rank, w.board as wi_board,
+       coalesce(s.rank, -1) <> coalesce(w.rank, -1) as rank_changed,
+       coalesce(s.board, '') <> coalesce(w.board, '') as board_changed,
+       w.score - s.score as score_delta
+from main.village_scores s
+join labels l using (village_code)
+left join main.dim_township t on t.township_code = s.township_code
+left join whatif w using (village_code)
+where s.period = $p and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
+order by w.rank nulls last, s.village_code"""
 
 
 def whatif_scores(scope: Scope, period: str, weights: dict[str, float] | None = None,
@@ -1495,19 +1537,11 @@ def whatif_scores(scope: Scope, period: str, weights: dict[str, float] | None = 
         raise ValueError("board_share must be in (0, 0.5]")
     if any(float(w) < 0 for w in weights.values()):
         raise ValueError("weights must not be negative")
-    wi = _q(con, _WHATIF_SQL, {"ids": list(weights), "ws": [float(w) for w in weights.values()],
-                               "share": None if board_share is None else float(board_share),
-                               "p": period, "prev": _prev_period(period)})
-    official = league_table(scope, period, code, con=con)
-    wi = wi[wi["village_code"].map(lambda v: v.startswith(code) and scope.allows(v))]
-    out = official.merge(
-        wi[["village_code", "score", "rank", "board"]].rename(
-            columns={"score": "wi_score", "rank": "wi_rank", "board": "wi_board"}),
-        on="village_code", how="left")
-    out["rank_changed"] = out["rank"].fillna(-1) != out["wi_rank"].fillna(-1)
-    out["board_changed"] = out["board"].fillna("") != out["wi_board"].fillna("")
-    out["score_delta"] = out["wi_score"] - out["score"]
-    return out.sort_values(["wi_rank", "village_code"], na_position="last").reset_index(drop=True)
+    return _q(con, _WHATIF_SQL, {"ids": list(weights), "ws": [float(w) for w in weights.values()],
+                                 "share": None if board_share is None else float(board_share),
+                                 "p": period, "u": code, "s": scope.code})
+
+
 # ---------------------------------------------------------------------------------------------
 # 数据导入 Upload (pipelines/uploads.py): what the upload child needs from the published copy
 
@@ -1550,18 +1584,18 @@ def league_position(scope: Scope, period: str, unit_code: str | None = None, *, 
     """The unit's villages with their county-wide rank and how many villages the county ranked that
     month ("第 4 名 / 共 18 个村"): a village account sees its own rank and the count, no other village."""
     code = _unit(scope, unit_code)
-    df = _q(
+    return _q(
         con,
-        """with r as (select village_code, township_code, score, rank, board, veto,
+        f"""with r as (select village_code, township_code, score, rank, board, veto,
                              count(rank) over (partition by left(village_code, 6)) as n_ranked
-                      from village_scores where period = $p)
-           select r.village_code, v.name, r.township_code, r.score, r.rank, r.n_ranked, r.board, r.veto
-           from r join dim_village v using (village_code)
+                      from village_scores where period = $p),
+           {_LABELS_CTE}
+           select r.village_code, l.label as name, r.township_code, r.score, r.rank, r.n_ranked, r.board, r.veto
+           from r join labels l using (village_code)
            where starts_with(r.village_code, $u) and starts_with(r.village_code, $s)
            order by r.rank nulls last, r.village_code""",
         {"p": period, "u": code, "s": scope.code},
     )
-    return _labelled(scope, df, con, "village_code")
 
 
 STEADY_MIN = 0.05  # points: scores are shown to one decimal, a smaller move without lag is no move

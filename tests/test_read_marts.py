@@ -14,6 +14,7 @@ import pytest
 
 from pipelines import warehouse as wh
 from pipelines.models import contract
+from tests.test_read_cells import labelled  # the village-label rule as Python (oracle)
 
 # --- the read-time queries these marts replace (pipelines/warehouse.py before issue #18) ---------
 OLD = {
@@ -157,7 +158,7 @@ def test_mart_equals_the_old_read_time_query(con, name):
             old = _old(con, name, scope, unit, period)
             where = f"{name} {unit} {period}"
             if name == "dispute_sites":
-                old = wh._labelled(scope, old, con, "village_code")
+                old = labelled(scope, old, con, "village_code")
                 # mode() breaks ties by no stated rule; the mart's rule (first registered) must pick a tied type
                 tied = con.execute(
                     """with n as (select village_code, dispute_type, count(*) as n from fct_dispute
