@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import statistics
 import sys
 import time
@@ -48,21 +49,29 @@ PAGES: dict[str, list[tuple[str, tuple, dict]]] = {
     "quality": [("reporting_by_grid", ("P", "U"), {}), ("load_batches", (), {}), ("load_files", (), {}),
                 ("quarantine_by_reason", (), {}), ("validation_results", (), {})],
     # --- cases and drill-through (pages 9, 10): list queries for one month and one village ---
-    "cases": [("event_cases", ("P", "V"), {}), ("event_cases", ("P", "V"), {"overdue": True}),
-              ("overdue_events", ("V",), {}), ("overdue_summary", ("V",), {}), ("dispute_cases", ("P", "V"), {})],
+    # the events tab: filter options and counts, then the list's first rows (wh.CASE_LIST_ROWS; the
+    # download fetches the rest when clicked)
+    "cases": [("event_case_counts", ("P", "V"), {}), ("event_cases", ("P", "V"), {"limit": wh.CASE_LIST_ROWS}),
+              ("event_case_counts", ("P", "V"), {"overdue": True}),
+              ("event_cases", ("P", "V"), {"overdue": True, "limit": wh.CASE_LIST_ROWS}),
+              ("overdue_events", ("V",), {"limit": wh.CASE_LIST_ROWS}), ("overdue_summary", ("V",), {}),
+              ("dispute_cases", ("P", "V"), {})],
     "drill": [("drill_records", ("P", ind, "V"), {}) for ind in (
         "grid_active_rate", "key_visit_rate", "ordinary_visit_rate_qtd", "events_reported", "event_closure_rate",
         "on_time_rate", "median_handle_hours", "grid_resolution_rate", "village_resolution_rate",
         "satisfaction_rate", "disputes_registered", "disputes_per_1000", "mediation_success_rate", "petitions",
         "points_participation_rate", "points_per_household", "redemption_rate", "entry_timeliness_rate")],
-    "cases_all": [("event_cases", ("P", "U"), {}), ("overdue_events", ("U",), {}), ("dispute_cases", ("P", "U"), {})],
+    "cases_all": [("event_case_counts", ("P", "U"), {}), ("event_cases", ("P", "U"), {"limit": wh.CASE_LIST_ROWS}),
+                  ("overdue_events", ("U",), {"limit": wh.CASE_LIST_ROWS}), ("overdue_summary", ("U",), {}),
+                  ("dispute_cases", ("P", "U"), {})],
     "whatif": [("whatif_scores", ("P",), {}), ("whatif_scores", ("P", {"petitions": 20.0}, 0.2), {})],
     "compare": [("village_indicators", ("P", "V"), {}), ("village_history", ("V",), {})],
 }
 
 
 # query → the function of an older gateway that the page called instead (for --baseline)
-BASELINE_OF = {"points_distribution": "household_points"}
+# (the old cases page fetched every event to count them and list their categories)
+BASELINE_OF = {"points_distribution": "household_points", "event_case_counts": "event_cases"}
 
 
 def load_baseline(path: str):
@@ -130,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows = len(res) if hasattr(res, "__len__") else 1
                 if old_fn is not None:
                     t0, c0 = time.perf_counter(), time.process_time()
-                    res = old_fn(base.Scope(scope.role, scope.code), *real, con=con, **kwargs)
+                    old_kw = {k: v for k, v in kwargs.items() if k in inspect.signature(old_fn).parameters}
+                    res = old_fn(base.Scope(scope.role, scope.code), *real, con=con, **old_kw)
                     base_times.append((time.perf_counter() - t0) * 1000)
                     base_cpu.append((time.process_time() - c0) * 1000)
                     base_rows = len(res) if hasattr(res, "__len__") else 1
@@ -138,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 label = name + ("(" + ",".join(str(x) for x in args if x not in subst) + ")"
                                 if name in ("boundaries", "drill_records") else "")
                 label += "(overdue)" if kwargs.get("overdue") else ""
+                label += f"(first {kwargs['limit']})" if kwargs.get("limit") else ""
                 line = (f"{page:<10} {label:<48} {statistics.median(times):>9.1f} {pct(times, 0.95):>9.1f} "
                         f"{pct(cpu, 0.95):>9.1f} {rows:>8}")
                 if base_times:

@@ -91,8 +91,9 @@ def to_xlsx(df: pd.DataFrame, sheet: str = "数据", lang: str = "zh") -> bytes:
     return buf.getvalue()
 
 
-def download_buttons(df: pd.DataFrame, name: str, key: str | None = None) -> None:
-    """XLSX and CSV download buttons for a shown table (file name: ``name``.xlsx / .csv)."""
+def download_buttons(df, name: str, key: str | None = None) -> None:
+    """XLSX and CSV download buttons for a shown table (file name: ``name``.xlsx / .csv); ``df`` is the
+    frame, or a function returning it (built when a button is clicked)."""
     import streamlit as st
 
     from dashboard.auth import served
@@ -100,7 +101,8 @@ def download_buttons(df: pd.DataFrame, name: str, key: str | None = None) -> Non
 
     lg = lang()
     key = key or name
-    xlsx, csv = (lambda: to_xlsx(df, name, lg)), (lambda: to_csv(df, lg))
+    frame = df if callable(df) else (lambda: df)
+    xlsx, csv = (lambda: to_xlsx(frame(), name, lg)), (lambda: to_csv(frame(), lg))
     if not served():  # AppTest has no server to defer to: build the files now
         xlsx, csv = xlsx(), csv()
     # Served, the files are built when clicked, not on every run of every page: cell-by-cell XLSX
@@ -140,11 +142,13 @@ def _to_minute(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def table(df: pd.DataFrame, columns: list[str], name: str, key: str | None = None,
-          screen: list[str] | None = None, **kw) -> pd.DataFrame:
+          screen: list[str] | None = None, full=None, **kw) -> pd.DataFrame:
     """Show a gateway frame (chosen columns, translated headers) with its XLSX/CSV downloads.
 
     ``screen``: the columns shown on the page when ``columns`` is too wide for a 1440 px window
-    (#14 defect 8), date-times to the minute; the downloads keep every column of ``columns``, typed."""
+    (#14 defect 8), date-times to the minute; the downloads keep every column of ``columns``, typed.
+    ``full``: when ``df`` is the first rows of a longer list, a function returning the whole list: the
+    downloads hold it all, fetched only when a button is clicked."""
     import streamlit as st
 
     from dashboard.i18n import dash_missing
@@ -154,7 +158,7 @@ def table(df: pd.DataFrame, columns: list[str], name: str, key: str | None = Non
     # On screen an empty cell is "—" with its reason on hover (never "None"); downloads keep it empty.
     view, config = dash_missing(on_screen)
     st.dataframe(view, hide_index=True, width="stretch", column_config=config | kw.pop("column_config", {}), **kw)
-    download_buttons(shown, name, key)
+    download_buttons(shown if full is None else (lambda: display_frame(full(), columns)), name, key)
     return shown
 
 

@@ -274,6 +274,8 @@ TEXT: dict[str, dict[str, str]] = {
     "status": {"zh": "状态", "en": "Status"},
     "overdue_only": {"zh": "只看超期（未办结超期或逾期办结）", "en": "Overdue only (open past deadline or closed late)"},
     "result": {"zh": "调解状态", "en": "State"},
+    "cases_first_rows": {"zh": "页面列出前 {shown} 条（共 {n} 条）；下载的 XLSX / CSV 含全部 {n} 条。",
+                         "en": "The page lists the first {shown} of {n}; the XLSX / CSV download has all {n}."},
     "events_shown": {"zh": "事件 {n} 件：已办结 {closed}，逾期办结 {late}，超期未办结 {overdue}",
                      "en": "{n} events: {closed} closed, {late} closed late, {overdue} open past deadline"},
     "overdue_as_of": {"zh": "截至 {as_of}（最新导出时间）仍未办结且已过办结时限的事件共 {n} 件",

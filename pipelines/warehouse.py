@@ -1392,19 +1392,52 @@ def _events_sql(where: str) -> str:
           {where}"""
 
 
-def event_cases(scope: Scope, period: str | None, unit_code: str | None = None, category: str | None = None,
-                status: str | None = None, overdue: bool = False, *, con=None) -> pd.DataFrame:
-    """Events reported in the month (all months when period is None) for the unit, filtered by
-    category and status; ``overdue`` keeps open events past their deadline and late closures."""
-    code = _unit(scope, unit_code)
-    where = "and ($c is null or e.category = $c) and ($st is null or e.status = $st)"
+# A case list shows at most this many rows on the page (the first by its order); the download has
+# them all. A county's month is ~4,300 events: every row on screen cost 30-40 ms a run (issue #18).
+CASE_LIST_ROWS = 500
+
+
+def _event_where(period: str | None, filtered: bool = True) -> str:
+    where = "and ($c is null or e.category = $c) and ($st is null or e.status = $st)" if filtered else ""
     if period:  # a fixed clause, chosen, not formatted with values
         where += " and e.reported_at >= $m0 and e.reported_at < $m1"
-    df = _q(con, f"select * from ({_events_sql(where)}) where (not $o or overdue_open or closed_late) "
-                 "order by reported_at desc, event_id",
+    return where
+
+
+def event_cases(scope: Scope, period: str | None, unit_code: str | None = None, category: str | None = None,
+                status: str | None = None, overdue: bool = False, limit: int | None = None, *,
+                con=None) -> pd.DataFrame:
+    """Events reported in the month (all months when period is None) for the unit, filtered by
+    category and status; ``overdue`` keeps open events past their deadline and late closures;
+    ``limit``: the first rows only (newest first), as the page shows them."""
+    code = _unit(scope, unit_code)
+    df = _q(con, f"select * from ({_events_sql(_event_where(period))}) where (not $o or overdue_open or closed_late) "
+                 "order by reported_at desc, event_id limit $lim",
             {"p": period, "u": code, "s": scope.code, "c": category, "st": status, "o": bool(overdue),
-             **_village_range(code)})
+             "lim": limit, **_village_range(code)})
     return df
+
+
+def event_case_counts(scope: Scope, period: str | None, unit_code: str | None = None, category: str | None = None,
+                      status: str | None = None, overdue: bool = False, *, con=None) -> dict:
+    """What the events tab says above its list, without fetching it: the events matching the filters
+    (n, closed, closed late, open past the deadline) and the categories and statuses there are to
+    filter by (of the unit's events in the period, whatever the filters)."""
+    code = _unit(scope, unit_code)
+    row = _q(con, f"""with ev as (select * from ({_events_sql(_event_where(period, filtered=False))})),
+                           sel as (select * from ev where ($c is null or category = $c) and ($st is null or status = $st)
+                                   and (not $o or overdue_open or closed_late))
+                      select (select count(*) from sel) as n,
+                             (select count(*) filter (where is_closed) from sel) as closed,
+                             (select count(*) filter (where closed_late) from sel) as late,
+                             (select count(*) filter (where overdue_open) from sel) as overdue,
+                             (select coalesce(list(distinct category order by category), [])
+                                from ev where category is not null) as categories,
+                             (select coalesce(list(distinct status order by status), [])
+                                from ev where status is not null) as statuses""",
+             {"p": period, "u": code, "s": scope.code, "c": category, "st": status, "o": bool(overdue),
+              **_village_range(code)}).iloc[0]
+    return {k: (list(v) if k in ("categories", "statuses") else int(v)) for k, v in row.items()}
 
 
 def _band_counts() -> str:
@@ -1430,12 +1463,14 @@ def _band(days: Any) -> str | None:
     return ">90"
 
 
-def overdue_events(scope: Scope, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
+def overdue_events(scope: Scope, unit_code: str | None = None, limit: int | None = None, *, con=None) -> pd.DataFrame:
     """Open events past their deadline (超期未办结), whatever month they were reported in, oldest
-    first, with an age band of days past the deadline (1–7, 8–30, 31–90, >90)."""
+    first, with an age band of days past the deadline (1–7, 8–30, 31–90, >90); ``limit``: the
+    first rows only, as the page shows them (overdue_summary counts them all)."""
     code = _unit(scope, unit_code)
-    df = _q(con, f"select * from ({_events_sql('')}) where overdue_open order by days_overdue desc, event_id",
-            {"u": code, "s": scope.code, **_village_range(code)})
+    df = _q(con, f"select * from ({_events_sql('')}) where overdue_open order by days_overdue desc, event_id "
+                 "limit $lim",
+            {"u": code, "s": scope.code, "lim": limit, **_village_range(code)})
     df["age_band"] = df["days_overdue"].map(_band)
     return df
 

@@ -199,3 +199,61 @@ def test_filters_survive_a_reload(demo):
     assert fresh.selectbox(key="ev_cat").value == cat_ and fresh.checkbox(key="dc_month").value is False
     assert len(fresh.dataframe[0].value) == filtered
     assert set(fresh.dataframe[0].value["事件类别"]) == {cat_}
+
+
+def _rows(df: pd.DataFrame) -> list[dict]:
+    """Rows with every missing cell as None (an all-empty column of a few rows comes back untyped)."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")
+
+
+def test_event_counts_equal_the_full_lists_and_a_limit_keeps_the_first_rows(demo):
+    county = wh.Scope("county", demo["units"]["county"]["code"])
+    with published(demo["home"]) as con:
+        for period in (demo["period"], None):
+            every = wh.event_cases(county, period, con=con)
+            opts = wh.event_case_counts(county, period, con=con)
+            assert opts["categories"] == sorted(every["category"].dropna().unique())
+            assert opts["statuses"] == sorted(every["status"].dropna().unique())
+            for cat, overdue in ((None, False), (every["category"].iloc[0], False), (None, True)):
+                ev = wh.event_cases(county, period, category=cat, overdue=overdue, con=con)
+                n = wh.event_case_counts(county, period, category=cat, overdue=overdue, con=con)
+                assert (n["n"], n["closed"], n["late"], n["overdue"]) == (
+                    len(ev), int(ev["is_closed"].sum()), int(ev["closed_late"].sum()), int(ev["overdue_open"].sum()))
+            first = wh.event_cases(county, period, limit=7, con=con)
+            assert _rows(first) == _rows(every.head(7))
+        od = wh.overdue_events(county, con=con)
+        assert _rows(wh.overdue_events(county, limit=3, con=con)) == _rows(od.head(3))
+        assert int(wh.overdue_summary(county, con=con)["overdue"].sum()) == len(od)
+
+
+def test_long_case_lists_show_their_first_rows_and_download_them_all(demo, monkeypatch):
+    import dashboard.export as export
+
+    monkeypatch.setattr(wh, "CASE_LIST_ROWS", 5)
+    made: dict[str, pd.DataFrame] = {}
+    real = export.to_xlsx
+
+    def record(df, sheet="数据", lang="zh"):
+        made[sheet] = df.copy()
+        return real(df, sheet, lang)
+
+    monkeypatch.setattr(export, "to_xlsx", record)
+    county = wh.Scope("county", demo["units"]["county"]["code"])
+    with published(demo["home"]) as con:
+        ev = wh.event_cases(county, demo["period"], con=con)
+        od = wh.overdue_events(county, con=con)
+    assert len(ev) > 5 and len(od) > 5
+    for lang, line in (("zh", f"页面列出前 5 条（共 {len(ev)} 条）"), ("en", f"The page lists the first 5 of {len(ev)}")):
+        at = app("county", lang=lang)
+        at.switch_page("views/cases.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        frames = [d.value for d in at.dataframe]
+        assert len(frames[0]) == 5
+        shown = texts(at)
+        assert line in shown
+        assert (f"事件 {len(ev)} 件" if lang == "zh" else f"{len(ev)} events") in shown
+        assert (f"共 {len(od)} 件" if lang == "zh" else f"{len(od)} events still open") in shown
+        events = next(v for k, v in made.items() if k.endswith("_事件"))
+        overdue = next(v for k, v in made.items() if k.endswith("_超期未办结"))
+        assert len(events) == len(ev) and len(overdue) == len(od)  # the downloads hold every row
+        made.clear()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard.export import table
 from dashboard.i18n import fmt_count, fmt_value, ind_name, t
-from dashboard.state import current, guard, run
+from dashboard.state import current, guard, run, run_in
 from pipelines import warehouse as wh
 
 c = current()
@@ -139,36 +139,41 @@ with tab_events:
     restore_filter("ev_month")
     month_only = f1.checkbox(t("this_month_only", period=c.period), key="ev_month")
     with guard():
-        every = run(wh.event_cases, c.period if month_only else None, c.unit.code)
-    cats = ["", *sorted(every["category"].dropna().unique())]
+        options = run(wh.event_case_counts, c.period if month_only else None, c.unit.code)
+    cats = ["", *options["categories"]]
     restore_filter("ev_cat", cats)
     category = f2.selectbox(t("category"), cats, key="ev_cat",
                             format_func=lambda v: v or ALL)
-    states = ["", *sorted(every["status"].dropna().unique())]
+    states = ["", *options["statuses"]]
     restore_filter("ev_status", states)
     status = f3.selectbox(t("status"), states, key="ev_status",
                           format_func=lambda v: v or ALL)
     restore_filter("ev_overdue")
     overdue = f4.checkbox(t("overdue_only"), key="ev_overdue")
+    ev_args = (c.period if month_only else None, c.unit.code, category or None, status or None, overdue)
     with guard():
-        ev = run(wh.event_cases, c.period if month_only else None, c.unit.code, category or None, status or None,
-                 overdue)
-    st.markdown(t("events_shown", n=fmt_count(len(ev)), closed=fmt_count(int(ev["is_closed"].sum())),
-                  late=fmt_count(int(ev["closed_late"].sum())), overdue=fmt_count(int(ev["overdue_open"].sum()))))
+        n = run(wh.event_case_counts, *ev_args)
+        ev = run(wh.event_cases, *ev_args, wh.CASE_LIST_ROWS)
+    st.markdown(t("events_shown", n=fmt_count(n["n"]), closed=fmt_count(n["closed"]), late=fmt_count(n["late"]),
+                  overdue=fmt_count(n["overdue"])))
     if ev.empty:
         st.info(t("no_rows"))
     else:
-        table(ev, EVENT_COLS, f"{c.unit.name}_事件", key="events", screen=EVENT_SCREEN)
+        table(ev, EVENT_COLS, f"{c.unit.name}_事件", key="events", screen=EVENT_SCREEN,
+              full=lambda scope=c.scope: run_in(scope, wh.event_cases, *ev_args))
+        if n["n"] > len(ev):
+            st.caption(t("cases_first_rows", shown=fmt_count(len(ev)), n=fmt_count(n["n"])))
         st.caption(t("cases_more_in_download"))
 
 with tab_overdue:
     with guard():
-        od = run(wh.overdue_events, c.unit.code)
+        od = run(wh.overdue_events, c.unit.code, wh.CASE_LIST_ROWS)
         summary = run(wh.overdue_summary, c.unit.code)
     if od.empty:
         st.success(t("no_overdue"))
     else:
-        st.markdown(t("overdue_as_of", as_of=str(od["as_of"].iloc[0])[:16], n=fmt_count(len(od))))
+        n_overdue = int(summary["overdue"].sum())
+        st.markdown(t("overdue_as_of", as_of=str(od["as_of"].iloc[0])[:16], n=fmt_count(n_overdue)))
         bands = ["1–7", "8–30", "31–90", ">90"]
         st.caption(t("by_age_band"))
         cols = st.columns(len(bands))
@@ -177,7 +182,10 @@ with tab_overdue:
         st.caption(t("by_grid"))
         table(summary, ["village_name", "grid_name", "grid_code", "overdue", *bands], f"{c.unit.name}_超期未办结_网格",
               key="overdue_grid")
-        table(od, ["age_band", *EVENT_COLS], f"{c.unit.name}_超期未办结", key="overdue", screen=OVERDUE_SCREEN)
+        table(od, ["age_band", *EVENT_COLS], f"{c.unit.name}_超期未办结", key="overdue", screen=OVERDUE_SCREEN,
+              full=lambda scope=c.scope: run_in(scope, wh.overdue_events, c.unit.code))
+        if n_overdue > len(od):
+            st.caption(t("cases_first_rows", shown=fmt_count(len(od)), n=fmt_count(n_overdue)))
         st.caption(t("cases_more_in_download"))
 
 with tab_disputes:
