@@ -232,11 +232,12 @@ def month_files(manifest: dict) -> dict[str, list[dict]]:
 
 
 def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: float | None,
-                setup_months_per_batch: int = 12) -> dict | None:
+                setup_months_per_batch: int = 12, keep_history: Path | None = None) -> dict | None:
     """Section 8 (issue #12): what one month's ingest costs with one month of history (month 2) and
     with all but the last month loaded (month N). Each timed ingest is its own process; the history
     is loaded beforehand in batches of `setup_months_per_batch` months (references and dispute
-    ledgers in the first)."""
+    ledgers in the first). keep_history: a copy of each home before its timed ingest goes there (to
+    time other code on the same history)."""
     months = month_files(manifest)
     if len(months) < 3:
         return None
@@ -258,6 +259,8 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
                 break
             setup_s += res["seconds"]
         else:
+            if keep_history is not None:
+                shutil.copytree(home, keep_history / home.name, dirs_exist_ok=True)
             log(f"incremental: {label} — timing {timed} ({len(months[timed])} files) …")
             res = _child_ingest(home, [data / f["file"] for f in months[timed]], env,
                                 home.parent / f"{home.name}.json", rss_cap_gb)
