@@ -43,6 +43,10 @@ def run_core_per_id(con, model: str, kind: str) -> None:
     col = SOURCES[kind].id_field
     con.execute(f'delete from "{model}" where "{col}" in (select _id from _affected_{kind})')
     con.execute(f'insert into "{model}" {query}')
+    # What changed, for publish: exactly these ids' rows (NULL row: the list is complete).
+    con.execute(f"insert into reg_fact_delta select batch_id, ?, null from _this_batch "
+                f"union all select b.batch_id, ?, a._id from _this_batch as b, _affected_{kind} as a",
+                [model, model])
 
 
 def _same_columns(con, table: str, query: str) -> bool:
@@ -188,6 +192,9 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
     if not full:
         con.execute("create temp table _affected_files as select file_id from reg_files "
                     "where batch_id in (select batch_id from _this_batch)")
+    # Only the latest batch's by-id changes are kept (publish applies them to a copy one batch behind);
+    # a full rebuild leaves none, so the next publish copies every table.
+    con.execute("delete from reg_fact_delta")
     for kind in LOAD_ORDER:
         con.execute(f"create or replace temp view {name('chk', kind)} as {dispositions.checked_view_sql(kind)}")
         touched = full or kind in (kinds or set())
@@ -206,3 +213,6 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
                     run_core_per_id(con, node, kind)
                 else:
                     build_step(con, node)
+        elif not full:  # a kind the batch does not bring: its per-id tables are unchanged
+            for node in (n for n, k in per_id_models().items() if k == kind):
+                con.execute("insert into reg_fact_delta select batch_id, ?, null from _this_batch", [node])
