@@ -135,16 +135,19 @@ def publish(warehouse: Path, published: Path) -> Path:
     try:
         con.execute(f"attach {sql_string(warehouse)} as wh (read_only)")
         names = published_table_names(con)
+        whole = names
         if plan is not None:
             batch, by_id = plan
-            for old in {r[0] for r in con.execute("select table_name from duckdb_tables() "
-                                                  "where database_name = current_database()").fetchall()}:
-                if old not in names:
-                    con.execute(f'drop table main."{old}"')
-        for name in names:
-            if plan is not None and name in by_id and _apply_delta(con, batch, name):
-                continue
-            con.execute(f'create or replace table main."{name}" as select * from wh."{name}"')
+            whole = [n for n in names if not (n in by_id and _apply_delta(con, batch, n))]
+            present = {r[0] for r in con.execute("select table_name from duckdb_tables() "
+                                                 "where database_name = current_database()").fetchall()}
+            for old in present - (set(names) - set(whole)):
+                con.execute(f'drop table main."{old}"')
+            # Blocks of dropped tables are reused only after a checkpoint: else the copy grows by the
+            # marts' size at every publish.
+            con.execute("checkpoint")
+        for name in whole:
+            con.execute(f'create table main."{name}" as select * from wh."{name}"')
         con.execute("detach wh")
         con.execute("checkpoint")
     finally:
