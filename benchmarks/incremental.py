@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path)
     ap.add_argument("--rss-cap-gb", type=float, default=14.0)
     ap.add_argument("--months", type=int, help="months of reports to generate (default: the scale's)")
+    ap.add_argument("--keep-history", type=Path, help="copy each home here before its timed ingest")
     a = ap.parse_args(argv)
     if a.months:
         from dataclasses import replace
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now()
     try:
         manifest = ensure_data(a.scale, a.seed, a.data)
-        inc = incremental(a.data, manifest, work, dict(os.environ), a.rss_cap_gb)
+        inc = incremental(a.data, manifest, work, dict(os.environ), a.rss_cap_gb, keep_history=a.keep_history)
         text = "\n".join([f"xiangzhi incremental benchmark — scale {a.scale} (seed {a.seed}), "
                           f"{started:%Y-%m-%dT%H:%M:%S}, commit {git_commit()}, load avg {loadavg()}"]
                          + render_incremental(inc))

@@ -4,7 +4,7 @@
 
 XIANGZHI_HOME is set to HOME (XIANGZHI_SECRET and XIANGZHI_MEMORY_LIMIT come from the environment).
 Imports are done and timed before the ingest starts (a CLI run pays them on top). Writes
-seconds, rows, per-phase seconds, peak RSS (getrusage, and a 0.2 s psutil sampler that also says
+seconds, rows, per-phase seconds, peak RSS (VmHWM of /proc/self/status, and a 0.2 s psutil sampler that also says
 which phase the process was in at its peak) and the per-file outcomes to OUT.json.
 """
 
@@ -18,6 +18,18 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from pipelines.config import DEFAULT_MEMORY_LIMIT
+
+
+def _status_bytes(field: str) -> int:
+    """VmHWM (peak) or VmRSS of this process from /proc/self/status. Not getrusage's ru_maxrss: Linux
+    carries a forked child's ru_maxrss over from its parent across exec, so a child of a big
+    benchmark parent reported the parent's peak (6.67 GiB for a 1 GiB ingest)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024  # kB
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def _sampler(stop: threading.Event, out: dict, cap: int | None, json_path: Path, t0: float) -> None:
@@ -39,7 +51,7 @@ def _sampler(stop: threading.Event, out: dict, cap: int | None, json_path: Path,
                            f"after {time.perf_counter() - t0:.0f} s",
                 "peak_rss_bytes": rss, "sampled_peak_phase": phase,
                 "sampled_peak_by_phase_bytes": out["by_phase"],
-                "memory_limit": os.environ.get("XIANGZHI_MEMORY_LIMIT", "4GB (default)"),
+                "memory_limit": os.environ.get("XIANGZHI_MEMORY_LIMIT", f"{DEFAULT_MEMORY_LIMIT} (default)"),
             }, ensure_ascii=False, indent=1), encoding="utf-8")
             os._exit(3)
         stop.wait(0.2)
@@ -69,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.phases import timed_phases, with_other
 
     import_s = time.perf_counter() - t0
-    rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss_import = _status_bytes("VmRSS")
 
     stop, peak = threading.Event(), {"rss": 0, "phase": "-", "by_phase": {}}
     t1 = time.perf_counter()
@@ -95,11 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         "files_other": [(f.file_name, f.status, f.reason) for f in report.files if f.status != "loaded"],
         "phases": with_other(dict(acc), seconds),
         "mart_rows": report.mart_rows,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": _status_bytes("VmHWM"),
         "rss_after_imports_bytes": rss_import,
         "sampled_peak_phase": peak["phase"],
         "sampled_peak_by_phase_bytes": peak["by_phase"],
-        "memory_limit": os.environ.get("XIANGZHI_MEMORY_LIMIT", "4GB (default)"),
+        "memory_limit": os.environ.get("XIANGZHI_MEMORY_LIMIT", f"{DEFAULT_MEMORY_LIMIT} (default)"),
         "published": str(report.published) if report.published else None,
     }
     Path(a.json).write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -21,6 +21,7 @@ PHASES = (
     ("stage", "pipelines.ingest.staging", "stage"),
     ("rebuild", "pipelines.ingest.core", "rebuild"),
     ("core", "pipelines.ingest.core", "run_core"),
+    ("core", "pipelines.ingest.core", "run_core_per_id"),  # an incremental batch's fct_* (by id)
     ("validate", "pipelines.ingest.validate", "validate_batch"),
     ("gx", "pipelines.ingest.validate", "run_suite"),
     ("marts", "pipelines.ingest.batch", "run_marts"),

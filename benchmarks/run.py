@@ -26,6 +26,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from pipelines.config import DEFAULT_MEMORY_LIMIT
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 FORMATS = ("utf8", "gbk", "xlsx")
@@ -113,7 +115,7 @@ def rows_of(files: list[dict]) -> int:
 def full_ingest(data: Path, home: Path, env: dict, rss_cap_gb: float | None) -> dict:
     """Section 1 (all files) and 6: the whole folder in one batch, in its own process."""
     out = home.parent / f"{home.name}.json"
-    log(f"ingest of the whole folder in a child process (memory limit {env.get('XIANGZHI_MEMORY_LIMIT', '4GB')}"
+    log(f"ingest of the whole folder in a child process (memory limit {env.get('XIANGZHI_MEMORY_LIMIT', DEFAULT_MEMORY_LIMIT)}"
         f", RSS cap {rss_cap_gb} GiB) …")
     t0 = time.perf_counter()
     cmd = [sys.executable, "-m", "benchmarks.ingest_child", "--home", str(home), "--json", str(out)]
@@ -230,11 +232,12 @@ def month_files(manifest: dict) -> dict[str, list[dict]]:
 
 
 def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: float | None,
-                setup_months_per_batch: int = 12) -> dict | None:
+                setup_months_per_batch: int = 12, keep_history: Path | None = None) -> dict | None:
     """Section 8 (issue #12): what one month's ingest costs with one month of history (month 2) and
     with all but the last month loaded (month N). Each timed ingest is its own process; the history
     is loaded beforehand in batches of `setup_months_per_batch` months (references and dispute
-    ledgers in the first)."""
+    ledgers in the first). keep_history: a copy of each home before its timed ingest goes there (to
+    time other code on the same history)."""
     months = month_files(manifest)
     if len(months) < 3:
         return None
@@ -256,6 +259,8 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
                 break
             setup_s += res["seconds"]
         else:
+            if keep_history is not None:
+                shutil.copytree(home, keep_history / home.name, dirs_exist_ok=True)
             log(f"incremental: {label} — timing {timed} ({len(months[timed])} files) …")
             res = _child_ingest(home, [data / f["file"] for f in months[timed]], env,
                                 home.parent / f"{home.name}.json", rss_cap_gb)
@@ -813,7 +818,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="work folder (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (exports, warehouses)")
     ap.add_argument("--repeat", type=int, default=20, help="calls per dashboard query")
-    ap.add_argument("--memory-limit", help="DuckDB memory limit for ingest (XIANGZHI_MEMORY_LIMIT; default 4GB)")
+    ap.add_argument("--memory-limit", help="DuckDB memory limit for ingest (XIANGZHI_MEMORY_LIMIT; default " + DEFAULT_MEMORY_LIMIT + ")")
     ap.add_argument("--baseline-rows", type=int, help="cap rows per format for the naive baseline")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--batches", type=int, default=1,
@@ -836,7 +841,7 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now()
     r: dict = {"meta": {"scale": a.scale, "seed": a.seed, "started": started.isoformat(timespec="seconds"),
                         "machine": machine(), "versions": versions(), "loadavg_start": loadavg(),
-                        "memory_limit": os.environ.get("XIANGZHI_MEMORY_LIMIT", "4GB (default)"),
+                        "memory_limit": os.environ.get("XIANGZHI_MEMORY_LIMIT", f"{DEFAULT_MEMORY_LIMIT} (default)"),
                         "argv": sys.argv[1:], "commit": git_commit()}}
     try:
         manifest = ensure_data(a.scale, a.seed, data)

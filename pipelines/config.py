@@ -12,10 +12,14 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+# DuckDB's memory limit for an ingest: 1 GB keeps the county's full history in one batch under 2 GB
+# of RSS (issue #12; DuckDB spills beyond it, and the process holds more than it accounts for).
+DEFAULT_MEMORY_LIMIT = "1GB"
+
 SETTINGS_HELP = {
     "XIANGZHI_HOME": "data home holding inbox/, raw/, warehouse/, published/ (default ./data)",
     "XIANGZHI_SECRET": "HMAC key for pseudonymising ids and phones (SPEC §3.7); else $XIANGZHI_HOME/secret.key",
-    "XIANGZHI_MEMORY_LIMIT": "DuckDB memory limit for ingest (default 4GB)",
+    "XIANGZHI_MEMORY_LIMIT": f"DuckDB memory limit for ingest (default {DEFAULT_MEMORY_LIMIT})",
     "XIANGZHI_INDICATORS": "indicator catalogue YAML (default pipelines/indicators.yaml); offices edit a copy",
     "XIANGZHI_THREADS": "DuckDB threads (default: all cores)",
     "XIANGZHI_PAUSE_BEFORE_COMMIT": "testing only: seconds to wait before an ingest commits",
@@ -167,7 +171,7 @@ def session_hours() -> float:
 
 
 def memory_limit() -> str:
-    return os.environ.get("XIANGZHI_MEMORY_LIMIT", "4GB")
+    return os.environ.get("XIANGZHI_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
 
 
 def threads() -> int | None:

@@ -85,3 +85,10 @@ def test_every_spec_citation_names_a_section_of_docs():
     assert len(cited) >= 10  # the scan finds the citations (71 and more)
     missing = {s: sorted(files) for s, files in cited.items() if s not in sections}
     assert missing == {}
+
+
+def test_readme_gives_the_memory_limit_default_config_uses():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| `XIANGZHI_MEMORY_LIMIT`"))
+    assert f"`{config.DEFAULT_MEMORY_LIMIT}`" in row
+    assert config.DEFAULT_MEMORY_LIMIT in config.SETTINGS_HELP["XIANGZHI_MEMORY_LIMIT"]

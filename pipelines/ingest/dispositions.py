@@ -184,6 +184,18 @@ def affected_files_sql(kind: str) -> str:
             "and _file_id not in (select file_id from _affected_files)")
 
 
+def affected_current_ctes(kind: str) -> str:
+    """loaded_<kind> and cur_<kind> of the affected ids only, as CTEs named like the views they
+    shadow: a core model's SQL run under them computes its rows for those ids alone (core.run_core_per_id).
+    The id filter is on the staged row as well as its disposition, so the scan of stg_ drops other ids
+    before the reference-lookup helper columns are computed."""
+    idf = f'"{SOURCES[kind].id_field}"'
+    base = (f"select s.* exclude (_raw) from chk_{kind} as s join disp_{kind} as d "
+            f"using ({ROW_KEY_SQL}) where s.{idf} in (select _id from _affected_{kind}) "
+            f"and d._id in (select _id from _affected_{kind}) and ")
+    return f"loaded_{kind} as ({base}d.status = 'loaded'), cur_{kind} as ({base}d._current)"
+
+
 def current_sql(kind: str) -> list[str]:
     """loaded_<kind> and cur_<kind> as views over chk and disp: nothing copied per ingest.
     _raw (the masked source row) is only needed for quarantine: not in loaded_/cur_."""

@@ -109,6 +109,10 @@ REGISTERS = {
     "ref_boundaries": "level varchar, code varchar, geometry varchar, label_lon double, label_lat double",
     # one row per ingest that staged something
     "reg_batches": "batch_id varchar, started_at timestamp, finished_at timestamp, status varchar",
+    # the latest batch's by-id changes of the per-id core tables (core.per_id_models): one row per
+    # (table, id) it replaced, plus (table, NULL) for every table whose change is exactly those ids;
+    # publish applies them to the previous published copy instead of copying the whole table
+    "reg_fact_delta": "batch_id varchar, table_name varchar, id varchar",
     # one row per (batch_id, suite, expectation, rule): a GX result of one batch
     "reg_validation": """batch_id varchar, suite varchar, expectation varchar, rule varchar, reason varchar,
         success boolean, unexpected_count bigint, error varchar""",

@@ -61,6 +61,11 @@ def _spec() -> dict[str, dict]:
     return yaml.safe_load(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
+def key(name: str) -> list[str]:
+    """A table's key columns (schema.yml `key`), [] when it declares none."""
+    return list((_spec().get(name) or {}).get("key") or ())
+
+
 def _accepted(ref) -> list:
     """Accepted values of a column: a list in schema.yml, or a name of the table that owns them."""
     if isinstance(ref, list):
