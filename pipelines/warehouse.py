@@ -1419,15 +1419,16 @@ def event_cases(scope: Scope, period: str | None, unit_code: str | None = None, 
 
 
 def event_case_counts(scope: Scope, period: str | None, unit_code: str | None = None, category: str | None = None,
-                      status: str | None = None, overdue: bool = False, *, con=None) -> dict:
-    """What the events tab says above its list, without fetching it: the events matching the filters
-    (n, closed, closed late, open past the deadline) and the categories and statuses there are to
-    filter by (of the unit's events in the period, whatever the filters)."""
+                      status: str | None = None, overdue: bool = False, *, con=None) -> pd.DataFrame:
+    """What the events tab says above its list, without fetching it, as one row for the unit: the
+    events matching the filters (n, closed, closed late, open past the deadline) and the categories
+    and statuses there are to filter by (of the unit's events in the period, whatever the filters)."""
     code = _unit(scope, unit_code)
-    row = _q(con, f"""with ev as (select * from ({_events_sql(_event_where(period, filtered=False))})),
+    return _q(con, f"""with ev as (select * from ({_events_sql(_event_where(period, filtered=False))})),
                            sel as (select * from ev where ($c is null or category = $c) and ($st is null or status = $st)
                                    and (not $o or overdue_open or closed_late))
-                      select (select count(*) from sel) as n,
+                      select $u::varchar as unit_code,
+                             (select count(*) from sel) as n,
                              (select count(*) filter (where is_closed) from sel) as closed,
                              (select count(*) filter (where closed_late) from sel) as late,
                              (select count(*) filter (where overdue_open) from sel) as overdue,
@@ -1435,9 +1436,8 @@ def event_case_counts(scope: Scope, period: str | None, unit_code: str | None = 
                                 from ev where category is not null) as categories,
                              (select coalesce(list(distinct status order by status), [])
                                 from ev where status is not null) as statuses""",
-             {"p": period, "u": code, "s": scope.code, "c": category, "st": status, "o": bool(overdue),
-              **_village_range(code)}).iloc[0]
-    return {k: (list(v) if k in ("categories", "statuses") else int(v)) for k, v in row.items()}
+              {"p": period, "u": code, "s": scope.code, "c": category, "st": status, "o": bool(overdue),
+               **_village_range(code)})
 
 
 def _band_counts() -> str:

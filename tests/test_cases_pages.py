@@ -211,12 +211,12 @@ def test_event_counts_equal_the_full_lists_and_a_limit_keeps_the_first_rows(demo
     with published(demo["home"]) as con:
         for period in (demo["period"], None):
             every = wh.event_cases(county, period, con=con)
-            opts = wh.event_case_counts(county, period, con=con)
-            assert opts["categories"] == sorted(every["category"].dropna().unique())
-            assert opts["statuses"] == sorted(every["status"].dropna().unique())
+            opts = wh.event_case_counts(county, period, con=con).iloc[0]
+            assert list(opts["categories"]) == sorted(every["category"].dropna().unique())
+            assert list(opts["statuses"]) == sorted(every["status"].dropna().unique())
             for cat, overdue in ((None, False), (every["category"].iloc[0], False), (None, True)):
                 ev = wh.event_cases(county, period, category=cat, overdue=overdue, con=con)
-                n = wh.event_case_counts(county, period, category=cat, overdue=overdue, con=con)
+                n = wh.event_case_counts(county, period, category=cat, overdue=overdue, con=con).iloc[0]
                 assert (n["n"], n["closed"], n["late"], n["overdue"]) == (
                     len(ev), int(ev["is_closed"].sum()), int(ev["closed_late"].sum()), int(ev["overdue_open"].sum()))
             first = wh.event_cases(county, period, limit=7, con=con)

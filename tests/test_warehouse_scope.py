@@ -259,7 +259,8 @@ ARGS = {"period": "2025-06", "year": 2025, "indicator_id": "key_visit_rate", "le
         "latest_only": False,  # quarantine_rows (dashboard-glance)
         # cases and drill-through (pages 9, 10)
         "category": None, "status": None, "overdue": True, "dispute_type": None, "result": None,
-        "weights": {"petitions": 20.0}, "board_share": 0.2}
+        "weights": {"petitions": 20.0}, "board_share": 0.2,
+        "limit": 2}  # the case lists' first rows (page 9)
 CODE_COLUMNS = ("grid_code", "village_code", "unit_code", "code", "township_code", "county_code")  # finest first
 
 

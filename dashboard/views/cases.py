@@ -139,7 +139,7 @@ with tab_events:
     restore_filter("ev_month")
     month_only = f1.checkbox(t("this_month_only", period=c.period), key="ev_month")
     with guard():
-        options = run(wh.event_case_counts, c.period if month_only else None, c.unit.code)
+        options = run(wh.event_case_counts, c.period if month_only else None, c.unit.code).iloc[0]
     cats = ["", *options["categories"]]
     restore_filter("ev_cat", cats)
     category = f2.selectbox(t("category"), cats, key="ev_cat",
@@ -152,10 +152,10 @@ with tab_events:
     overdue = f4.checkbox(t("overdue_only"), key="ev_overdue")
     ev_args = (c.period if month_only else None, c.unit.code, category or None, status or None, overdue)
     with guard():
-        n = run(wh.event_case_counts, *ev_args)
+        n = run(wh.event_case_counts, *ev_args).iloc[0]
         ev = run(wh.event_cases, *ev_args, wh.CASE_LIST_ROWS)
-    st.markdown(t("events_shown", n=fmt_count(n["n"]), closed=fmt_count(n["closed"]), late=fmt_count(n["late"]),
-                  overdue=fmt_count(n["overdue"])))
+    st.markdown(t("events_shown", n=fmt_count(int(n["n"])), closed=fmt_count(int(n["closed"])),
+                  late=fmt_count(int(n["late"])), overdue=fmt_count(int(n["overdue"]))))
     if ev.empty:
         st.info(t("no_rows"))
     else:
