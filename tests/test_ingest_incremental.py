@@ -214,7 +214,8 @@ def test_a_warehouse_from_before_split_rows_is_rejudged_in_full_then_incremental
     assert ingest(later, build_marts=False).judged == "incremental"
 
 
-def test_an_incremental_batch_replaces_only_the_fact_rows_of_the_ids_it_names(small, home, tmp_path):
+def test_an_incremental_batch_replaces_only_the_fact_rows_of_the_ids_it_names(small, home, tmp_path, monkeypatch):
+    monkeypatch.setattr(core, "PER_ID_MAX_SHARE", 100.0)  # month 2 re-judges most of month 1: force by id
     # Facts follow the batch (#12): month 2 on top of month 1 deletes and recomputes the fct_* rows of
     # the ids its rows name and leaves every other row as it was (a planted mark survives); what it
     # recomputes equals a full re-judge.
@@ -255,4 +256,23 @@ def test_an_incremental_batch_replaces_only_the_fact_rows_of_the_ids_it_names(sm
     finally:
         con.close()
     assert untouched > 100 and replaced > 10  # snapshots recur: month 2 re-reports month-1 ids
+    _incremental_equals_full(home, tmp_path)
+
+
+def test_a_batch_rejudging_most_of_a_table_rebuilds_it_in_full_and_equals_a_full_rejudge(small, home, tmp_path):
+    # Above core.PER_ID_MAX_SHARE of a table's rows re-judged (here: month 2 on month 1, and the
+    # points of an empty fct_points, the province case DuckDB 2.0.0 failed by id), the table is
+    # rebuilt whole: no by-id rows for publish, and the result is the full re-judge's.
+    refs, facts = small
+    later = [f for f in facts if "02月" in f.name]
+    ingest(refs + [f for f in facts if f not in later], build_marts=False)
+    report = ingest(later, build_marts=False)
+    assert report.judged == "incremental"
+    con = duckdb.connect(str(home / "warehouse" / "xiangzhi.duckdb"), read_only=True)
+    try:
+        by_id = {r[0] for r in con.execute("select distinct table_name from reg_fact_delta where id is not null"
+                                           ).fetchall()}
+    finally:
+        con.close()
+    assert "fct_visit" not in by_id  # most visit ids of month 1 recur in month 2
     _incremental_equals_full(home, tmp_path)
