@@ -332,6 +332,7 @@ def print_report(report, console=None) -> None:
 
 
 def ingest_cli(paths: list[Path], quiet: bool = False) -> int:
+    import duckdb
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pipelines.load import IngestError, ingest
@@ -347,6 +348,15 @@ def ingest_cli(paths: list[Path], quiet: bool = False) -> int:
     except (IngestError, UserError) as e:
         console.print(f"[red]错误 error:[/red] {e}")
         return 2
+    except duckdb.Error as e:  # a defect or the database engine's own, never the clerk's files
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        from rich.text import Text
+
+        console.print("[red]错误 error:[/red]", Text(
+            "数据库出错，本批未完成，已发布的数据保持不变；请把下面这行报告给维护人员 / a database error: this batch "
+            f"did not complete and the published copy is unchanged; please report this line: "
+            f"{type(e).__name__}: {first}"))
+        return 3
     print_report(report, console)
     return 0
 

@@ -89,3 +89,21 @@ def test_quarantined_rows_are_listed_with_their_row_number(run):
     block = run["out"].split("网格事件_一行坏.csv", 1)[1].split("✓", 1)[0]
     assert "隔离行 quarantined rows" in block
     assert f"第 {run['bad_row']} 行 row:" in block and "上报时间" in block and "不详" in block
+
+
+def test_a_database_error_is_a_message_not_a_traceback(monkeypatch, capsys):
+    # e.g. DuckDB 2.0.0's internal error on a province batch (benchmarks/README.md): the batch is
+    # rolled back; the clerk reads what happened and what to do, in Chinese first, with no traceback
+    import duckdb
+
+    from pipelines import cli, load
+
+    def broken(paths, progress=None):
+        raise duckdb.InternalException("INTERNAL Error: dict-surviving join: narrowed column 7\nStack Trace: …")
+
+    monkeypatch.setattr(load, "ingest", broken)
+    assert cli.ingest_cli([Path("inbox")], quiet=True) == 3
+    out = capsys.readouterr().out
+    assert "数据库出错，本批未完成，已发布的数据保持不变" in out and "please report this line" in out
+    assert "InternalException: INTERNAL Error: dict-surviving join" in out
+    assert "Traceback" not in out and "Stack Trace" not in out
