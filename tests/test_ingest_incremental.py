@@ -44,6 +44,16 @@ def _snapshot(con) -> dict[str, Counter]:
     return {t: Counter(map(repr, con.execute(f'select * from "{t}"').fetchall())) for t in _tables()}
 
 
+def _month_two_on_month_one(small):
+    """References and month 1 in one batch, then month 2 as an incremental batch; its report."""
+    refs, facts = small
+    later = [f for f in facts if "02月" in f.name]
+    ingest(refs + [f for f in facts if f not in later], build_marts=False)
+    report = ingest(later, build_marts=False)
+    assert report.judged == "incremental"
+    return report
+
+
 def _incremental_equals_full(home, tmp_path) -> None:
     wh = home / "warehouse" / "xiangzhi.duckdb"
     copy = tmp_path / "oracle.duckdb"
@@ -158,11 +168,7 @@ def test_an_incremental_publish_rewrites_only_the_files_it_can_change(small, hom
     # The cost of publish_tables follows the batch (#12 item 3): after month 2 on top of month 1, only
     # month 2's files and the month-1 files holding the ids it re-judged are republished; the rest of
     # load_files is left as it was (a planted wrong count survives), and what is republished is right.
-    refs, facts = small
-    later = [f for f in facts if "02月" in f.name]
-    ingest(refs + [f for f in facts if f not in later], build_marts=False)
-    report = ingest(later, build_marts=False)
-    assert report.judged == "incremental"
+    report = _month_two_on_month_one(small)
     copy = tmp_path / "copy.duckdb"
     shutil.copy(home / "warehouse" / "xiangzhi.duckdb", copy)
     con = duckdb.connect(str(copy))
@@ -260,14 +266,10 @@ def test_an_incremental_batch_replaces_only_the_fact_rows_of_the_ids_it_names(sm
 
 
 def test_a_batch_rejudging_most_of_a_table_rebuilds_it_in_full_and_equals_a_full_rejudge(small, home, tmp_path):
-    # Above core.PER_ID_MAX_SHARE of a table's rows re-judged (here: month 2 on month 1, and the
-    # points of an empty fct_points, the province case DuckDB 2.0.0 failed by id), the table is
-    # rebuilt whole: no by-id rows for publish, and the result is the full re-judge's.
-    refs, facts = small
-    later = [f for f in facts if "02月" in f.name]
-    ingest(refs + [f for f in facts if f not in later], build_marts=False)
-    report = ingest(later, build_marts=False)
-    assert report.judged == "incremental"
+    # Above core.PER_ID_MAX_SHARE of a table's rows re-judged (here: the visits of month 2 on month 1;
+    # on a province, the points of an empty fct_points, which DuckDB 2.0.0 failed by id), the table
+    # is rebuilt whole: no by-id rows for publish, and the result is the full re-judge's.
+    _month_two_on_month_one(small)
     con = duckdb.connect(str(home / "warehouse" / "xiangzhi.duckdb"), read_only=True)
     try:
         by_id = {r[0] for r in con.execute("select distinct table_name from reg_fact_delta where id is not null"

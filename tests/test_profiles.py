@@ -82,6 +82,17 @@ columns:
 """
 
 
+def _assert_mistake_named(tmp_path, text: str, line: int, words: str) -> None:
+    """The profile `text` is refused with one line naming the file, the line and the mistake."""
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProfileError) as e:
+        load_profile(path)
+    msg = str(e.value)
+    assert msg.startswith(f"{path}, 第{line}行 / line {line}: "), msg
+    assert words in msg and "\n" not in msg
+
+
 @pytest.mark.parametrize("edit, line, words", [
     (("  分类: category", "  分类: kategorie"), 8, "不是网格事件的字段"),
     (("kind: events", "kind: eventz"), 2, "未知的数据类型"),
@@ -93,13 +104,7 @@ columns:
     (("columns:", "colums:\n  x: y\ncolumns:"), 4, "未知的键"),
 ])
 def test_profile_mistakes_name_file_and_line(tmp_path, edit, line, words):
-    path = tmp_path / "p.yaml"
-    path.write_text(GOOD.replace(*edit), encoding="utf-8")
-    with pytest.raises(ProfileError) as e:
-        load_profile(path)
-    msg = str(e.value)
-    assert msg.startswith(f"{path}, 第{line}行 / line {line}: "), msg
-    assert words in msg and "\n" not in msg
+    _assert_mistake_named(tmp_path, GOOD.replace(*edit), line, words)
 
 
 def test_a_good_profile_loads_and_entry_time_absent_is_unknown(tmp_path):
@@ -145,14 +150,8 @@ derive:
     (("rows:\n  split: {column: 户主们, into: head_name, label: '[0-9]+号'}\n", ""), 8, "_part 只能与 rows.split"),
 ])
 def test_split_mistakes_name_file_and_line(tmp_path, edit, line, words):
-    path = tmp_path / "p.yaml"
     assert edit[0] in LOG
-    path.write_text(LOG.replace(*edit), encoding="utf-8")
-    with pytest.raises(ProfileError) as e:
-        load_profile(path)
-    msg = str(e.value)
-    assert msg.startswith(f"{path}, 第{line}行 / line {line}: "), msg
-    assert words in msg and "\n" not in msg
+    _assert_mistake_named(tmp_path, LOG.replace(*edit), line, words)
 
 
 def test_split_profile_loads_and_a_split_cell_becomes_one_row_per_part(tmp_path):
