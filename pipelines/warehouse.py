@@ -366,13 +366,9 @@ def villages(scope: Scope, township_code: str | None = None, *, con=None) -> pd.
 # every pack (a township's own pack names its 樟陂村 as the county's does); only the names of the
 # scope's own villages are returned.
 # Every query that names villages joins this CTE `labels` (village_code, label) in its own statement
-# (no second query, no pandas pass; tests/test_read_cells.py keeps the former Python version as oracle).
-_LABELS_CTE = """labels as (
-    select v.village_code,
-           case when count(*) over (partition by v.name) > 1
-                then v.name || '（' || coalesce(nullif(t.name, ''), left(v.village_code, 9)) || '）'
-                else v.name end as label
-    from main.dim_village v left join main.dim_township t using (township_code))"""
+# (no second query, no pandas pass; tests/test_read_cells.py keeps the former Python version as oracle),
+# read from the mart village_labels, where the rule is written.
+_LABELS_CTE = "labels as (select village_code, label from main.village_labels)"
 
 
 def resolve_unit(
@@ -791,7 +787,8 @@ def scorecard(scope: Scope, village_code: str, period: str, *, con=None) -> pd.D
         con,
         """with cells as (
                select *, value is not null and not low_n as counted from unit_indicator_cells
-               where unit_code = $v and period = $p and weight > 0 and starts_with(unit_code, $s)),
+               where unit_level = 'village' and unit_code = $v and period = $p and weight > 0
+                 and starts_with(unit_code, $s)),
            total as (select sum(weight::decimal(18, 6)) filter (where counted)::double as counted_weight from cells)
            select $v as village_code, indicator_id, name_zh, name_en, grp as "group", numerator, denominator,
                   value, target, direction, tolerance, attainment, weight,
@@ -872,19 +869,16 @@ def village_participation(scope: Scope, period: str, unit_code: str | None = Non
 
 
 def star_households(scope: Scope, year: int, unit_code: str | None = None, *, con=None) -> pd.DataFrame:
-    """Star households 星级文明户 per village for the year: counts of 5, 4 and 3 stars."""
+    """Star households 星级文明户 per village for the year: counts of 5, 4 and 3 stars (mart
+    village_star_counts)."""
     code = _unit(scope, unit_code)
     return _q(
         con,
         f"""with {_LABELS_CTE}
-           select s.village_code, l.label as name, count(*) as households,
-                  count(*) filter (where stars = 5) as stars5,
-                  count(*) filter (where stars = 4) as stars4,
-                  count(*) filter (where stars = 3) as stars3,
-                  sum(total_points) as total_points
-           from household_stars s join labels l using (village_code)
+           select s.village_code, l.label as name, s.households, s.stars5, s.stars4, s.stars3, s.total_points
+           from village_star_counts s join labels l using (village_code)
            where s.year = $y and starts_with(s.village_code, $u) and starts_with(s.village_code, $s)
-           group by all order by s.village_code""",
+           order by s.village_code""",
         {"y": int(year), "u": code, "s": scope.code},
     )
 
@@ -1367,27 +1361,10 @@ _OVERDUE_BANDS = ((7, "1–7"), (30, "8–30"), (90, "31–90"))
 
 
 def _events_sql(where: str) -> str:
-    """Events with their lifecycle (reported → accepted → closed → callback), whether they closed
-    late and, when still open, how many days past the deadline they are as of the data's latest
-    export (the snapshot the open state comes from)."""
-    return f"""with snap as (select coalesce(max(export_time), max(reported_at)) as as_of from fct_event)
-        select e.event_id, e.grid_code, g.grid_name, g.village_code, v.name as village_name, g.township_code,
-               e.category, e.source, e.handling_level, e.status,
-               -- grid workers' names are public (SPEC §3.7); anyone else who reported is masked as 张**
-               case when e.source = '网格员巡查' then e.reporter when e.reporter is not null
-                    then left(e.reporter, 1) || '**' end as reporter,
-               e.reported_at, e.accepted_at,
-               e.deadline, e.closed_at, e.satisfaction,
-               round(date_diff('second', e.reported_at, e.accepted_at) / 3600.0, 2) as hours_to_accept,
-               round(date_diff('second', e.reported_at, e.closed_at) / 3600.0, 2) as hours_to_close,
-               e.status in {_CLOSED} as is_closed,
-               e.status in {_CLOSED} and e.closed_at > e.deadline as closed_late,
-               e.status not in {_CLOSED} and e.deadline < snap.as_of as overdue_open,
-               case when e.status not in {_CLOSED} and e.deadline < snap.as_of
-                    then date_diff('day', e.deadline::date, snap.as_of::date) end as days_overdue,
-               snap.as_of
-        from fct_event e join dim_grid g using (grid_code) left join dim_village v on v.village_code = g.village_code
-        cross join snap
+    """Events of the unit with their lifecycle, whether they closed late and, when still open, how
+    many days past the deadline they are as of the data's latest export: rows of the read model
+    event_case_list (the columns and the rules are written there)."""
+    return f"""select * from main.event_case_list e
         where e.village_code between $vlo and $vhi and starts_with(e.grid_code, $u) and starts_with(e.grid_code, $s)
           {where}"""
 
@@ -1610,7 +1587,8 @@ def batch_quarantine(scope: Scope, batch_id: str | None = None, *, con=None) -> 
 # what changed. Every score part comes from the marts' own SQL (village_score_parts): one definition.
 
 _GLANCE_PARTS = f"""with
-indicator_values as (select * from main.indicator_values where period in ($p, $prev) and unit_level = 'village'),
+unit_indicator_cells as (
+    select * from main.unit_indicator_cells where period in ($p, $prev) and unit_level = 'village'),
 village_score_parts as ({_PARTS_SQL})
 select period, village_code, indicator_id, contribution::double as contribution from village_score_parts"""
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from dashboard import charts
+from pipelines.models.runner import run_models
 from tests.test_dashboard_apptest import PAGES, app, dash_home, demo, edge_published, texts  # noqa: F401
 from tests.test_warehouse_scope import TOWNSHIPS, VILLAGES
 
@@ -24,6 +25,7 @@ def dup_home(edge_published, tmp_path, monkeypatch):  # noqa: F811
     shutil.copytree(edge_published, home)
     with duckdb.connect(str(home / "published" / "xiangzhi.duckdb")) as con:
         con.execute("update dim_village set name = ? where village_code = '360726200001'", [VILLAGES["360726100001"]])
+        run_models(con, "marts", ["village_labels"])  # the labels' read model, as an ingest rebuilds it
     monkeypatch.setenv("XIANGZHI_HOME", str(home))
     return home
 

@@ -231,7 +231,8 @@ def build_published(home: Path, seed: int = 7) -> Path:
     run_models(con, "marts", intermediates + [
         "grid_worker_scores", "unit_month_counts", "village_dispute_sites", "unit_event_categories",
         "unit_dispute_types", "unit_redemptions", "unit_points_by_category", "unit_points_distribution",
-        "household_month_points", "grid_month_reporting", "household_visit_months", "unit_indicator_cells"])
+        "household_month_points", "grid_month_reporting", "household_visit_months", "unit_indicator_cells",
+        "village_labels", "event_case_list", "village_star_counts"])
     for name in intermediates:
         con.execute(f"drop table {name}")
     for name in contract.tables():

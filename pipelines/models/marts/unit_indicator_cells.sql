@@ -7,8 +7,9 @@
 --   light: grey for no value or low n; none for a quarter-end target outside a quarter's last month
 --   or without attainment; else green at ≥ 1, amber at ≥ 0.9, red below (warehouse.light);
 --   the unit's value one, three and twelve months earlier (环比, the same point of the last quarter, 同比).
--- Ordered by level, unit, indicator and month: one unit's cells (cards, trend) and one level's
--- (league) are contiguous.
+-- Ordered by level, month, unit and indicator: one level's month (the league, the what-if, a unit's
+-- cards) is contiguous, so their scans read only its rows; a unit's trend reads its level's column
+-- of unit codes across the months.
 with
 
 calendar as (
@@ -115,6 +116,6 @@ left join cells as last_year
     and last_year.month_start = attained.month_start - interval 12 month
 order by
     case attained.unit_level when 'county' then 1 when 'township' then 2 when 'village' then 3 else 4 end,
+    attained.period,
     attained.unit_code,
-    attained.ordinal,
-    attained.period
+    attained.ordinal

@@ -8,42 +8,26 @@
 --   an exact decimal (10 places) so equal inputs give identical scores and ties are exact.
 with
 
-village_values as (
+-- Attainment is computed in one place, the read model unit_indicator_cells (the formula above);
+-- here only the weighted indicators' village cells.
+attained as (
     select
         period,
         unit_code as village_code,
         indicator_id,
+        ordinal,
         numerator,
         denominator,
         value,
         low_n,
-    from indicator_values
-    where unit_level = 'village'
-),
-
-weighted as (
-    select indicator_id, ordinal, direction, target, tolerance, weight
-    from cfg_indicator
-    where weight > 0
-),
-
-attained as (
-    select
-        village_values.*,
-        weighted.ordinal,
-        weighted.direction,
-        weighted.target,
-        weighted.tolerance,
-        weighted.weight,
-        case
-            when village_values.value is null then null
-            when weighted.direction = 'higher' then least(village_values.value / weighted.target, 1.0)
-            when village_values.value <= weighted.target then 1.0
-            else greatest(0.0, 1.0 - (village_values.value - weighted.target) / weighted.tolerance)
-        end as attainment,
-        village_values.value is not null and not village_values.low_n as counted,
-    from village_values
-    inner join weighted using (indicator_id)
+        direction,
+        target,
+        tolerance,
+        weight,
+        attainment,
+        value is not null and not low_n as counted,
+    from unit_indicator_cells
+    where unit_level = 'village' and weight > 0
 ),
 
 counted_weights as (
