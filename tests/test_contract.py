@@ -128,6 +128,46 @@ def test_lost_rows_in_the_file_accounting_fail(broken):
         "load_files: every row of a loaded file is loaded, quarantined, a duplicate or not data (1 rows)"]
 
 
+# --- the read models of the cases page, the star table and the village labels (issue #18 item 1) ---
+def test_an_overdue_closed_event_fails(broken):
+    broken.execute("update event_case_list set overdue_open = true, days_overdue = 3 "
+                   "where event_id = (select min(event_id) from event_case_list where is_closed)")
+    assert contract.check_data(broken) == ["event_case_list: overdue only while open (1 rows)"]
+
+
+def test_days_overdue_without_the_overdue_state_fails(broken):
+    n = _one(broken, "select count(*) from event_case_list where overdue_open")[0]
+    broken.execute("update event_case_list set days_overdue = null where overdue_open")
+    assert n > 0 and contract.check_data(broken) == [
+        f"event_case_list: days past the deadline exactly for open overdue events ({n} rows)"]
+
+
+def test_a_late_open_event_fails(broken):
+    broken.execute("update event_case_list set closed_late = true "
+                   "where event_id = (select min(event_id) from event_case_list where not is_closed)")
+    assert contract.check_data(broken) == ["event_case_list: late only when closed (1 rows)"]
+
+
+def test_an_event_missing_from_the_case_list_fails(broken):
+    broken.execute("delete from event_case_list where event_id = (select min(event_id) from event_case_list)")
+    assert contract.check_data(broken) == ["event_case_list: every event of a known grid (1 rows)"]
+
+
+def test_star_counts_that_are_not_the_households_fail(broken):
+    year, village = _one(broken, "select year, village_code from village_star_counts order by 1, 2 limit 1")
+    broken.execute("update village_star_counts set households = households + 1 where year = ? and village_code = ?",
+                   [year, village])
+    assert contract.check_data(broken) == ["village_star_counts: the households of household_stars (1 rows)"]
+    broken.execute("update village_star_counts set households = households - 1, stars5 = households "
+                   "where year = ? and village_code = ?", [year, village])
+    assert contract.check_data(broken) == ["village_star_counts: starred households are households (1 rows)"]
+
+
+def test_a_village_without_a_label_fails(broken):
+    broken.execute("delete from village_labels where village_code = (select min(village_code) from village_labels)")
+    assert contract.check_data(broken) == ["village_labels: every village of dim_village (1 rows)"]
+
+
 def test_the_error_names_the_check_in_both_languages(broken):
     broken.execute("update household_stars set stars = 2 where stars = 3")
     with pytest.raises(contract.ContractError) as e:
