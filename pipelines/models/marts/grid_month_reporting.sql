@@ -12,10 +12,10 @@ entries as (
     select
         grid_code,
         month_start,
-        count(*) filter (where kind = 'visit') as visits,
-        count(*) filter (where kind = 'event') as events,
-        count(lag_days) as entry_records,
-        count(*) filter (where is_timely) as entry_timely,
+        sum(records) filter (where kind = 'visit')::bigint as visits,
+        sum(records) filter (where kind = 'event')::bigint as events,
+        sum(entry_records)::bigint as entry_records,
+        sum(entry_timely)::bigint as entry_timely,
     from int_entry_lags
     where grid_code is not null
     group by all

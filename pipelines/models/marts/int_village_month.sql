@@ -121,8 +121,8 @@ entry_timeliness as (
         village_code,
         month_start,
         -- records of a format without entry time (SPEC §3.8) are left out of both counts
-        count(lag_days) as entry_records,
-        count(*) filter (where is_timely) as entry_timely,
+        sum(entry_records)::bigint as entry_records,
+        sum(entry_timely)::bigint as entry_timely,
     from int_entry_lags
     group by all
 ),

@@ -6,16 +6,13 @@
 -- Overdue: an event not closed by its deadline (closed at it is on time, as in on_time_rate; a bare
 -- date deadline is stored as 23:59:59 of its day) counts in the month of its deadline, or of its
 -- report if later, and in each later month at whose end it is still not closed.
--- Late entry: entry date more than entry_timeliness_days calendar days after the occurrence date;
--- a record without an entry time is never late.
+-- Late entry: as int_entry_lags counts it (entry date more than entry_timeliness_days calendar days
+-- after the occurrence date; a record without an entry time is never late), in the month the record
+-- happened.
 with
 
 calendar as (
     select month_start from int_calendar
-),
-
-settings as (
-    select value::integer as timeliness_days from cfg_setting where key = 'entry_timeliness_days'
 ),
 
 key_households as (
@@ -29,7 +26,6 @@ visits as (
         household_key,
         visit_type,
         date_trunc('month', visited_at)::date as month_start,
-        date_diff('day', visited_at::date, entered_at::date) as lag_days,
     from fct_visit
 ),
 
@@ -39,7 +35,6 @@ events as (
         nullif(replace(reporter, ' ', ''), '') as worker_name,
         handling_level,
         date_trunc('month', reported_at)::date as reported_month,
-        date_diff('day', reported_at::date, entered_at::date) as lag_days,
         status in ('已办结', '已回访') and closed_at is not null as is_closed,
         case when status in ('已办结', '已回访') then date_trunc('month', closed_at)::date end as closed_month,
         coalesce(status in ('已办结', '已回访') and closed_at <= deadline, false) as on_time,
@@ -81,9 +76,7 @@ visit_counts as (
         month_start,
         count(*) filter (where visit_type = '巡查') as patrols,
         count(*) filter (where visit_type = '宣讲') as talks,
-        count(*) filter (where lag_days > settings.timeliness_days) as late_entries,
     from worker_visits
-    cross join settings
     group by all
 ),
 
@@ -93,9 +86,7 @@ reported_counts as (
         worker_name,
         reported_month as month_start,
         count(*) as events_reported,
-        count(*) filter (where lag_days > settings.timeliness_days) as late_entries,
     from worker_events
-    cross join settings
     group by all
 ),
 
@@ -138,11 +129,10 @@ long_counts as (
     union all
     select grid_code, worker_name, month_start, 'talks', talks from visit_counts
     union all
-    select grid_code, worker_name, month_start, 'late_entries', late_entries from visit_counts
-    union all
     select grid_code, worker_name, month_start, 'events_reported', events_reported from reported_counts
     union all
-    select grid_code, worker_name, month_start, 'late_entries', late_entries from reported_counts
+    select grid_code, worker_name, month_start, 'late_entries', late_entries from int_entry_lags
+    where worker_name is not null and kind in ('visit', 'event')
     union all
     select grid_code, worker_name, month_start, 'events_resolved_in_grid', events_resolved_in_grid from resolved_counts
     union all
