@@ -257,3 +257,28 @@ def test_long_case_lists_show_their_first_rows_and_download_them_all(demo, monke
         overdue = next(v for k, v in made.items() if k.endswith("_超期未办结"))
         assert len(events) == len(ev) and len(overdue) == len(od)  # the downloads hold every row
         made.clear()
+
+
+def test_the_unfiltered_events_tab_counts_its_events_once(demo, monkeypatch):
+    """The filter options and the counts above the list are one query when no filter is set: both
+    are the unit's unfiltered counts (event_case_counts), asked in the same form, so cached once."""
+    import functools
+
+    import streamlit as st
+
+    calls = []
+    real = wh.event_case_counts
+
+    @functools.wraps(real)
+    def counting(*args, **kwargs):
+        calls.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(wh, "event_case_counts", counting)
+    st.cache_data.clear()
+    at = app("county")
+    at.switch_page("views/cases.py").run()
+    assert not at.exception
+    assert len(calls) == 1, calls
+    at.checkbox(key="ev_overdue").check().run()  # a filter: the options stay unfiltered, the counts not
+    assert len(calls) == 2 and calls[-1][-1] is True, calls

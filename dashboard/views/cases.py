@@ -139,7 +139,9 @@ with tab_events:
     restore_filter("ev_month")
     month_only = f1.checkbox(t("this_month_only", period=c.period), key="ev_month")
     with guard():
-        options = run(wh.event_case_counts, c.period if month_only else None, c.unit.code).iloc[0]
+        # the unfiltered counts, in the argument form of the counts below: unfiltered (the default
+        # view) the two are one cached query
+        options = run(wh.event_case_counts, c.period if month_only else None, c.unit.code, None, None, False).iloc[0]
     cats = ["", *options["categories"]]
     restore_filter("ev_cat", cats)
     category = f2.selectbox(t("category"), cats, key="ev_cat",
