@@ -1384,10 +1384,11 @@ _OVERDUE_BANDS = ((7, "1–7"), (30, "8–30"), (90, "31–90"))
 
 def _events_sql(where: str) -> str:
     """Events of the unit with their lifecycle, whether they closed late and, when still open, how
-    many days past the deadline they are as of the data's latest export: rows of the read model
-    event_case_list (the columns and the rules are written there)."""
+    many days past the deadline they are as of the county's latest export: rows of the read model
+    event_case_list (the columns and the rules are written there). It is ordered by report time, so
+    a month prunes row groups and a village range would not (_village_range is for the facts)."""
     return f"""select * from main.event_case_list e
-        where e.village_code between $vlo and $vhi and starts_with(e.grid_code, $u) and starts_with(e.grid_code, $s)
+        where starts_with(e.grid_code, $u) and starts_with(e.grid_code, $s)
           {where}"""
 
 
@@ -1413,7 +1414,7 @@ def event_cases(scope: Scope, period: str | None, unit_code: str | None = None, 
     df = _q(con, f"select * from ({_events_sql(_event_where(period))}) where (not $o or overdue_open or closed_late) "
                  "order by reported_at desc, event_id limit $lim",
             {"p": period, "u": code, "s": scope.code, "c": category, "st": status, "o": bool(overdue),
-             "lim": limit, **_village_range(code)})
+             "lim": limit})
     return df
 
 
@@ -1435,8 +1436,7 @@ def event_case_counts(scope: Scope, period: str | None, unit_code: str | None = 
                                 from ev where category is not null) as categories,
                              (select coalesce(list(distinct status order by status), [])
                                 from ev where status is not null) as statuses""",
-              {"p": period, "u": code, "s": scope.code, "c": category, "st": status, "o": bool(overdue),
-               **_village_range(code)})
+              {"p": period, "u": code, "s": scope.code, "c": category, "st": status, "o": bool(overdue)})
 
 
 def _band_counts() -> str:
@@ -1469,7 +1469,7 @@ def overdue_events(scope: Scope, unit_code: str | None = None, limit: int | None
     code = _unit(scope, unit_code)
     df = _q(con, f"select * from ({_events_sql('')}) where overdue_open order by days_overdue desc, event_id "
                  "limit $lim",
-            {"u": code, "s": scope.code, "lim": limit, **_village_range(code)})
+            {"u": code, "s": scope.code, "lim": limit})
     df["age_band"] = df["days_overdue"].map(_band)
     return df
 
@@ -1481,7 +1481,7 @@ def overdue_summary(scope: Scope, unit_code: str | None = None, *, con=None) -> 
                        from ({_events_sql('')}) where overdue_open
                        group by grid_code, grid_name, village_code, village_name
                        order by overdue desc, grid_code""",
-              {"u": code, "s": scope.code, **_village_range(code)})
+              {"u": code, "s": scope.code})
 
 
 def dispute_cases(scope: Scope, period: str | None, unit_code: str | None = None, dispute_type: str | None = None,
