@@ -194,8 +194,8 @@ def test_an_ingest_whose_mart_breaks_the_contract_publishes_nothing(home, tmp_pa
     before = q("select batch_id from load_batches")
     real = runner.build_marts
 
-    def broken_marts(con, catalogue=None):
-        rows = real(con, catalogue)
+    def broken_marts(con, catalogue=None, **batch):
+        rows = real(con, catalogue, **batch)
         con.execute("update household_stars set rank = 0")  # a broken mart
         return rows
 

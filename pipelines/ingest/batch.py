@@ -210,7 +210,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
         mark = time.perf_counter()
         mart_rows: dict[str, int] = {}
         if build_marts:
-            mart_rows = run_marts(con)
+            mart_rows = run_marts(con, batch_id, None if full else core.months_changed(con))
         kill_point("marts")
         timings["marts"] = time.perf_counter() - mark
         mark = time.perf_counter()
@@ -282,8 +282,6 @@ def _remove_orphan_raw(con, raw_root: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-# Where XIANGZHI_KILL_AT can stop an ingest, in the order an ingest passes them (tests/test_kill_phases.py
-# kills at each and asserts a rerun ends equal to an uninterrupted run).
 def _scratch_path(warehouse: Path, batch_id: str) -> Path:
     return warehouse.with_name(f"staging-{batch_id}.duckdb")
 
@@ -304,8 +302,15 @@ def _pause_for_tests() -> None:
         time.sleep(seconds)
 
 
-def run_marts(con) -> dict[str, int]:
-    """The marts (models/marts via the runner)."""
+def run_marts(con, batch_id: str | None = None, months_changed=None) -> dict[str, int]:
+    """The marts (models/marts via the runner). After an incremental rebuild, the months it changed:
+    the models kept by month are updated in those months only, if the marts were built for the
+    batch loaded just before this one (runner.build_marts)."""
     from pipelines.models.runner import build_marts
 
-    return build_marts(con)
+    previous = None
+    if batch_id is not None:
+        row = con.execute("select batch_id from reg_files where batch_id <> ? order by seq desc limit 1",
+                          [batch_id]).fetchone()
+        previous = row[0] if row else None
+    return build_marts(con, batch_id=batch_id, previous_batch=previous, months_changed=months_changed)

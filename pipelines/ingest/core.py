@@ -39,14 +39,44 @@ def run_core_per_id(con, model: str, kind: str) -> None:
     query = f"with {dispositions.affected_current_ctes(kind)} select * from (\n{sql}\n)"
     if not _same_columns(con, model, query) or _mostly_affected(con, model, kind):
         run_core(con, model)  # no by-id rows recorded: publish copies this table whole
+        _record_months(con, model, None)
         return
     col = SOURCES[kind].id_field
+    _record_months(con, model, f'where "{col}" in (select _id from _affected_{kind})')  # the rows replaced
     con.execute(f'delete from "{model}" where "{col}" in (select _id from _affected_{kind})')
     con.execute(f'insert into "{model}" {query}')
+    _record_months(con, model, f'where "{col}" in (select _id from _affected_{kind})')  # and their successors
     # What changed, for publish: exactly these ids' rows (NULL row: the list is complete).
     con.execute(f"insert into reg_fact_delta select batch_id, ?, null from _this_batch "
                 f"union all select b.batch_id, ?, a._id from _this_batch as b, _affected_{kind} as a",
                 [model, model])
+
+
+def _record_months(con, model: str, where: str | None) -> None:
+    """Note in _changed_months the months (of each date column the marts are kept by, runner.
+    month_sources) of `model`'s rows matching `where`; where=None: every month (a NULL row)."""
+    from pipelines.models.runner import month_sources
+
+    for fact, column in sorted(month_sources()):
+        if fact != model:
+            continue
+        if where is None:
+            con.execute("insert into _changed_months values (?, ?, null)", [fact, column])
+        else:
+            con.execute(f"insert into _changed_months select distinct ?, ?, date_trunc('month', \"{column}\")::date "
+                        f'from "{model}" {where}', [fact, column])
+
+
+def months_changed(con) -> dict[tuple[str, str], list | None]:
+    """After an incremental rebuild: (fact table, date column) → the months whose rows it replaced
+    ([] when it replaced none), or None when the table was rebuilt whole or a replaced row has no
+    date (every month may have changed)."""
+    from pipelines.models.runner import month_sources
+
+    rows = con.execute("select fact, col, list(distinct month order by month), bool_or(month is null) "
+                       "from _changed_months group by all").fetchall()
+    got = {(f, c): (None if anynull else months) for f, c, months, anynull in rows}
+    return {pair: got.get(pair, []) for pair in month_sources()}
 
 
 # Above this share of a table's rows re-judged, the batch rebuilds the table in full: deleting and
@@ -209,6 +239,8 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
     # Only the latest batch's by-id changes are kept (publish applies them to a copy one batch behind);
     # a full rebuild leaves none, so the next publish copies every table.
     con.execute("delete from reg_fact_delta")
+    # The months each by-month mart's fact table changed in (months_changed): filled by the by-id updates.
+    con.execute("create or replace temp table _changed_months (fact varchar, col varchar, month date)")
     for kind in LOAD_ORDER:
         con.execute(f"create or replace temp view {name('chk', kind)} as {dispositions.checked_view_sql(kind)}")
         touched = full or kind in (kinds or set())
@@ -227,6 +259,7 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
                     run_core_per_id(con, node, kind)
                 else:
                     build_step(con, node)
+                    _record_months(con, node, None)
         elif not full:  # a kind the batch does not bring: its per-id tables are unchanged
             for node in (n for n, k in per_id_models().items() if k == kind):
                 con.execute("insert into reg_fact_delta select batch_id, ?, null from _this_batch", [node])
