@@ -6,7 +6,8 @@ allows one writer or many readers per file, never both).
 
 When the published copy is exactly one batch behind and that batch changed some core tables only
 by id (reg_fact_delta, an incremental ingest), the new file starts as a byte copy of the old one:
-those tables get the batch's rows replaced by id, every other table is copied whole as before. The
+those tables get the batch's rows replaced by id, the published marts kept by month (reg_month_delta)
+the months it recomputed, and every other table is copied whole as before. The
 cost of publishing the fact tables then follows the batch, not the history; the result equals a
 full copy as a multiset of rows (tests/test_publish_delta.py). Either way the new file is written
 beside the old one and renamed over it, so a kill leaves the old copy.
@@ -88,6 +89,11 @@ def delta_plan(warehouse: Path, published: Path) -> tuple[str, set[str]] | None:
             return None
         tables_ = {r[0] for r in con.execute("select distinct table_name from wh.reg_fact_delta "
                                              "where batch_id = ? and id is null", [batch]).fetchall()}
+        try:  # and the marts it changed by month (a warehouse from before has no such register)
+            tables_ |= {r[0] for r in con.execute("select distinct table_name from wh.reg_month_delta "
+                                                  "where batch_id = ? and month is null", [batch]).fetchall()}
+        except duckdb.Error:
+            pass
         return batch, tables_
     except duckdb.Error:  # an unreadable or older copy: copy everything
         return None
@@ -102,13 +108,24 @@ def _columns(con, database: str, table: str) -> list[tuple[str, str]]:
 
 
 def _apply_delta(con, batch: str, table: str) -> bool:
-    """Replace, in the copy, the rows of the ids `batch` changed in `table`; False if the copy's table
-    is not the warehouse's shape (then the caller copies it whole)."""
+    """Replace, in the copy, the rows of the ids (or, for a mart kept by month, the months) `batch`
+    changed in `table`; False if the copy's table is not the warehouse's shape (then the caller
+    copies it whole)."""
     from pipelines.models.contract import key
+    from pipelines.models.runner import month_models
 
     cols = key(table)
     mine = _columns(con, con.execute("select current_database()").fetchone()[0], table)
-    if len(cols) != 1 or not mine or mine != _columns(con, "wh", table):
+    if not mine or mine != _columns(con, "wh", table):
+        return False
+    if table in month_models():
+        months = (f"(select month from wh.reg_month_delta where batch_id = {sql_string(batch)} "
+                  f"and table_name = {sql_string(table)} and month is not null)")
+        where = f"({month_models()[table].expr}) in {months}"
+        con.execute(f'delete from main."{table}" where {where}')
+        con.execute(f'insert into main."{table}" select * from wh."{table}" where {where}')
+        return True
+    if len(cols) != 1:
         return False
     ids = (f"(select id from wh.reg_fact_delta where batch_id = {sql_string(batch)} "
            f"and table_name = {sql_string(table)} and id is not null)")

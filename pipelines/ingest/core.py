@@ -239,6 +239,7 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
     # Only the latest batch's by-id changes are kept (publish applies them to a copy one batch behind);
     # a full rebuild leaves none, so the next publish copies every table.
     con.execute("delete from reg_fact_delta")
+    con.execute("delete from reg_month_delta")
     # The months each by-month mart's fact table changed in (months_changed): filled by the by-id updates.
     con.execute("create or replace temp table _changed_months (fact varchar, col varchar, month date)")
     for kind in LOAD_ORDER:

@@ -113,6 +113,10 @@ REGISTERS = {
     # (table, id) it replaced, plus (table, NULL) for every table whose change is exactly those ids;
     # publish applies them to the previous published copy instead of copying the whole table
     "reg_fact_delta": "batch_id varchar, table_name varchar, id varchar",
+    # the latest batch's by-month changes of the marts kept by month (models/runner.py): one row per
+    # (table, month) it recomputed, plus (table, NULL) for every table whose change is exactly those
+    # months; publish applies them like reg_fact_delta
+    "reg_month_delta": "batch_id varchar, table_name varchar, month date",
     # one row per (batch_id, suite, expectation, rule): a GX result of one batch
     "reg_validation": """batch_id varchar, suite varchar, expectation varchar, rule varchar, reason varchar,
         success boolean, unexpected_count bigint, error varchar""",

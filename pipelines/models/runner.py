@@ -120,7 +120,8 @@ def _month_list(months: list) -> str:
     return ", ".join(f"date '{m.isoformat()}'" for m in months)
 
 
-def _build_by_month(con, name: str, sql: str, decl: ByMonth, months_changed, state: dict) -> bool:
+def _build_by_month(con, name: str, sql: str, decl: ByMonth, months_changed, state: dict,
+                    batch_id: str | None = None) -> bool:
     """Update a by-month model in the changed months only; False when it has to be built in full
     (first build, its SQL changed, marts not built for the previous batch, a month unknown)."""
     if months_changed is None or state.get(name) != sql_hash(sql):
@@ -132,10 +133,14 @@ def _build_by_month(con, name: str, sql: str, decl: ByMonth, months_changed, sta
         where = f"({decl.expr}) in ({_month_list(months)})"
         con.execute(f'delete from "{name}" where {where}')
         con.execute(f'insert into "{name}" select * from (\n{sql}\n) where {where}')
+    if batch_id is not None:  # for publish (reg_month_delta): exactly these months changed
+        con.executemany("insert into reg_month_delta values (?, ?, ?)",
+                        [[batch_id, name, None]] + [[batch_id, name, m] for m in months])
     return True
 
 
-def run_models(con, layer: str, order: list[str] | None = None, months_changed=None) -> dict[str, int]:
+def run_models(con, layer: str, order: list[str] | None = None, months_changed=None,
+               batch_id: str | None = None) -> dict[str, int]:
     """Build every model of `layer` (or just `order`, in that order); returns table → row count.
 
     months_changed ((fact table, date column) → the months whose fact rows the batch changed, or
@@ -152,7 +157,7 @@ def run_models(con, layer: str, order: list[str] | None = None, months_changed=N
             raise ModelError(f"no model {layer}/{name}.sql")
         sql = files[name].read_text(encoding="utf-8").strip().rstrip(";")
         try:
-            if not (name in by_month and _build_by_month(con, name, sql, by_month[name], months_changed, state)):
+            if not (name in by_month and _build_by_month(con, name, sql, by_month[name], months_changed, state, batch_id)):
                 con.execute(f'create or replace table "{name}" as\n{sql}')
         except Exception as e:  # DuckDB raises several error classes; name the model that failed
             raise ModelError(f"model {layer}/{name}.sql failed: {e}") from e
@@ -248,7 +253,8 @@ def build_marts(con, catalogue=None, batch_id: str | None = None, previous_batch
     built_for = {r[0] for r in con.execute(f"select distinct batch_id from {MART_STATE}").fetchall()}
     if previous_batch is None or built_for != {previous_batch}:
         months_changed = None
-    counts = run_models(con, "marts", months_changed=months_changed)
+    counts = run_models(con, "marts", months_changed=months_changed,
+                        batch_id=batch_id if months_changed is not None else None)
     files = model_files("marts")
     con.execute(f"delete from {MART_STATE}")
     con.executemany(f"insert into {MART_STATE} values (?, ?, ?)",
