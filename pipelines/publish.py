@@ -68,10 +68,13 @@ def remove_stale_temps(published: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def delta_plan(warehouse: Path, published: Path) -> tuple[str, set[str]] | None:
-    """(batch, tables) when the published copy lacks exactly one loaded batch of the warehouse and
-    that batch recorded by-id changes (reg_fact_delta): those tables can be updated by id in a copy
-    of the published file. None otherwise (no copy yet, further behind, a full rebuild): copy all."""
+def delta_plan(warehouse: Path, published: Path) -> tuple[str, dict[str, str]] | None:
+    """(batch, table → condition) when the published copy lacks exactly one loaded batch of the
+    warehouse and that batch replaced rows by id or by month (registry.replaced_rows): those rows
+    can be replaced in a copy of the published file. None otherwise (no copy yet, further behind, a
+    full rebuild): copy all."""
+    from pipelines.ingest.registry import replaced_rows
+
     if not published.exists() or Path(str(published) + ".wal").exists():
         return None
     con = duckdb.connect(":memory:")
@@ -87,14 +90,7 @@ def delta_plan(warehouse: Path, published: Path) -> tuple[str, set[str]] | None:
         shown = {r[0] for r in con.execute("select batch_id from pub.load_batches where status = 'loaded'").fetchall()}
         if batch not in have or shown != have - {batch}:
             return None
-        tables_ = {r[0] for r in con.execute("select distinct table_name from wh.reg_fact_delta "
-                                             "where batch_id = ? and id is null", [batch]).fetchall()}
-        try:  # and the marts it changed by month (a warehouse from before has no such register)
-            tables_ |= {r[0] for r in con.execute("select distinct table_name from wh.reg_month_delta "
-                                                  "where batch_id = ? and month is null", [batch]).fetchall()}
-        except duckdb.Error:
-            pass
-        return batch, tables_
+        return batch, replaced_rows(con, batch, db="wh")
     except duckdb.Error:  # an unreadable or older copy: copy everything
         return None
     finally:
@@ -107,30 +103,15 @@ def _columns(con, database: str, table: str) -> list[tuple[str, str]]:
                        [database, table]).fetchall()
 
 
-def _apply_delta(con, batch: str, table: str) -> bool:
-    """Replace, in the copy, the rows of the ids (or, for a mart kept by month, the months) `batch`
-    changed in `table`; False if the copy's table is not the warehouse's shape (then the caller
-    copies it whole)."""
-    from pipelines.models.contract import key
-    from pipelines.models.runner import month_models
-
-    cols = key(table)
+def _apply_delta(con, table: str, where: str) -> bool:
+    """Replace, in the copy, the rows of `table` the batch replaced (`where`, over the warehouse's
+    registers attached as wh); False if the copy's table is not the warehouse's shape (then the
+    caller copies it whole)."""
     mine = _columns(con, con.execute("select current_database()").fetchone()[0], table)
     if not mine or mine != _columns(con, "wh", table):
         return False
-    if table in month_models():
-        months = (f"(select month from wh.reg_month_delta where batch_id = {sql_string(batch)} "
-                  f"and table_name = {sql_string(table)} and month is not null)")
-        where = f"({month_models()[table].expr}) in {months}"
-        con.execute(f'delete from main."{table}" where {where}')
-        con.execute(f'insert into main."{table}" select * from wh."{table}" where {where}')
-        return True
-    if len(cols) != 1:
-        return False
-    ids = (f"(select id from wh.reg_fact_delta where batch_id = {sql_string(batch)} "
-           f"and table_name = {sql_string(table)} and id is not null)")
-    con.execute(f'delete from main."{table}" where "{cols[0]}" in {ids}')
-    con.execute(f'insert into main."{table}" select * from wh."{table}" where "{cols[0]}" in {ids}')
+    con.execute(f'delete from main."{table}" where {where}')
+    con.execute(f'insert into main."{table}" select * from wh."{table}" where {where}')
     return True
 
 
@@ -149,8 +130,8 @@ def publish(warehouse: Path, published: Path) -> Path:
         names = published_table_names(con)
         whole = names
         if plan is not None:
-            batch, by_id = plan
-            whole = [n for n in names if not (n in by_id and _apply_delta(con, batch, n))]
+            _batch, replaced = plan
+            whole = [n for n in names if not (n in replaced and _apply_delta(con, n, replaced[n]))]
             present = {r[0] for r in con.execute("select table_name from duckdb_tables() "
                                                  "where database_name = current_database()").fetchall()}
             for old in present - (set(names) - set(whole)):

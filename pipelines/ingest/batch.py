@@ -218,7 +218,10 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
                     [datetime.now().replace(microsecond=0), batch_id])
         registry.publish_tables(con, incremental=not full)
         kill_point("publish_tables")
-        contract.enforce(con)  # data contracts (schema.yml) before commit and publish: a failing mart rolls back
+        # Data contracts (schema.yml) before commit and publish: a failing mart rolls back. Tables
+        # changed by id or by month are checked in the rows this batch replaced.
+        contract.enforce(con, batch_id, _previous_batch(con, batch_id),
+                         {} if full else registry.replaced_rows(con, batch_id))
         kill_point("contract")
         _pause_for_tests()
         con.execute("commit")
@@ -308,9 +311,12 @@ def run_marts(con, batch_id: str | None = None, months_changed=None) -> dict[str
     batch loaded just before this one (runner.build_marts)."""
     from pipelines.models.runner import build_marts
 
-    previous = None
-    if batch_id is not None:
-        row = con.execute("select batch_id from reg_files where batch_id <> ? order by seq desc limit 1",
-                          [batch_id]).fetchone()
-        previous = row[0] if row else None
+    previous = _previous_batch(con, batch_id) if batch_id is not None else None
     return build_marts(con, batch_id=batch_id, previous_batch=previous, months_changed=months_changed)
+
+
+def _previous_batch(con, batch_id: str) -> str | None:
+    """The batch loaded just before `batch_id` (the one whose tables this batch starts from)."""
+    row = con.execute("select batch_id from reg_files where batch_id <> ? order by seq desc limit 1",
+                      [batch_id]).fetchone()
+    return row[0] if row else None

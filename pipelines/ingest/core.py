@@ -247,7 +247,8 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
         touched = full or kind in (kinds or set())
         if touched:
             if not full:
-                con.execute(dispositions.affected_ids_sql(kind))
+                for stmt in dispositions.affected_ids_sql(kind):
+                    con.execute(stmt)
             for stmt in dispositions.judge_sql(kind, affected=not full):
                 con.execute(stmt)
             if not full:

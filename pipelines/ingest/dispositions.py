@@ -13,14 +13,14 @@ from pipelines.ingest.tables import ROW_KEY_SQL, row_key_sql
 from pipelines.sources import SOURCES, Source
 
 
-def checked_view_sql(kind: str) -> str:
-    """chk_<kind>: stg_<kind> plus the file's load order (_seq) and the reference-lookup helper columns
-    the rules read. The extension point for lookups: a rule that needs "does this name/code resolve"
+def checked_view_sql(kind: str, staged: str | None = None) -> str:
+    """chk_<kind>: stg_<kind> (or `staged`, some of its rows) plus the file's load order (_seq) and the
+    reference-lookup helper columns the rules read. The extension point for lookups: a rule that needs "does this name/code resolve"
     gets its helper column here (e.g. a dispute's village by name within its township), and the
     helper's value, where it replaces a raw column for comparison, goes in RESOLVED_COLUMNS."""
     from pipelines.profiles.resolve import source_relation  # grids given by name (SPEC §3.8)
 
-    s = (f"select s.*, r.seq as _seq{{extra}} from {source_relation(kind)} as s "
+    s = (f"select s.*, r.seq as _seq{{extra}} from {source_relation(kind, staged)} as s "
          f"join reg_files as r on r.file_id = s._file_id{{joins}}")
     extra, joins = [], []
     if kind == "admin_units":
@@ -111,14 +111,12 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
     dup_partition = f"{idf}, _values" + (", _file_id" if src.snapshot else "")
     order = order_by(src)
     latest = ", ".join(f"{c} desc" for c in order.split(", "))
-    where = (f" where {idf} in (select _id from _affected_{kind}) "
-             f"or ({idf} is null and _batch_id in (select batch_id from _this_batch))") if affected else ""
     # A non-snapshot source loads each id once, so every loaded row is current.
     current = (f"status = 'loaded' and row_number() over (partition by _id, status order by {latest}) = 1"
                if src.snapshot else "status = 'loaded'")
     return f"""
     with
-    checked as (select * from chk_{kind}{where}),
+    checked as (select * from {f"_affected_chk_{kind}" if affected else f"chk_{kind}"}),
     faults as (
         select {ROW_KEY_SQL}, {idf}, _seq, _export_time, _file_name, {all_fields},
                hash({all_fields}) as _values,
@@ -169,11 +167,27 @@ def judge_sql(kind: str, affected: bool) -> list[str]:
             f"insert into disp_{kind} {disposition_sql(kind, affected=True)}"]
 
 
-def affected_ids_sql(kind: str) -> str:
-    """_affected_<kind>: the ids the batch's rows name (what an incremental judge re-judges)."""
+def affected_ids_sql(kind: str) -> list[str]:
+    """_affected_<kind>: the ids the batch's rows name (what an incremental judge re-judges);
+    _affected_stg_<kind>: their staged rows (all batches) and the batch's rows without an id (no _raw);
+    _affected_chk_<kind>: the checked view over those rows alone.
+
+    The rows are picked before the checked view's reference look-ups: filtering chk_<kind> by id
+    computed the look-ups for every staged row first (DuckDB 2.0 ran the view's mark joins, then the
+    semi-join; 2.46 M rows for 87 k on the month-36 county, ~1.5 s per statement)."""
     idf = f'"{SOURCES[kind].id_field}"'
-    return (f"create or replace temp table _affected_{kind} as select distinct cast({idf} as varchar) as _id "
-            f"from stg_{kind} where _batch_id in (select batch_id from _this_batch) and {idf} is not null")
+    return [
+        f"create or replace temp table _affected_{kind} as select distinct cast({idf} as varchar) as _id "
+        f"from stg_{kind} where _batch_id in (select batch_id from _this_batch) and {idf} is not null",
+        # A table, not a view: the loaded_ and cur_ CTEs and the judge each read it (a view scanned
+        # stg_ again for each). _raw stays out: only the quarantine table reads it, from chk_. The rows
+        # are found by rowid over the id and batch columns alone, then fetched: filtering the full
+        # rows read every column of every staged row (0.7 s against 0.4 for 87 k of 2.46 M points rows).
+        f"create or replace temp table _affected_stg_{kind} as select * exclude (_raw) from stg_{kind} "
+        f"where rowid in (select rowid from stg_{kind} where {idf} in (select _id from _affected_{kind}) "
+        f"or ({idf} is null and _batch_id in (select batch_id from _this_batch)))",
+        f"create or replace temp view _affected_chk_{kind} as {checked_view_sql(kind, f'_affected_stg_{kind}')}",
+    ]
 
 
 def affected_files_sql(kind: str) -> str:
@@ -187,12 +201,9 @@ def affected_files_sql(kind: str) -> str:
 def affected_current_ctes(kind: str) -> str:
     """loaded_<kind> and cur_<kind> of the affected ids only, as CTEs named like the views they
     shadow: a core model's SQL run under them computes its rows for those ids alone (core.run_core_per_id).
-    The id filter is on the staged row as well as its disposition, so the scan of stg_ drops other ids
-    before the reference-lookup helper columns are computed."""
-    idf = f'"{SOURCES[kind].id_field}"'
-    base = (f"select s.* exclude (_raw) from chk_{kind} as s join disp_{kind} as d "
-            f"using ({ROW_KEY_SQL}) where s.{idf} in (select _id from _affected_{kind}) "
-            f"and d._id in (select _id from _affected_{kind}) and ")
+    They read _affected_chk_<kind> (affected_ids_sql): the look-ups of those ids' rows only."""
+    base = (f"select s.* from _affected_chk_{kind} as s join disp_{kind} as d "
+            f"using ({ROW_KEY_SQL}) where d._id in (select _id from _affected_{kind}) and ")
     return f"loaded_{kind} as ({base}d.status = 'loaded'), cur_{kind} as ({base}d._current)"
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipelines.ingest.tables import ROW_KEY_SQL
 from pipelines.sources import LOAD_ORDER, REASON_CODES
+from pipelines.sql_literals import sql_string
 
 
 @dataclass
@@ -165,4 +166,35 @@ def outcomes(con, batch_id: str) -> list[FileOutcome]:
         by = reasons.get(r[0], {})
         out.append(FileOutcome(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
                                dict(sorted(by.items(), key=lambda kv: REASON_CODES.index(kv[0])))))
+    return out
+
+
+def replaced_rows(con, batch_id: str, db: str = "main") -> dict[str, str]:
+    """table → a condition over its rows selecting exactly the rows `batch_id` replaced, for every
+    published table it changed by id (reg_fact_delta, the table's one key column) or by month
+    (reg_month_delta, a month of its key): all its other rows are as the batch before left them.
+    A table not named may have changed anywhere. Publish copies these rows; the contract checks them.
+    `db` is the database holding the registers (the warehouse attached as `wh` by publish)."""
+    import re
+
+    from pipelines.models.contract import key, tables
+    from pipelines.models.runner import month_models
+
+    b = sql_string(batch_id)
+    out: dict[str, str] = {}
+    for (table,) in con.execute(f"select distinct table_name from {db}.reg_fact_delta "
+                                "where batch_id = ? and id is null", [batch_id]).fetchall():
+        cols = key(table)
+        if len(cols) == 1:
+            out[table] = (f'"{cols[0]}" in (select id from {db}.reg_fact_delta where batch_id = {b} '
+                          f"and table_name = {sql_string(table)} and id is not null)")
+    by_month = month_models()
+    for (table,) in con.execute(f"select distinct table_name from {db}.reg_month_delta "
+                                "where batch_id = ? and month is null", [batch_id]).fetchall():
+        decl = by_month.get(table)
+        named = {c for c in tables().get(table, {}) if re.search(rf"\b{re.escape(c)}\b", decl.expr)} if decl else set()
+        # The month must come from the key: then a key's rows are all inside the months or all outside.
+        if decl and named and named <= set(key(table)):
+            out[table] = (f"({decl.expr}) in (select month from {db}.reg_month_delta where batch_id = {b} "
+                          f"and table_name = {sql_string(table)} and month is not null)")
     return out

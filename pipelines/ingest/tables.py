@@ -117,6 +117,9 @@ REGISTERS = {
     # (table, month) it recomputed, plus (table, NULL) for every table whose change is exactly those
     # months; publish applies them like reg_fact_delta
     "reg_month_delta": "batch_id varchar, table_name varchar, month date",
+    # one row: the contract (schema.yml's hash) the warehouse was last checked against in full or
+    # by the rows each batch since replaced, and that batch (contract.enforce scopes its checks by it)
+    "reg_contract_state": "schema_hash varchar, batch_id varchar",
     # one row per (batch_id, suite, expectation, rule): a GX result of one batch
     "reg_validation": """batch_id varchar, suite varchar, expectation varchar, rule varchar, reason varchar,
         success boolean, unexpected_count bigint, error varchar""",

@@ -89,10 +89,12 @@ def _literal(v) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
-def data_checks(name: str) -> list[tuple[str, str, str]]:
-    """The checks of one table as (kind, label, SQL counting the violating rows)."""
+def data_checks(name: str, rows: str | None = None) -> list[tuple[str, str, str]]:
+    """The checks of one table as (kind, label, SQL counting the violating rows). `rows`: a condition
+    selecting the rows to check (whole keys: every row of a key or none); the `query` invariants,
+    which may read other rows and tables, always check the whole table."""
     body = _spec().get(name) or {}
-    t = f'"{name}"'
+    t = f'"{name}"' if rows is None else f'(select * from "{name}" where {rows})'
     out: list[tuple[str, str, str]] = []
     if body.get("key"):
         cols = ", ".join(f'"{c}"' for c in body["key"])
@@ -115,26 +117,46 @@ def data_checks(name: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def check_data(con, names: list[str] | None = None) -> list[str]:
-    """Every data-contract violation on `con`'s built tables, as 'table: check (n rows)'."""
+def check_data(con, names: list[str] | None = None, rows: dict[str, str] | None = None) -> list[str]:
+    """Every data-contract violation on `con`'s built tables, as 'table: check (n rows)'.
+    rows: table → the condition selecting the rows to check (data_checks); other tables in full."""
     present = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
     problems = []
     for name in names or list(tables()):
         if name not in present:
             continue
-        for _kind, label, sql in data_checks(name):
+        for _kind, label, sql in data_checks(name, (rows or {}).get(name)):
             n = con.execute(sql).fetchone()[0]
             if n:
                 problems.append(f"{name}: {label} ({n} rows)")
     return problems
 
 
-def enforce(con) -> None:
-    """Raise ContractError naming every broken check; called by the ingest right before publish."""
-    problems = check_data(con)
+def schema_hash() -> str:
+    import hashlib
+
+    return hashlib.sha256(SCHEMA_FILE.read_bytes()).hexdigest()[:16]
+
+
+def enforce(con, batch_id: str | None = None, previous_batch: str | None = None,
+            replaced: dict[str, str] | None = None) -> None:
+    """Raise ContractError naming every broken check; called by the ingest right before publish.
+
+    replaced (registry.replaced_rows): the rows batch_id replaced in tables it changed by id or by
+    month. Those tables are checked in those rows only, if the warehouse passed this same contract
+    after previous_batch (reg_contract_state): their other rows passed it then and are unchanged.
+    Otherwise (first batch, a changed schema.yml, no batch) every table is checked in full."""
+    scoped = False
+    if batch_id is not None:  # an ingest's connection: the warehouse has reg_contract_state (tables.REGISTERS)
+        state = con.execute("select schema_hash, batch_id from reg_contract_state").fetchall()
+        scoped = bool(replaced) and previous_batch is not None and state == [(schema_hash(), previous_batch)]
+    problems = check_data(con, rows=replaced if scoped else None)
     if problems:
         shown = "; ".join(problems[:5]) + (f"; … {len(problems) - 5} more" if len(problems) > 5 else "")
         raise ContractError(
             f"数据契约检查未通过，本批未发布，已发布的数据保持不变（程序缺陷，请报告）：{shown} / the data contract "
             f"check failed: this batch is not published and the published copy is unchanged (a defect, "
             f"please report it): {shown}")
+    if batch_id is not None:
+        con.execute("delete from reg_contract_state")
+        con.execute("insert into reg_contract_state values (?, ?)", [schema_hash(), batch_id])

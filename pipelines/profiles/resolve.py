@@ -60,11 +60,12 @@ def grid_names_sql() -> str:
         where g.grid_name is not null"""
 
 
-def source_relation(kind: str) -> str:
-    """What the checked view reads instead of stg_<kind>: the staged rows with grid_code resolved
-    from grid_name where the export gave a name and no code, then the household from its head's
-    name where the export gave a name and no 户编号."""
-    return household_relation(kind, grid_relation(kind))
+def source_relation(kind: str, staged: str | None = None) -> str:
+    """What the checked view reads instead of stg_<kind> (or `staged`, a relation of some of its rows):
+    the staged rows with grid_code resolved from grid_name where the export gave a name and no code,
+    then the household from its head's name where the export gave a name and no 户编号. Both are
+    resolved row by row, so resolving a subset of the rows gives those rows' values."""
+    return household_relation(kind, grid_relation(kind, staged or f"stg_{kind}"))
 
 
 # The village that scopes a household named by its head: the record's grid's, or its village code.
@@ -104,20 +105,21 @@ def household_relation(kind: str, rel: str) -> str:
         ) as hm using ({ROW_KEY_SQL}))"""
 
 
-def grid_relation(kind: str) -> str:
-    """stg_<kind> with grid_code resolved from grid_name where the export gave a name and no code."""
+def grid_relation(kind: str, staged: str) -> str:
+    """`staged` (stg_<kind> or some of its rows) with grid_code resolved from grid_name where the
+    export gave a name and no code."""
     if kind not in KINDS:
-        return f"stg_{kind}"
+        return staged
     s_t, s_v = unit_key_sql("s2.township_name"), unit_key_sql("s2.village_name")
     return f"""(
         select s0.* replace (coalesce(s0.grid_code, gm.grid_code, case when s0.grid_name is not null then
                    s0.grid_name || case when gm.matches > 1 then '（名称对应 ' || gm.matches || ' 个网格）'
                                         else '（名称未找到）' end end) as grid_code)
-        from stg_{kind} as s0
+        from {staged} as s0
         left join (
             select {row_key_sql('s2')}, count(distinct n.grid_code) as matches,
                    case when count(distinct n.grid_code) = 1 then any_value(n.grid_code) end as grid_code
-            from stg_{kind} as s2
+            from {staged} as s2
             join ref_grid_names as n on n.name_key = {name_key_sql('s2.grid_name')}
                 and (s2.township_name is null or n.township_key = {s_t})
                 and (s2.village_name is null or n.village_key = {s_v})
