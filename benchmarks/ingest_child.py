@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         "files_other": [(f.file_name, f.status, f.reason) for f in report.files if f.status != "loaded"],
         "phases": with_other(dict(acc), seconds),
         "mart_rows": report.mart_rows,
+        "mart_build": {m: {"seconds": round(t, 3), "how": how}
+                       for m, (t, how) in pipelines.models.runner.LAST_BUILD.items()},
         "peak_rss_bytes": _status_bytes("VmHWM"),
         "rss_after_imports_bytes": rss_import,
         "sampled_peak_phase": peak["phase"],

@@ -94,15 +94,49 @@ def _unmark(home) -> None:
         con.close()
 
 
-def test_the_declarations_name_the_heavy_month_local_marts():
+def test_the_declarations_name_every_mart_kept_by_month():
     declared = runner.month_models()
-    assert set(declared) == {"int_confirmed_points", "int_household_points", "household_month_points",
-                             "household_visit_months"}
-    assert runner.month_sources() == {("fct_points", "occurred_on"), ("fct_visit", "visited_at")}
+    # Every mart but the case list (its open state is as of the county's latest export), the labels
+    # and the unit levels (no facts: built whole, cheaply).
+    assert set(runner.model_files("marts")) - set(declared) == {"event_case_list", "village_labels",
+                                                                 "int_unit_levels"}
+    assert runner.month_sources() == {("fct_points", "occurred_on"), ("fct_visit", "visited_at"),
+                                      ("fct_event", "reported_at"), ("fct_event", "closed_at"),
+                                      ("fct_dispute", "registered_on"), ("fct_dispute", "concluded_on"),
+                                      ("fct_redemption", "redeemed_on")}
+    # A reader follows the months its inputs were updated in: the grid reporting mart those of the
+    # entry lags and of the calendar (compared before and after).
+    assert declared["grid_month_reporting"].sources == {("int_entry_lags", runner.ITSELF),
+                                                        ("int_calendar", runner.ITSELF)}
+    assert declared["int_calendar"].itself
+    # Windows: the quarter-to-date visit rate, the cells' 环比/同比, the previous month's rank, the
+    # year's stars, a worker's overdue events in every later month.
+    assert {m: (d.window, d.lags) for m, d in declared.items() if d.window != "month"} == {
+        "int_grid_month": ("quarter to date", ()), "unit_indicator_cells": ("later", (1, 3, 12)),
+        "village_scores": ("later", (1,)), "household_stars": ("year", ()),
+        "int_worker_item_counts": ("onward", ())}
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_random_batchings_keep_the_marts_equal_to_a_full_build(small, home, tmp_path, seed):
+def test_windows_widen_the_changed_months():
+    from datetime import date
+
+    def widen(window, lags=()):
+        return sorted(runner._widen({date(2025, 2, 1), date(2025, 6, 1)}, runner.ByMonth("month_start", frozenset(),
+                                                                                         window=window, lags=lags)))
+    assert widen("month") == [date(2025, 2, 1), date(2025, 6, 1)]
+    assert widen("quarter to date") == [date(2025, 2, 1), date(2025, 3, 1), date(2025, 6, 1)]
+    assert widen("year") == [date(2025, 1, 1)]
+    assert widen("later", (1, 12)) == [date(2025, 2, 1), date(2025, 3, 1), date(2025, 6, 1), date(2025, 7, 1),
+                                       date(2026, 2, 1), date(2026, 6, 1)]
+
+
+@pytest.mark.parametrize("seed,by_id", [(1, False), (2, False), (1, True), (3, True)])
+def test_random_batchings_keep_the_marts_equal_to_a_full_build(small, home, tmp_path, monkeypatch, seed, by_id):
+    from pipelines.ingest import core
+
+    if by_id:  # every fact table updated by id, so every mart by month (the small county's months are
+        # a large share of its rows: by default most batches rebuild the facts, and the marts, whole)
+        monkeypatch.setattr(core, "PER_ID_MAX_SHARE", 100.0)
     refs, months, disputes = small
     rng = random.Random(seed)
     facts = [f for m in (1, 2, 3) for f in months[m]] + disputes
@@ -176,10 +210,25 @@ def test_a_declaration_the_sql_contradicts_is_refused(tmp_path, monkeypatch):
             "-- by month: month_start ~ fct_points.occurred_on\n"
             "select date_trunc('month', occurred_on) as month_start, count(*) as n from fct_points group by all\n",
             encoding="utf-8")
+        (folder / "by_quarter.sql").write_text(
+            "select date_trunc('quarter', occurred_on) as quarter_start, count(*) as n from fct_points group by all\n",
+            encoding="utf-8")
+        (folder / "reads_it.sql").write_text(
+            "-- by month: month_start ~ fct_visit.visited_at\nselect * from points_by_month, by_quarter\n",
+            encoding="utf-8")
+        runner.month_models.cache_clear()
+        with pytest.raises(runner.ModelError, match="by_quarter"):  # not kept by month, reads facts
+            runner.month_models()
         (folder / "reads_it.sql").write_text(
             "-- by month: month_start ~ fct_visit.visited_at\nselect * from points_by_month\n", encoding="utf-8")
+        runner.month_models.cache_clear()  # a by-month input: its months are followed too
+        assert runner.month_models()["reads_it"].sources == {("fct_visit", "visited_at"),
+                                                             ("points_by_month", runner.ITSELF)}
+        (folder / "reads_it.sql").write_text(
+            "-- by month: month_start ~ fct_visit.visited_at; fortnightly\nselect * from points_by_month\n",
+            encoding="utf-8")
         runner.month_models.cache_clear()
-        with pytest.raises(runner.ModelError, match="points_by_month"):
+        with pytest.raises(runner.ModelError, match="fortnightly"):
             runner.month_models()
     finally:
         runner.month_models.cache_clear()
@@ -218,3 +267,51 @@ def test_the_published_copy_gets_only_the_changed_months_of_a_mart_kept_by_month
                 Counter(con.execute(f"select * from wh.{t}").fetchall()), t
     finally:
         con.close()
+
+
+def test_a_month_of_visits_alone_extends_the_calendar_of_the_points_marts(small, home, tmp_path):
+    # unit_points_distribution follows the points' months and the calendar's: a month that only
+    # visits bring is a new calendar month, so it gets its rows (every registry household at 0)
+    # although no points row of that month changed.
+    refs, months, _disputes = small  # (the yearly dispute ledgers would span month 6 already)
+    ingest(refs + [f for m in range(1, 6) for f in months[m]])
+    visits = [p for p in months[6] if "走访" in p.name]
+    assert len(visits) == 1
+    con = duckdb.connect(str(_warehouse(home)), read_only=True)
+    try:
+        before = {r[0] for r in con.execute("select distinct period from unit_points_distribution").fetchall()}
+    finally:
+        con.close()
+    assert ingest(visits).judged == "incremental"
+    con = duckdb.connect(str(_warehouse(home)), read_only=True)
+    try:
+        after = dict(con.execute("select period, sum(households) filter (where unit_level = 'county') "
+                                 "from unit_points_distribution group by all").fetchall())
+        households = con.execute("select count(*) from dim_household").fetchone()[0]
+        new = con.execute("select list(month) from reg_month_delta where table_name = 'unit_points_distribution' "
+                          "and month is not null").fetchone()[0]
+    finally:
+        con.close()
+    added = set(after) - before
+    assert len(added) == 1 and after[added.pop()] == households
+    assert len(new) == 1  # the one new month, nothing else recomputed
+    _full_build_equals(home, tmp_path)
+
+
+def test_a_changed_setting_rebuilds_the_marts_kept_by_month(small, home, tmp_path, monkeypatch):
+    # int_entry_lags reads entry_timeliness_days from the catalogue: after the office changes it,
+    # every month's timely and late counts change, not only the batch's months.
+    from pipelines.catalogue import catalogue_path
+
+    refs, months, disputes = small
+    ingest(refs + [f for m in range(1, 6) for f in months[m]] + disputes)
+    text = catalogue_path().read_text(encoding="utf-8")
+    assert "entry_timeliness_days: 3 " in text
+    changed = tmp_path / "indicators.yaml"
+    changed.write_text(text.replace("entry_timeliness_days: 3 ", "entry_timeliness_days: 1 "), encoding="utf-8")
+    monkeypatch.setenv("XIANGZHI_INDICATORS", str(changed))
+    # Visits alone: a points file would re-judge most of the small county's points and rebuild every
+    # points month anyway (core.PER_ID_MAX_SHARE).
+    assert ingest([p for p in months[6] if "走访" in p.name]).judged == "incremental"
+    kept = _full_build_equals(home, tmp_path)  # the full build reads the changed catalogue too
+    assert sum(1 for _ in kept["int_entry_lags"].elements())

@@ -63,14 +63,16 @@ def _record_months(con, model: str, where: str | None) -> None:
         if where is None:
             con.execute("insert into _changed_months values (?, ?, null)", [fact, column])
         else:
+            # A row without this date falls in no month by it (a model that counts it in some month
+            # reads it by another date column, declared too).
             con.execute(f"insert into _changed_months select distinct ?, ?, date_trunc('month', \"{column}\")::date "
-                        f'from "{model}" {where}', [fact, column])
+                        f'from "{model}" {where} and "{column}" is not null', [fact, column])
 
 
 def months_changed(con) -> dict[tuple[str, str], list | None]:
-    """After an incremental rebuild: (fact table, date column) → the months whose rows it replaced
-    ([] when it replaced none), or None when the table was rebuilt whole or a replaced row has no
-    date (every month may have changed)."""
+    """After an incremental rebuild: (fact table, date column) → the months of that column in the
+    rows it replaced ([] when it replaced none), or None when the table was rebuilt whole (every
+    month may have changed)."""
     from pipelines.models.runner import month_sources
 
     rows = con.execute("select fact, col, list(distinct month order by month), bool_or(month is null) "

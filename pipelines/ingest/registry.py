@@ -175,10 +175,8 @@ def replaced_rows(con, batch_id: str, db: str = "main") -> dict[str, str]:
     (reg_month_delta, a month of its key): all its other rows are as the batch before left them.
     A table not named may have changed anywhere. Publish copies these rows; the contract checks them.
     `db` is the database holding the registers (the warehouse attached as `wh` by publish)."""
-    import re
-
     from pipelines.models.contract import key, tables
-    from pipelines.models.runner import month_models
+    from pipelines.models.runner import month_models, month_sql
 
     b = sql_string(batch_id)
     out: dict[str, str] = {}
@@ -192,9 +190,10 @@ def replaced_rows(con, batch_id: str, db: str = "main") -> dict[str, str]:
     for (table,) in con.execute(f"select distinct table_name from {db}.reg_month_delta "
                                 "where batch_id = ? and month is null", [batch_id]).fetchall():
         decl = by_month.get(table)
-        named = {c for c in tables().get(table, {}) if re.search(rf"\b{re.escape(c)}\b", decl.expr)} if decl else set()
+        columns = tables().get(table, {})
         # The month must come from the key: then a key's rows are all inside the months or all outside.
-        if decl and named and named <= set(key(table)):
-            out[table] = (f"({decl.expr}) in (select month from {db}.reg_month_delta where batch_id = {b} "
+        if decl and decl.column in columns and decl.column in key(table):
+            month = month_sql(decl.column, columns[decl.column])
+            out[table] = (f"{month} in (select month from {db}.reg_month_delta where batch_id = {b} "
                           f"and table_name = {sql_string(table)} and month is not null)")
     return out

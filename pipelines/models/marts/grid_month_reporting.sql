@@ -2,6 +2,7 @@
 -- int_calendar: the visits and events recorded in the grid in the month, whether it reported at all
 -- (active), and entry timeliness as int_entry_lags defines it: timely records over records with an
 -- entry time (NULL when none).
+-- by month: period ~ inputs  (models/runner.py)
 with
 
 calendar as (

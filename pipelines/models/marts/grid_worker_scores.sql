@@ -5,6 +5,7 @@
 -- rounded. grade: the first grade of cfg_worker_grade whose min the total rounded to 4 decimals
 -- reaches (the last grade has none). rank_in_township: by the rounded total, descending, within the
 -- township and month; ties share the best rank (1, 2, 2, 4).
+-- by month: period ~ inputs  (models/runner.py)
 with
 
 counts as (

@@ -2,7 +2,7 @@
 -- household × month of 发生日期 with at least one confirmed record (int_household_points): records,
 -- the confirmed sum and its positive part. village_code is the household's village as the points
 -- records carry it (fct_points contract); registry households without a row had no confirmed points.
--- by month: strptime(period, '%Y-%m')::date ~ fct_points.occurred_on  (kept by month after an incremental batch: models/runner.py)
+-- by month: period ~ fct_points.occurred_on  (models/runner.py)
 select
     strftime(month_start, '%Y-%m') as period,
     household_key,

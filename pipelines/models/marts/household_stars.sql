@@ -4,6 +4,7 @@
 -- total descending, ties share the best rank (1, 2, 2, 4). With n = registry households of the
 -- village: 5 stars if rank <= ceil(star_share_5 * n), 4 if <= ceil(star_share_4 * n), 3 if
 -- <= ceil(star_share_3 * n), and only where the total is above 0; otherwise 0.
+-- by month: year ~ inputs; year  (models/runner.py)
 with
 
 years as (

@@ -2,7 +2,7 @@
 -- × month with at least one home visit (走访) recorded for it, by any worker of any grid, as the visit
 -- rates count them (int_grid_month): the last visit's time. grid_code and village_code are the
 -- household's registry grid and village, so a unit's list reads one slice of the sorted table.
--- by month: month_start ~ fct_visit.visited_at  (kept by month after an incremental batch: models/runner.py)
+-- by month: month_start ~ fct_visit.visited_at  (models/runner.py)
 select
     date_trunc('month', fct_visit.visited_at)::date as month_start,
     dim_household.grid_code,

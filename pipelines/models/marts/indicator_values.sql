@@ -4,6 +4,7 @@
 -- record defines them. value = scale × numerator / denominator for rates (scale 1000 for
 -- disputes_per_1000). low_n: a village-level rate whose denominator is below the catalogue's
 -- threshold; township, county and grid rows, counts and medians are never low n.
+-- by month: period ~ inputs  (models/runner.py)
 with
 
 calendar as (

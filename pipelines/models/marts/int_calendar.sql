@@ -1,6 +1,7 @@
 -- Grain: one row per calendar month from the first to the last month in which any source has an
 -- occurrence date (SPEC §5): visits' 日期时间, events' 上报时间, disputes' 登记日期, points' 发生日期,
 -- redemptions' 兑换日期. Entry times, closing times and conclusion dates do not extend the range.
+-- by month: month_start ~ itself  (models/runner.py)
 with
 
 visits as (

@@ -1,7 +1,7 @@
 -- Grain: one row per points record that counts (SPEC §5-6): review state 已确认 (confirmed). This is
 -- the one place that says so: records awaiting review (待审核), posted for objection (已公示) or
 -- rejected (已驳回) count for no indicator, star or page total. Every points model reads this.
--- by month: month_start ~ fct_points.occurred_on  (kept by month after an incremental batch: models/runner.py)
+-- by month: month_start ~ fct_points.occurred_on  (models/runner.py)
 select
     record_id,
     household_key,

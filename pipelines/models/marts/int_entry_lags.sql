@@ -10,6 +10,7 @@
 -- anyone else and for points.
 -- Counted here, not one row per record: every reader counts by unit and month, and one row per
 -- record was ~2.9 M rows rebuilt on every ingest of a 36-month county (issue #12).
+-- by month: month_start ~ fct_visit.visited_at, fct_event.reported_at, fct_points.occurred_on  (models/runner.py)
 with
 
 settings as (

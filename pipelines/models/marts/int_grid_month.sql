@@ -2,6 +2,7 @@
 -- four grid-level indicators (SPEC §5). Visits and events count in the unit of their grid; the
 -- household visit rates count a household in its registry grid (dim_household.grid_code), so the
 -- numerator is always a subset of the denominator. A NULL is_key is an ordinary household.
+-- by month: month_start ~ fct_visit.visited_at, fct_event.reported_at; quarter to date  (models/runner.py)
 with
 
 calendar as (

@@ -4,7 +4,7 @@
 -- Shared by points participation (a row = a participating household), points per household,
 -- the redemption-rate denominator and star households, so the 1–2 M points records are grouped
 -- by household once. village_code is the household's village (fct_points contract).
--- by month: month_start ~ fct_points.occurred_on  (kept by month after an incremental batch: models/runner.py)
+-- by month: month_start ~ fct_points.occurred_on  (models/runner.py)
 select
     household_key,
     village_code,

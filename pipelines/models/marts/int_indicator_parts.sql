@@ -3,6 +3,7 @@
 -- int_village_month; township and county rows are sums of their villages' numerators and
 -- denominators (SPEC §5: never an average of rates). Exact decimals, so the sums are exact.
 -- denominator is NULL for counts.
+-- by month: period ~ inputs  (models/runner.py)
 with
 
 grid_months as (

@@ -2,6 +2,7 @@
 -- the month: median_handle_hours recomputed from the records at each level (SPEC §5), with the
 -- number of records as its numerator. DuckDB's median is quantile_cont(0.5): the mean of the two
 -- middle values when their count is even. Hours are whole seconds / 3600.
+-- by month: period ~ fct_event.closed_at  (models/runner.py)
 with
 
 calendar as (

@@ -4,6 +4,7 @@
 -- redemptions in the village of their household (fct_points/fct_redemption.village_code, which the
 -- contract defines as the household's village: no 2 M-row join to dim_household), disputes in their
 -- own village (SPEC §5). Point sums are exact decimals so that roll-ups and ties are exact.
+-- by month: month_start ~ fct_event.reported_at, fct_event.closed_at, fct_dispute.registered_on, fct_dispute.concluded_on, fct_redemption.redeemed_on
 with
 
 calendar as (

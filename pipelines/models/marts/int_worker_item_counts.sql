@@ -9,6 +9,7 @@
 -- Late entry: as int_entry_lags counts it (entry date more than entry_timeliness_days calendar days
 -- after the occurrence date; a record without an entry time is never late), in the month the record
 -- happened.
+-- by month: month_start ~ fct_visit.visited_at, fct_event.reported_at, fct_event.closed_at; onward  (models/runner.py)
 with
 
 calendar as (

@@ -1,6 +1,7 @@
 -- Published mart (趋势 disputes by type). Grain: one row per month of 登记日期 × unit (county,
 -- township, village of the case) × dispute type with at least one case: cases, and those whose
 -- result is 调解成功.
+-- by month: period ~ fct_dispute.registered_on  (models/runner.py)
 with
 
 levels as (

@@ -1,5 +1,6 @@
 -- Published mart (趋势 events by category). Grain: one row per month of 上报时间 × unit (county,
 -- township, village: the prefix of the event's own grid code) × category with at least one event.
+-- by month: period ~ fct_event.reported_at  (models/runner.py)
 with
 
 levels as (

@@ -10,6 +10,7 @@
 -- Ordered by level, month, unit and indicator: one level's month (the league, the what-if, a unit's
 -- cards) is contiguous, so their scans read only its rows; a unit's trend reads its level's column
 -- of unit codes across the months.
+-- by month: period ~ inputs; and 1, 3, 12 months later  (models/runner.py)
 with
 
 calendar as (

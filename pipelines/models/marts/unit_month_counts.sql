@@ -3,6 +3,7 @@
 -- (登记日期), points records of any review state (发生日期) and of those the ones still pending. Visits and events count in the unit their
 -- own grid code starts with, disputes and points in their village's; nothing is joined, so every
 -- stored record counts. A unit-month without records has no row (the gateway shows 0).
+-- by month: period ~ fct_visit.visited_at, fct_event.reported_at, fct_dispute.registered_on, fct_points.occurred_on  (models/runner.py)
 with
 
 levels as (

@@ -2,6 +2,7 @@
 -- township, village of the household) × category with at least one confirmed record
 -- (int_confirmed_points): points gained (the positive records' sum; NULL when none), points deducted
 -- (minus the negative records' sum, so positive; NULL when none), and records. Exact decimal sums.
+-- by month: period ~ inputs  (models/runner.py)
 with
 
 levels as (

@@ -3,6 +3,7 @@
 -- the number of registry households whose confirmed points dated in the month sum to that value
 -- (0 for a household without confirmed records). Σ households of a unit-month = its registry
 -- households, so the page's count, zero share, total and histogram need no household rows.
+-- by month: period ~ inputs  (models/runner.py)
 with
 
 levels as (

@@ -1,6 +1,7 @@
 -- Published mart (积分 redemptions). Grain: one row per month of 兑换日期 × unit (county, township,
 -- village of the household) × item with at least one redemption: redemptions and points spent
 -- (summed as exact decimals).
+-- by month: period ~ fct_redemption.redeemed_on  (models/runner.py)
 with
 
 levels as (

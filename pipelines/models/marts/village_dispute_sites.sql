@@ -2,6 +2,7 @@
 -- least one dispute case registered (登记日期) in the month: cases, petitions, the most frequent
 -- dispute type (ties: the type registered first in the month, then by case id), and a position:
 -- the village's coordinates, else the mean of its grid centroids.
+-- by month: period ~ fct_dispute.registered_on  (models/runner.py)
 with
 
 disputes as (

@@ -6,6 +6,7 @@
 --   lower-better:  a = 1 if value <= target else max(0, 1 - (value - target) / tolerance)
 --   counted: the value is defined and not low n; contribution = 100 * w * a / (sum of counted w),
 --   an exact decimal (10 places) so equal inputs give identical scores and ties are exact.
+-- by month: period ~ inputs  (models/runner.py)
 with
 
 -- Attainment is computed in one place, the read model unit_indicator_cells (the formula above);

@@ -6,6 +6,7 @@
 -- prev_rank - rank. veto: a veto indicator (petitions) > 0. board, with n ranked and
 -- k = ceil(board_share * n): vetoed → black; red when fewer than k score strictly higher (checked
 -- first, so a village meeting both is red); black when fewer than k score strictly lower.
+-- by month: period ~ inputs; and 1 month later  (models/runner.py)
 with
 
 calendar as (

@@ -2,6 +2,7 @@
 -- × year of household_stars: its registry households, how many hold 5, 4 and 3 stars, and their
 -- confirmed points of the year (summed as exact decimals). A page selects rows instead of counting
 -- a province's households per call (issue #18 item 1).
+-- by month: year ~ inputs  (models/runner.py)
 select
     year,
     village_code,
