@@ -176,7 +176,7 @@ def replaced_rows(con, batch_id: str, db: str = "main") -> dict[str, str]:
     A table not named may have changed anywhere. Publish copies these rows; the contract checks them.
     `db` is the database holding the registers (the warehouse attached as `wh` by publish)."""
     from pipelines.models.contract import key, tables
-    from pipelines.models.runner import month_models, month_sql
+    from pipelines.models.runner import month_literal, month_models
 
     b = sql_string(batch_id)
     out: dict[str, str] = {}
@@ -193,7 +193,11 @@ def replaced_rows(con, batch_id: str, db: str = "main") -> dict[str, str]:
         columns = tables().get(table, {})
         # The month must come from the key: then a key's rows are all inside the months or all outside.
         if decl and decl.column in columns and decl.column in key(table):
-            month = month_sql(decl.column, columns[decl.column])
-            out[table] = (f"{month} in (select month from {db}.reg_month_delta where batch_id = {b} "
-                          f"and table_name = {sql_string(table)} and month is not null)")
+            # The months as literals of the column's own type, on the bare column: row groups are
+            # pruned by their min/max (household_month_points' key check 0.67 → 0.0x s on the county).
+            months = [r[0] for r in con.execute(f"select distinct month from {db}.reg_month_delta where "
+                                                "batch_id = ? and table_name = ? and month is not null "
+                                                "order by month", [batch_id, table]).fetchall()]
+            literals = ", ".join(month_literal(m, columns[decl.column]) for m in months)
+            out[table] = f'"{decl.column}" in ({literals})' if months else "false"
     return out
