@@ -189,7 +189,7 @@ def test_sign_in_and_visit_every_page(server, browser, role, lang, tmp_path):
         nav.click()
         page.wait_for_url(f"**/{url_path}*", timeout=20_000) if url_path != "overview" else None
         if title:
-            page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)
+            _wait_heading(page, title, f"{role}_{lang}_{url_path}")
         if marker:
             page.get_by_text(marker, exact=False).first.wait_for(timeout=90_000)
         _wait_idle(page)
@@ -311,6 +311,26 @@ def _full_screenshot(page, path: Path) -> None:
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
     page.wait_for_timeout(300)
+
+
+def _wait_heading(page, title: str, shot_name: str) -> None:
+    """Wait for a page's heading; a page still blank after 45 s is saved (screenshot and text, for the
+    log) and reloaded once, as a user would: a CI run once saw the map page never start on a loaded
+    machine (2026-12-06, village-zh) with nothing to tell why. A page that stays blank fails."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    heading = page.get_by_role("heading", name=title).first
+    try:
+        heading.wait_for(timeout=45_000)
+        return
+    except PlaywrightTimeout:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"stuck_{shot_name}.png"), full_page=True)
+        body = page.evaluate("() => document.body ? document.body.innerText : ''")
+        print(f"\n[e2e] {shot_name}: heading {title!r} not drawn after 45 s; page shows: {body[:600]!r}; "
+              f"reloading once", file=sys.stderr)
+    page.reload(wait_until="domcontentloaded")
+    heading.wait_for(timeout=90_000)
 
 
 def _wait_idle(page) -> None:
