@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.models.contract import tables
-from pipelines.sql_literals import sql_string
+from pipelines.sql_literals import sql_string, table_columns
 
 
 def published_table_names(con) -> list[str]:
@@ -97,18 +97,12 @@ def delta_plan(warehouse: Path, published: Path) -> tuple[str, dict[str, str]] |
         con.close()
 
 
-def _columns(con, database: str, table: str) -> list[tuple[str, str]]:
-    return con.execute("select column_name, data_type from duckdb_columns() where database_name = ? "
-                       "and schema_name = 'main' and table_name = ? order by column_index",
-                       [database, table]).fetchall()
-
-
 def _apply_delta(con, table: str, where: str) -> bool:
     """Replace, in the copy, the rows of `table` the batch replaced (`where`, over the warehouse's
     registers attached as wh); False if the copy's table is not the warehouse's shape (then the
     caller copies it whole)."""
-    mine = _columns(con, con.execute("select current_database()").fetchone()[0], table)
-    if not mine or mine != _columns(con, "wh", table):
+    mine = table_columns(con, table)
+    if not mine or mine != table_columns(con, table, "wh"):
         return False
     con.execute(f'delete from main."{table}" where {where}')
     con.execute(f'insert into main."{table}" select * from wh."{table}" where {where}')

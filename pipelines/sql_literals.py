@@ -1,8 +1,43 @@
-"""SQL literals for the few statements DuckDB cannot bind parameters into (ATTACH, SET)."""
+"""SQL text the few statements need that DuckDB cannot bind parameters into (ATTACH, SET, a month
+filter that must stay on the bare column to prune row groups), and the one catalogue look-up of a
+table's columns."""
 
 from __future__ import annotations
+
+from datetime import date
 
 
 def sql_string(value: object) -> str:
     """A SQL string literal, quotes doubled, so that a data home such as "o'brien home" is a path, not SQL."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_value(value: object) -> str:
+    """A boolean, number or string as a SQL literal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return sql_string(value)
+
+
+def month_literal(month: date, sql_type: str) -> str:
+    """A month as a literal of the month column's own type (DATE month start, VARCHAR 'YYYY-MM', INTEGER
+    year): a filter on the bare column prunes row groups by their min/max and reaches a model's inputs
+    through its joins (measured on the county: indicator_values' four months 0.23 → 0.04 s filtered by
+    a function of the column, by the column)."""
+    kind = sql_type.split("(")[0].upper()
+    if kind == "VARCHAR":
+        return f"'{month:%Y-%m}'"
+    if kind in ("INTEGER", "BIGINT", "SMALLINT"):
+        return str(month.year)
+    return f"date '{month.isoformat()}'"
+
+
+def table_columns(con, table: str, database: str | None = None) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of a table of schema main, in order; [] when there is no such table.
+    `database`: an attached database's name (default: the connection's current one)."""
+    db = "current_database()" if database is None else "?"
+    return con.execute(f"select column_name, data_type from duckdb_columns() where database_name = {db} "
+                       "and schema_name = 'main' and table_name = ? order by column_index",
+                       ([] if database is None else [database]) + [table]).fetchall()

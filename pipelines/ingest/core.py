@@ -18,6 +18,7 @@ from functools import cache
 from pipelines.ingest import dispositions
 from pipelines.ingest.tables import REF_NAMES, name
 from pipelines.sources import LOAD_ORDER, SOURCES
+from pipelines.sql_literals import table_columns
 
 
 def _model_sql(model: str) -> str:
@@ -95,9 +96,7 @@ def _mostly_affected(con, model: str, kind: str) -> bool:
 
 
 def _same_columns(con, table: str, query: str) -> bool:
-    have = con.execute("select column_name, data_type from duckdb_columns() where table_name = ? "
-                       "and schema_name = 'main' and database_name = current_database() order by column_index",
-                       [table]).fetchall()
+    have = table_columns(con, table)
     want = [(r[0], r[1]) for r in con.execute(f"describe {query}").fetchall()]
     return bool(have) and have == want
 

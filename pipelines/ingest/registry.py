@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipelines.ingest.tables import ROW_KEY_SQL
 from pipelines.sources import LOAD_ORDER, REASON_CODES
-from pipelines.sql_literals import sql_string
+from pipelines.sql_literals import month_literal, sql_string
 
 
 @dataclass
@@ -176,7 +176,7 @@ def replaced_rows(con, batch_id: str, db: str = "main") -> dict[str, str]:
     A table not named may have changed anywhere. Publish copies these rows; the contract checks them.
     `db` is the database holding the registers (the warehouse attached as `wh` by publish)."""
     from pipelines.models.contract import key, tables
-    from pipelines.models.runner import month_literal, month_models
+    from pipelines.models.runner import month_models
 
     b = sql_string(batch_id)
     out: dict[str, str] = {}

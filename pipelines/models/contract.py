@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.errors import UserError
+from pipelines.sql_literals import sql_value
 
 SCHEMA_FILE = Path(__file__).with_name("schema.yml")
 
@@ -81,14 +82,6 @@ def _accepted(ref) -> list:
     raise ValueError(f"schema.yml: unknown accepted_values reference {ref!r}")
 
 
-def _literal(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    return "'" + str(v).replace("'", "''") + "'"
-
-
 def data_checks(name: str, rows: str | None = None) -> list[tuple[str, str, str]]:
     """The checks of one table as (kind, label, SQL counting the violating rows). `rows`: a condition
     selecting the rows to check (whole keys: every row of a key or none); the `query` invariants,
@@ -105,7 +98,7 @@ def data_checks(name: str, rows: str | None = None) -> list[tuple[str, str, str]
     for c in body.get("not_null") or ():
         out.append(("not_null", f"{c} not null", f'select count(*) from {t} where "{c}" is null'))
     for c, ref in (body.get("accepted_values") or {}).items():
-        values = ", ".join(_literal(v) for v in _accepted(ref))
+        values = ", ".join(sql_value(v) for v in _accepted(ref))
         out.append(("accepted_values", f"{c} in accepted values",
                     f'select count(*) from {t} where "{c}" is not null and "{c}" not in ({values})'))
     for inv in body.get("invariants") or ():

@@ -23,6 +23,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 from pipelines.models import contract
+from pipelines.sql_literals import month_literal, table_columns
 
 MODELS_DIR = Path(__file__).parent
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -170,18 +171,6 @@ def month_sources(layer: str = "marts") -> set[tuple[str, str]]:
     return {s for d in month_models(layer).values() for s in d.sources if s[1] != ITSELF}
 
 
-def month_literal(month: date, sql_type: str) -> str:
-    """A month as a literal of the month column's own type: a filter on the bare column prunes row
-    groups by their min/max and reaches the model's inputs through its joins (measured on the county:
-    indicator_values' four months 0.23 → 0.04 s filtered by a function of the column, by the column)."""
-    kind = sql_type.split("(")[0].upper()
-    if kind == "VARCHAR":
-        return f"'{month:%Y-%m}'"
-    if kind in ("INTEGER", "BIGINT", "SMALLINT"):
-        return str(month.year)
-    return f"date '{month.isoformat()}'"
-
-
 def _as_month(value, sql_type: str) -> date | None:
     if value is None:
         return None
@@ -194,11 +183,10 @@ def _as_month(value, sql_type: str) -> date | None:
 
 
 def _column_type(con, name: str, column: str) -> str:
-    got = con.execute("select data_type from duckdb_columns() where database_name = current_database() "
-                      "and schema_name = 'main' and table_name = ? and column_name = ?", [name, column]).fetchone()
+    got = dict(table_columns(con, name)).get(column)
     if got is None:
         raise ModelError(f"model {name} is declared by month of column {column}, which it does not have")
-    return got[0]
+    return got
 
 
 def _add_months(d: date, n: int) -> date:
@@ -247,17 +235,17 @@ def _build_by_month(con, name: str, sql: str, decl: ByMonth, months_changed, sta
         changed |= set(got)
     months = set()
     typ = _column_type(con, name, decl.column)
-    if changed and decl.window == "onward":
-        where = f'"{decl.column}" >= {month_literal(min(changed), typ)}'
-        months = _months_in(con, name, decl.column, typ, where)
+    if changed:
+        if decl.window == "onward":  # every month from the first changed one, before and after
+            where = f'"{decl.column}" >= {month_literal(min(changed), typ)}'
+            months = _months_in(con, name, decl.column, typ, where)
+        else:
+            months = _widen(changed, decl)
+            where = f"\"{decl.column}\" in ({', '.join(sorted(month_literal(m, typ) for m in months))})"
         con.execute(f'delete from "{name}" where {where}')
         con.execute(f'insert into "{name}" select * from (\n{sql}\n) where {where}')
-        months |= _months_in(con, name, decl.column, typ, where)
-    elif changed:
-        months = _widen(changed, decl)
-        where = f"\"{decl.column}\" in ({', '.join(sorted(month_literal(m, typ) for m in months))})"
-        con.execute(f'delete from "{name}" where {where}')
-        con.execute(f'insert into "{name}" select * from (\n{sql}\n) where {where}')
+        if decl.window == "onward":
+            months |= _months_in(con, name, decl.column, typ, where)
     if batch_id is not None:  # for publish (reg_month_delta): exactly these months changed
         con.executemany("insert into reg_month_delta values (?, ?, ?)",
                         [[batch_id, name, None]] + [[batch_id, name, m] for m in sorted(months)])
@@ -295,19 +283,21 @@ LAST_BUILD: dict[str, tuple[float, str]] = {}
 
 
 def run_models(con, layer: str, order: list[str] | None = None, months_changed=None,
-               batch_id: str | None = None) -> dict[str, int]:
+               batch_id: str | None = None, fingerprint: str | None = None) -> dict[str, int]:
     """Build every model of `layer` (or just `order`, in that order); returns table → row count.
 
     months_changed ((fact table, date column) → the months whose fact rows the batch changed, or
     None for "all"; given only when the marts were built for the previous batch, see build_marts):
-    models declared by month are updated in those months only."""
+    models declared by month are updated in those months only. `fingerprint`: the catalogue's
+    (catalogue_fingerprint), when the caller has it."""
     files = model_files(layer)
     order = order if order is not None else dependency_order(layer)
     counts: dict[str, int] = {}
     contract_tables = contract.tables()
     by_month = month_models(layer) if layer == "marts" else {}
     state = _mart_state(con) if by_month and months_changed is not None else {}
-    fingerprint = catalogue_fingerprint(con) if state else ""
+    if state and fingerprint is None:
+        fingerprint = catalogue_fingerprint(con)
     months_changed = dict(months_changed) if months_changed is not None else None  # models' own added below
     for name in order:
         if name not in files:
@@ -423,11 +413,11 @@ def build_marts(con, catalogue=None, batch_id: str | None = None, previous_batch
     built_for = {r[0] for r in con.execute(f"select distinct batch_id from {MART_STATE}").fetchall()}
     if previous_batch is None or built_for != {previous_batch}:
         months_changed = None
+    fingerprint = catalogue_fingerprint(con)  # the models read the cfg_ tables, never write them
     counts = run_models(con, "marts", months_changed=months_changed,
-                        batch_id=batch_id if months_changed is not None else None)
+                        batch_id=batch_id if months_changed is not None else None, fingerprint=fingerprint)
     files = model_files("marts")
     con.execute(f"delete from {MART_STATE}")
-    fingerprint = catalogue_fingerprint(con)
     con.executemany(f"insert into {MART_STATE} values (?, ?, ?)",
                     [[m, _state_hash(files[m].read_text(encoding="utf-8").strip().rstrip(";"), fingerprint), batch_id]
                      for m in counts])
