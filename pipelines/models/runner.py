@@ -296,8 +296,8 @@ def run_models(con, layer: str, order: list[str] | None = None, months_changed=N
     contract_tables = contract.tables()
     by_month = month_models(layer) if layer == "marts" else {}
     state = _mart_state(con) if by_month and months_changed is not None else {}
-    if state and fingerprint is None:
-        fingerprint = catalogue_fingerprint(con)
+    if fingerprint is None:
+        fingerprint = catalogue_fingerprint(con) if state else ""
     months_changed = dict(months_changed) if months_changed is not None else None  # models' own added below
     for name in order:
         if name not in files:
