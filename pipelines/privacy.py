@@ -6,12 +6,21 @@ import hashlib
 import hmac
 import re
 
+_KEYED: dict[bytes, hmac.HMAC] = {}
+
 
 def keyed_hash(value: str | None, key: bytes) -> str | None:
-    """HMAC-SHA256 of a normalised value, hex, truncated to 20 chars (80 bits: unique at any scale here)."""
+    """HMAC-SHA256 of a normalised value, hex, truncated to 20 chars (80 bits: unique at any scale here).
+    The HMAC is keyed once per key and copied per value: the same digest as hmac.new(key, value),
+    2.5× faster (a province household register hashes 3.3 M values; benchmarks/README.md)."""
     if value is None or value == "":
         return None
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+    base = _KEYED.get(key)
+    if base is None:
+        base = _KEYED[key] = hmac.new(key, digestmod=hashlib.sha256)
+    h = base.copy()
+    h.update(value.encode("utf-8"))
+    return h.hexdigest()[:20]
 
 
 def name_key(name: str | None, key: bytes) -> str | None:

@@ -159,3 +159,23 @@ def test_citizen_reporters_of_events_never_in_clear(ref, home, tmp_path):
     assert got == {"E1": worker, "E2": privacy.mask_name(citizens[0]), "E3": privacy.mask_name(citizens[1])}
     assert privacy.mask_name(citizens[2]) in raw and "360799109009009" in raw
     _assert_nothing_clear(home, citizens)
+
+
+def test_keyed_hash_is_hmac_sha256_of_the_value_under_every_key():
+    """keyed_hash keys its HMAC once and copies it per value: the digest must stay exactly
+    HMAC-SHA256(key, value) (hashes already in a warehouse must keep matching), for keys shorter and
+    longer than SHA-256's 64-byte block, and a value hashed twice, or after another, hashes the same."""
+    import hashlib
+    import hmac
+    import random
+
+    from pipelines.privacy import keyed_hash
+
+    rng = random.Random(7)
+    values = ["360739199001011234", "13800138000", "张三", "Ａ１２３", "x" * 300] + [
+        "".join(rng.choice("0123456789X张王李 ") for _ in range(rng.randint(1, 40))) for _ in range(200)]
+    for key in (b"k", bytes(range(64)), bytes(rng.randrange(256) for _ in range(100))):
+        for v in values + values[::-1]:
+            assert keyed_hash(v, key) == hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+    assert keyed_hash("张三", b"k") != keyed_hash("张三", b"other key")
+    assert keyed_hash(None, b"k") is None and keyed_hash("", b"k") is None
