@@ -283,10 +283,8 @@ def geometry_text(values: pl.Series) -> pl.Series:
 # --- personal data --------------------------------------------------------------------------------
 
 
-def personal_value(f: Field, text: str | None, key: bytes) -> str | None:
-    """The pseudonymised form of one raw personal value (the same in its column and inside `_raw`)."""
-    if text is None:
-        return None
+def _personal_text(f: Field, text: str) -> str | None:
+    """The cleaned text of one raw personal value, before hashing (a name: already masked)."""
     t = re.sub(_ZERO_WIDTH, "", unicodedata.normalize("NFKC", text)).strip()
     if not t:
         return None
@@ -299,20 +297,76 @@ def personal_value(f: Field, text: str | None, key: bytes) -> str | None:
             t = t[2:]
     else:
         t = re.sub(r"\s+", "", t).upper()
-    return privacy.keyed_hash(t, key) if t else None
+    return t or None
 
 
-def _personal_series(f: Field, values: pl.Series, key: bytes) -> pl.Series:
-    cache: dict[str, str | None] = {}
-    out = []
-    for v in values.to_list():
-        if v is None:
-            out.append(None)
-            continue
-        if v not in cache:
-            cache[v] = personal_value(f, v, key)
-        out.append(cache[v])
-    return pl.Series(values.name, out, dtype=pl.String)
+def personal_value(f: Field, text: str | None, key: bytes) -> str | None:
+    """The pseudonymised form of one raw personal value (the same in its column and inside `_raw`)."""
+    t = None if text is None else _personal_text(f, text)
+    return t if t is None or f.personal == MASK else privacy.keyed_hash(t, key)
+
+
+# Text made only of these characters is its own NFKC form, has no zero-width characters, and its
+# only whitespace is the ASCII space, on which Python's re/str and polars' Rust regex agree: polars
+# cleans it exactly as _personal_text would. Anything else (full-width forms, tabs, rare scripts)
+# takes _personal_text itself.
+_PERSONAL_FAST = r"^[\x20-\x7e\u00b7\u3001\u3400-\u4dbf\u4e00-\u9fff]*$"
+_NAME_PART = r"[^、,，;；/\s]+"  # privacy.mask_name's separators
+
+
+def _personal_expr(f: Field, e: pl.Expr) -> pl.Expr:
+    """_personal_text as one polars expression, for text matching _PERSONAL_FAST."""
+    t = e.str.strip_chars(" ")
+    if f.personal == MASK:
+        part = pl.element()
+        masked = part.str.slice(0, 1) + pl.when(part.str.len_chars() > 1).then(
+            part.str.slice(1).str.replace_all(".", "*")).otherwise(pl.lit("*"))
+        t = t.str.extract_all(_NAME_PART).list.eval(masked).list.join("、")
+        return pl.when(e.str.strip_chars(" ") != "").then(t)
+    # Hashed values: an empty result is left as "", which hash_series makes null.
+    t = t.str.replace_all(" ", "", literal=True)
+    if f.name == "phone":  # (+86 prefix: 13 digits starting 86)
+        return t.str.replace(r"^([0-9]+)\.0+$", "${1}").str.replace_all(r"[^0-9]", "").str.replace(
+            r"^86([0-9]{11})$", "${1}")
+    return t.str.to_uppercase()
+
+
+def _clean_distinct(uniq: pl.Series, expr: pl.Expr, text_fn) -> pl.Series:
+    """text_fn over distinct texts: `expr` (the same cleaning as a polars expression on pl.col('s'))
+    where the text matches _PERSONAL_FAST, text_fn itself for the rest."""
+    slow = ~uniq.str.contains(_PERSONAL_FAST)
+    return _patch(_apply(uniq, expr), slow,
+                  pl.Series([text_fn(v) for v in uniq.filter(slow).to_list()], dtype=pl.String))
+
+
+def hash_series(values: pl.Series, key: bytes) -> pl.Series:
+    """privacy.keyed_hash of a text column, each distinct value hashed once (empty → null)."""
+    uniq = values.drop_nulls().unique()
+    uniq = uniq.filter(uniq != "")
+    return values.replace_strict(uniq, pl.Series(privacy.keyed_hashes(uniq.to_list(), key), dtype=pl.String),
+                                 default=None, return_dtype=pl.String)
+
+
+def _personal_series(f: Field, values: pl.Series, key: bytes,
+                     memo: dict[str, pl.DataFrame] | None = None) -> pl.Series:
+    """personal_value over a column: each distinct value once, cleaned by polars where that is
+    exact (_PERSONAL_FAST), hashed in one pass (a province household register: 2.8 M values).
+    `memo` keeps each field's raw → protected map, so `_raw` reuses what its column computed."""
+    values = values.cast(pl.String)
+    uniq = values.drop_nulls().unique()
+    known = memo.get(f.name) if memo is not None else None
+    if known is not None:
+        uniq = uniq.filter(~uniq.is_in(known.get_column("raw")))
+    cleaned = _clean_distinct(uniq, _personal_expr(f, pl.col("s")), lambda v: _personal_text(f, v))
+    if f.personal != MASK:
+        cleaned = hash_series(cleaned, key)
+    mapping = pl.DataFrame({"raw": uniq, "out": cleaned})
+    if known is not None:
+        mapping = pl.concat([known, mapping])
+    if memo is not None:
+        memo[f.name] = mapping
+    return values.replace_strict(mapping.get_column("raw"), mapping.get_column("out"), default=None,
+                                 return_dtype=pl.String).alias(values.name)
 
 
 _WITHHELD_LINE = json.dumps({"_line": "（整行无法解析，可能含个人信息，已隐去）/ (unparsable line withheld: may hold personal data)"},
@@ -388,8 +442,20 @@ def _raw_keys_of(source: Source, sheet: SheetData, field_name: str) -> list[str]
     return out
 
 
+# polars' json_decode holds about 1.5 kB per row while it parses (a province household register:
+# +1 GiB at once); decoded a slice at a time, the peak follows the slice, not the file.
+_DECODE_ROWS = 100_000
+
+
+def _decode_raw(raw: pl.Series, keys: list[str]) -> pl.DataFrame:
+    """`_raw` JSON objects → one String column per key."""
+    dtype = pl.Struct({k: pl.String for k in keys})
+    return pl.concat([raw.slice(i, _DECODE_ROWS).str.json_decode(dtype).struct.unnest()
+                      for i in range(0, raw.len(), _DECODE_ROWS)])
+
+
 def _protect_raw(source: Source, sheet: SheetData, raw: pl.Series, key: bytes,
-                 citizen: pl.Series | None = None) -> pl.Series:
+                 citizen: pl.Series | None = None, memo: dict[str, pl.DataFrame] | None = None) -> pl.Series:
     """`_raw` with personal data protected (SPEC §3.7, §3.8): mapped personal values hashed/masked
     as in their column, unmapped personal or possibly personal columns masked or withheld, a
     citizen's name as reporter masked in the rows `citizen` marks, and any value shaped like an id
@@ -400,13 +466,10 @@ def _protect_raw(source: Source, sheet: SheetData, raw: pl.Series, key: bytes,
         return raw
     reporter_keys = _raw_keys_of(source, sheet, "reporter") if citizen is not None and citizen.any() else []
     if mapped or unmapped or reporter_keys:
-        frame = pl.DataFrame({"_raw": raw})
-        is_line = frame.get_column("_raw").str.starts_with('{"_line"')
-        decoded = frame.select(
-            pl.col("_raw").str.json_decode(pl.Struct({k: pl.String for k in keys})).alias("s")
-        ).get_column("s").struct.unnest()
+        is_line = raw.str.starts_with('{"_line"')
+        decoded = _decode_raw(raw, keys)
         for k, f in mapped.items():
-            decoded = decoded.with_columns(_personal_series(f, decoded.get_column(k), key).alias(k))
+            decoded = decoded.with_columns(_personal_series(f, decoded.get_column(k), key, memo).alias(k))
         for k, cls in unmapped.items():
             col = decoded.get_column(k)
             decoded = decoded.with_columns(
@@ -431,14 +494,15 @@ def _bad(raw: pl.Series, value: pl.Series, present: pl.Series) -> pl.Series:
     ).to_series().cast(pl.String)
 
 
-def typed_field(f: Field, raw: pl.Series, key: bytes) -> tuple[pl.Series, pl.Series]:
-    """(typed value, __bad text) for one field's raw text column."""
+def typed_field(f: Field, raw: pl.Series, key: bytes,
+                memo: dict[str, pl.DataFrame] | None = None) -> tuple[pl.Series, pl.Series]:
+    """(typed value, __bad text) for one field's raw text column (`memo`: see _personal_series)."""
     raw = raw.cast(pl.String)
     none = _constant(None, raw.len(), pl.String)
     if raw.null_count() == raw.len():  # a column the file does not have: nothing to parse
         return _constant(None, raw.len(), _DTYPES[f.type]), none
     if f.personal:
-        return _personal_series(f, raw, key), none
+        return _personal_series(f, raw, key, memo), none
     if f.type == STR:
         if _is_code(f):
             return code_values(raw), none
@@ -489,9 +553,10 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
     rows = sheet.rows
     n = rows.height
     typed: dict[str, pl.Series] = {}
+    memo: dict[str, pl.DataFrame] = {}
     for f in source.fields:
         raw = rows.get_column(f.name) if f.name in rows.columns else _constant(None, n, pl.String)
-        value, bad = typed_field(f, raw, key)
+        value, bad = typed_field(f, raw, key, memo)
         typed[f.name] = value.cast(_DTYPES[f.type]).alias(f.name)
         # The unreadable text is quoted in reason_detail: an id or phone in the wrong column is scrubbed.
         typed[f.name + "__bad"] = scrub_series(bad.cast(pl.String)).alias(f.name + "__bad")
@@ -504,7 +569,7 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
         _constant(sheet.name, n, pl.String).alias("_sheet"),
         rows.get_column("_row").cast(pl.Int64),
         _constant(sheet.export_time, n, pl.Datetime("us")).alias("_export_time"),
-        _protect_raw(source, sheet, rows.get_column("_raw"), key, citizen).alias("_raw"),
+        _protect_raw(source, sheet, rows.get_column("_raw"), key, citizen, memo).alias("_raw"),
         *typed.values(),
     ]
     # Import profiles (SPEC §3.8): `_rows` = input rows a row stands for (persons grouped into one
@@ -527,13 +592,11 @@ def normalise(source: Source, sheet: SheetData, key: bytes) -> pl.DataFrame:
 def _head_keys(raw: pl.Series, key: bytes) -> pl.Series:
     """`_head_key`: the keyed hash of a head's name (privacy.name_key), what a row naming its
     household by its head is matched on against the registry's."""
-    cache: dict[str, str | None] = {}
-    out = []
-    for v in raw.cast(pl.String).to_list():
-        if v is not None and v not in cache:
-            cache[v] = privacy.name_key(v, key)
-        out.append(None if v is None else cache[v])
-    return pl.Series("_head_key", out, dtype=pl.String)
+    values = raw.cast(pl.String)
+    uniq = values.drop_nulls().unique()
+    cleaned = _clean_distinct(uniq, pl.col("s").str.replace_all(" ", "", literal=True), privacy.name_key_text)
+    return values.replace_strict(uniq, hash_series(cleaned, key), default=None,
+                                 return_dtype=pl.String).alias("_head_key")
 
 
 def carried_fields(source: Source, sheet: SheetData) -> list[str] | None:

@@ -347,3 +347,34 @@ def test_deadline_given_as_a_date_means_the_end_of_that_day():
     # an occurrence time stays at 00:00 (SPEC §3.6)
     reported, _ = typed_field(SOURCES["events"].field("reported_at"), pl.Series(["2025-06-09"]), b"k")
     assert reported.to_list() == [datetime(2025, 6, 9)]
+
+
+def test_personal_columns_equal_the_one_value_reference_on_awkward_text():
+    """_personal_series cleans most values with polars and the rest with Python; whichever path a
+    value takes, its hash or mask must be exactly personal_value's (hashes already in a warehouse
+    must keep matching): full-width forms, tabs, zero-width and control characters, +86 and Excel's
+    .0, names split by 、/，, separators alone, rare CJK, repeated and null values."""
+    import random
+
+    from pipelines.normalise import _personal_series, personal_value
+
+    src = SOURCES["households"]
+    pieces = ["张三", "欧阳 娜娜", "阿依古丽·买买提", "王五、赵六", "李四，钱七", "a/b", "/", "、", " ", "\t张\t三 ",
+              "张\u200b三", "\u3000张三\u3000", "ＡＢ", "x", "𠀋𠀌", "⺠", "\ufa11", "e\u0301", "\x1c张三\x1f", "ß",
+              "36072619800101123x", "３６０７２６１９８００１０１１２３Ｘ", " 360726 1980 0101 123X ",
+              "13800138000", "+86 138-0013-8000", "8613800138000", "13800138000.0", "138 0013 8000.00",
+              "0797-8123456", "１３８００１３８０００", "86", "", "电话：138", "12.5", "\n"]
+    rng = random.Random(11)
+    values = pieces + ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 3))) for _ in range(400)]
+    values += [None, values[0], values[25]]
+    for name in ("head_name", "id_number", "phone"):
+        f = src.field(name)
+        got = _personal_series(f, pl.Series("v", values, dtype=pl.String), KEY).to_list()
+        want = [personal_value(f, v, KEY) for v in values]
+        assert got == want, name
+    assert want[values.index("+86 138-0013-8000")] == privacy.keyed_hash("13800138000", KEY)
+    from pipelines.normalise import _head_keys
+
+    heads = _head_keys(pl.Series("head_name", values, dtype=pl.String), KEY).to_list()
+    assert heads == [privacy.name_key(v, KEY) for v in values]
+    assert heads[values.index("\u3000张三\u3000")] == heads[values.index("\t张\t三 ")] == privacy.keyed_hash("张三", KEY)

@@ -12,7 +12,7 @@ import json
 import polars as pl
 
 from pipelines.ingest.tables import EXTRA_COLUMNS, name, stage_columns
-from pipelines.privacy import keyed_hash
+from pipelines.privacy import keyed_hashes
 from pipelines.sources import LOAD_ORDER, SOURCES, Source
 
 
@@ -21,10 +21,9 @@ def _hash_unique(values: pl.Series, key: bytes, cache: dict[str, str] | None = N
     batch's id → hash map, so the same households in every monthly file are hashed once per batch."""
     cache = {} if cache is None else cache
     uniq = values.drop_nulls().unique().to_list()
-    for v in uniq:
-        if v not in cache:
-            cache[v] = keyed_hash(v, key)
-    mapping = {v: cache[v] for v in uniq}
+    new = [v for v in uniq if v not in cache and v != ""]
+    cache.update(zip(new, keyed_hashes(new, key), strict=True))
+    mapping = {v: cache.get(v) for v in uniq}  # ("" hashes to null, as keyed_hash does)
     return values.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
