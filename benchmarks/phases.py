@@ -44,6 +44,8 @@ def timed_phases():
         orig = getattr(mod, attr)
 
         def wrapper(*args, _orig=orig, _phase=phase, **kwargs):
+            if _phase in ACTIVE:  # run_core_per_id falling back to run_core: counted once
+                return _orig(*args, **kwargs)
             t0 = time.perf_counter()
             ACTIVE.append(_phase)
             try:
