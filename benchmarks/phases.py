@@ -17,6 +17,7 @@ from contextlib import contextmanager
 PHASES = (
     ("read", "pipelines.readers", "read_file"),
     ("normalise", "pipelines.normalise", "normalise"),
+    ("normalise", "pipelines.normalise", "normalise_sheets"),  # the loader's: a file's sheets at once
     ("derive", "pipelines.ingest.staging", "derive"),
     ("stage", "pipelines.ingest.staging", "stage"),
     ("rebuild", "pipelines.ingest.core", "rebuild"),

@@ -378,3 +378,43 @@ def test_personal_columns_equal_the_one_value_reference_on_awkward_text():
     heads = _head_keys(pl.Series("head_name", values, dtype=pl.String), KEY).to_list()
     assert heads == [privacy.name_key(v, KEY) for v in values]
     assert heads[values.index("\u3000张三\u3000")] == heads[values.index("\t张\t三 ")] == privacy.keyed_hash("张三", KEY)
+
+
+def test_a_workbooks_sheets_typed_together_equal_each_sheet_alone(tmp_path):
+    """The loader types all sheets of a file in one pass (normalise_sheets): every sheet's frame must be
+    what normalise gives for it alone, though the sheets order their columns differently, one lacks
+    the parties and the result, and names, bad dates and amounts differ from sheet to sheet."""
+    import xlsxwriter
+
+    from pipelines.normalise import normalise_sheets
+
+    header = ["案件编号", "登记日期", "乡镇", "村", "纠纷类型", "当事人", "当事人数", "涉及金额(元)",
+              "调解组织", "调解员", "调解结果", "办结日期", "是否越级上访", "关联事件编号"]
+    path = tmp_path / "东山乡矛盾纠纷排查调处台账_2025年.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    sheets = {
+        "6月": (header, [["D1", "2025-06-03", "东山乡", "桃园村", "邻里纠纷", "张三丰、李四", 2, 1200, "村调委会",
+                          "吴调解", "调解成功", "2025-06-10", "否", ""],
+                         ["D2", "2025-13-40", "东山乡", "桃园村", "土地承包", "王五", "两", "1,200元", "村调委会",
+                          "吴调解", "调解中", "", "是", "E1"]]),
+        "7月": (header[::-1], [r[::-1] for r in [["D3", "2025/7/1", "东山乡", "李家村", "其他", "赵 六", 1, "",
+                                                   "乡调委会", "钱调解", "调解不成", "2025-07-09", "", ""]]]),
+        "8月": ([h for h in header if h not in ("当事人", "调解结果")],
+                [["D4", "2025年8月2日", "东山乡", "桃园村", "婚姻家庭", 3, 80, "村调委会", "吴调解", "", "否", ""]]),
+    }
+    for name, (cols, rows) in sheets.items():
+        ws = wb.add_worksheet(name)
+        ws.write_row(0, 0, cols)
+        for i, r in enumerate(rows, start=1):
+            ws.write_row(i, 0, r)
+    wb.close()
+    res = read_file(path)
+    assert [s.rows.height for s in res.sheets] == [2, 1, 1]
+    together = normalise_sheets(res.source, res.sheets, KEY)
+    alone = [normalise(res.source, s, KEY) for s in res.sheets]
+    for a, b in zip(together, alone, strict=True):
+        assert a.schema == b.schema and a.equals(b)
+    assert [f["_sheet"].to_list() for f in together] == [["6月", "6月"], ["7月"], ["8月"]]
+    assert together[0]["parties"].to_list() == ["张**、李*", "王*"]
+    assert together[0]["registered_on__bad"].to_list() == [None, "2025-13-40"]
+    assert together[1]["parties"].to_list() == ["赵*、六*"] and together[2]["parties"].to_list() == [None]

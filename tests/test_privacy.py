@@ -162,14 +162,15 @@ def test_citizen_reporters_of_events_never_in_clear(ref, home, tmp_path):
 
 
 def test_keyed_hash_is_hmac_sha256_of_the_value_under_every_key():
-    """keyed_hash keys its HMAC once and copies it per value: the digest must stay exactly
-    HMAC-SHA256(key, value) (hashes already in a warehouse must keep matching), for keys shorter and
-    longer than SHA-256's 64-byte block, and a value hashed twice, or after another, hashes the same."""
+    """keyed_hash(es) start from SHA-256 states of the key's pads computed once: the digest must stay
+    exactly HMAC-SHA256(key, value) (hashes already in a warehouse must keep matching), for keys
+    shorter than, equal to and longer than SHA-256's 64-byte block, one at a time or many at once,
+    and a value hashed twice, or after another, hashes the same."""
     import hashlib
     import hmac
     import random
 
-    from pipelines.privacy import keyed_hash
+    from pipelines.privacy import keyed_hash, keyed_hashes
 
     rng = random.Random(7)
     values = ["360739199001011234", "13800138000", "张三", "Ａ１２３", "x" * 300] + [
@@ -177,5 +178,6 @@ def test_keyed_hash_is_hmac_sha256_of_the_value_under_every_key():
     for key in (b"k", bytes(range(64)), bytes(rng.randrange(256) for _ in range(100))):
         for v in values + values[::-1]:
             assert keyed_hash(v, key) == hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+        assert keyed_hashes(values, key) == [keyed_hash(v, key) for v in values]
     assert keyed_hash("张三", b"k") != keyed_hash("张三", b"other key")
     assert keyed_hash(None, b"k") is None and keyed_hash("", b"k") is None

@@ -107,7 +107,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
 def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_rejudge: bool = False) -> IngestReport:
     """Load files/folders; returns what happened to every file. Raises IngestError if it cannot run.
     full_rejudge re-judges every staged row (what an incremental ingest must equal)."""
-    from pipelines.normalise import normalise
+    from pipelines.normalise import normalise_sheets
     from pipelines.readers import read_file
 
     t0 = time.perf_counter()
@@ -170,10 +170,12 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
             rows_read = non_data = 0
             if not res.error:
                 kinds.add(kind)
-                for sheet_no, sheet in enumerate(res.sheets, start=1):
+                for sheet in res.sheets:
                     if sheet.export_time is None:
                         sheet.export_time = started  # SPEC §3.6: else the time it is ingested
-                    frame = staging.derive(kind, normalise(res.source, sheet, key), key, hashes)
+                frames = normalise_sheets(res.source, res.sheets, key)
+                for sheet_no, (sheet, normalised) in enumerate(zip(res.sheets, frames, strict=True), start=1):
+                    frame = staging.derive(kind, normalised, key, hashes)
                     staging.stage(con, res.source, frame,
                                   {"file_id": h, "file_name": f.name, "batch_id": batch_id, "sheet_no": sheet_no},
                                   database=staging.SCRATCH)
