@@ -248,3 +248,30 @@ def test_a_suite_that_cannot_run_stops_instead_of_recording_zero():
 
     with pytest.raises(RuntimeError, match="xiangzhi_redemptions"):
         run_suite("redemptions", pd.DataFrame({"redemption_id": ["R1"]}))  # columns missing
+
+
+def test_a_workbooks_sheets_are_staged_apart_in_one_append(ref, home):
+    """A ledger kept a sheet a month is staged in one append per file: rows at the same row number of
+    different sheets stay different rows (ROW_KEY carries the sheet), a case written again in a later
+    sheet is the same case in its later state, a bad row is quarantined under its own sheet, and the
+    file's accounting adds up over its sheets."""
+    import xlsxwriter
+
+    path = ref / "东山乡矛盾纠纷排查调处台账_2025年.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    sheets = {"6月": [b.dispute("D1"), b.dispute("D2", registered="2025-06-31")],
+              "7月": [b.dispute("D1", result="调解成功", concluded="2025-07-02"), b.dispute("D3")]}
+    for name, rows in sheets.items():
+        ws = wb.add_worksheet(name)
+        ws.write_row(0, 0, b.DISPUTE_HEADER)
+        for i, r in enumerate(rows, start=1):
+            ws.write_row(i, 0, r)
+    wb.close()
+    ingest([path])
+    staged = _q(home, "select _sheet_no, _row, case_id from stg_disputes order by _sheet_no, _row")
+    assert staged == [(1, 2, "D1"), (1, 3, "D2"), (2, 2, "D1"), (2, 3, "D3")]
+    assert _q(home, "select case_id, result from fct_dispute order by case_id") == [("D1", "调解成功"), ("D3", "调解中")]
+    assert _q(home, "select sheet, row_number, reason_code from quarantine") == [("6月", 3, "BAD_DATE")]
+    assert _q(home, "select rows_read, rows_loaded, rows_quarantined from load_files where file_name = ?",
+              [path.name]) == [(4, 3, 1)]
+    _accounting_holds(home)

@@ -173,15 +173,15 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
                 for sheet in res.sheets:
                     if sheet.export_time is None:
                         sheet.export_time = started  # SPEC §3.6: else the time it is ingested
-                frames = normalise_sheets(res.source, res.sheets, key)
-                for sheet_no, (sheet, normalised) in enumerate(zip(res.sheets, frames, strict=True), start=1):
-                    frame = staging.derive(kind, normalised, key, hashes)
+                if res.sheets:  # a file's sheets typed, derived and appended at once (a ledger: 12 sheets)
+                    frame = staging.stack_sheets(normalise_sheets(res.source, res.sheets, key))
+                    frame = staging.derive(kind, frame, key, hashes)
                     staging.stage(con, res.source, frame,
-                                  {"file_id": h, "file_name": f.name, "batch_id": batch_id, "sheet_no": sheet_no},
+                                  {"file_id": h, "file_name": f.name, "batch_id": batch_id},
                                   database=staging.SCRATCH)
                     kill_point("staging")  # rows of this file staged, the rest of the batch not yet
-                    rows_read += sheet.rows_read
-                    non_data += sheet.non_data
+                rows_read += sum(sheet.rows_read for sheet in res.sheets)
+                non_data += sum(sheet.non_data for sheet in res.sheets)
             times = [sh.export_time for sh in res.sheets if sh.export_time is not None]
             files_done.append(dict(
                 file_id=h, name=f.name, kind=kind, rows_read=rows_read, non_data=non_data,

@@ -93,17 +93,28 @@ def drop_scratch(con, path) -> None:
         f.unlink(missing_ok=True)
 
 
+def stack_sheets(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """A file's normalised sheets as one frame, each row with its `_sheet_no` (1-based) and `_part`
+    (0 where the sheet has none: each row is its input row whole, ROW_KEY); a column only some
+    sheets have is null in the others', as it is when they are staged one at a time."""
+    def own(i: int, frame: pl.DataFrame) -> pl.DataFrame:
+        frame = frame.with_columns(pl.lit(i, dtype=pl.Int64).alias("_sheet_no"))
+        if "_part" not in frame.columns:
+            frame = frame.with_columns(pl.lit(0, dtype=pl.Int32).alias("_part"))
+        return frame
+
+    parts = [own(i, f) for i, f in enumerate(frames, start=1)]
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
+
+
 def stage(con, src: Source, frame: pl.DataFrame, meta: dict, database: str | None = None) -> int:
-    """Append one sheet's rows to stg_<kind> (of `database`, e.g. the batch's scratch file; default the
-    warehouse); returns the row count."""
+    """Append a file's rows (its sheets stacked by stack_sheets) to stg_<kind> of `database` (e.g. the
+    batch's scratch file; default the warehouse); returns the row count."""
     cols = stage_columns(src)
     frame = frame.with_columns(
         pl.lit(meta["file_id"]).alias("_file_id"), pl.lit(meta["file_name"]).alias("_file_name"),
         pl.lit(meta["batch_id"]).alias("_batch_id"),
-        pl.lit(meta["sheet_no"]).alias("_sheet_no"),
     )
-    if "_part" not in frame.columns:  # each row is its input row whole (ROW_KEY)
-        frame = frame.with_columns(pl.lit(0, dtype=pl.Int32).alias("_part"))
     for c in cols:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(c))
