@@ -562,15 +562,13 @@ def normalise_sheets(source: Source, sheets: list[SheetData], key: bytes) -> lis
         return []
     names = [f.name for f in source.fields]
     parts = [s.rows.select([c for c in names if c in s.rows.columns]) for s in sheets]
-    rows = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
     memo: dict[str, pl.DataFrame] = {}
-    typed, citizen = _typed_columns(source, rows, key, memo)
+    typed, citizen = _typed_columns(source, pl.concat(parts, how="diagonal_relaxed"), key, memo)
     out, offset = [], 0
-    for sheet in sheets:
+    for sheet in sheets:  # (slices are views, not copies)
         n = sheet.rows.height
-        mine = {k: v.slice(offset, n) for k, v in typed.items()} if len(sheets) > 1 else typed
-        mine_citizen = citizen.slice(offset, n) if citizen is not None and len(sheets) > 1 else citizen
-        out.append(_sheet_frame(source, sheet, mine, mine_citizen, key, memo))
+        mine = {k: v.slice(offset, n) for k, v in typed.items()}
+        out.append(_sheet_frame(source, sheet, mine, None if citizen is None else citizen.slice(offset, n), key, memo))
         offset += n
     return out
 
@@ -664,7 +662,7 @@ def citizen_reporters(source: Source, typed: dict[str, pl.Series]) -> pl.Series 
 
 def normalise_result(result, key: bytes) -> pl.DataFrame:
     """All sheets of one ReadResult, normalised and stacked (convenience for the loader)."""
-    frames = normalise_sheets(result.source, result.sheets, key) if result.sheets else []
+    frames = normalise_sheets(result.source, result.sheets, key)
     return pl.concat(frames, how="vertical") if frames else pl.DataFrame()
 
 
