@@ -15,11 +15,16 @@ from pathlib import Path
 # DuckDB's memory limit for an ingest: 1 GB keeps the county's full history in one batch under 2 GB
 # of RSS (issue #12; DuckDB spills beyond it, and the process holds more than it accounts for).
 DEFAULT_MEMORY_LIMIT = "1GB"
+# While an ingest reads and stages its files, DuckDB only appends them to the scratch file; what it
+# would cache of that file up to the full limit sat on top of polars' working set for the file being
+# read (province batches peaked at 2.1-2.5 GiB there). The limit is restored before the batch's SQL.
+STAGING_MEMORY_LIMIT_BYTES = 256 * 2**20
 
 SETTINGS_HELP = {
     "XIANGZHI_HOME": "data home holding inbox/, raw/, warehouse/, published/ (default ./data)",
     "XIANGZHI_SECRET": "HMAC key for pseudonymising ids and phones (SPEC §3.7); else $XIANGZHI_HOME/secret.key",
-    "XIANGZHI_MEMORY_LIMIT": f"DuckDB memory limit for ingest (default {DEFAULT_MEMORY_LIMIT})",
+    "XIANGZHI_MEMORY_LIMIT": f"DuckDB memory limit for ingest and publish (default {DEFAULT_MEMORY_LIMIT}; "
+                             f"files are read and staged under at most {STAGING_MEMORY_LIMIT_BYTES // 2**20} MiB of it)",
     "XIANGZHI_INDICATORS": "indicator catalogue YAML (default pipelines/indicators.yaml); offices edit a copy",
     "XIANGZHI_THREADS": "DuckDB threads (default: all cores)",
     "XIANGZHI_PAUSE_BEFORE_COMMIT": "testing only: seconds to wait before an ingest commits",
@@ -172,6 +177,34 @@ def session_hours() -> float:
 
 def memory_limit() -> str:
     return os.environ.get("XIANGZHI_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+
+
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def staging_memory_limit() -> str:
+    """DuckDB's limit while an ingest stages its files: the smaller of memory_limit() and
+    STAGING_MEMORY_LIMIT_BYTES (a limit DuckDB reads but we cannot, e.g. a percentage, is kept)."""
+    import re
+
+    limit = memory_limit()
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]i?b|b)?\s*", limit.lower())
+    if m is None:
+        return limit
+    size = float(m.group(1)) * _SIZE_UNITS[m.group(2) or "b"]
+    return limit if size <= STAGING_MEMORY_LIMIT_BYTES else f"{STAGING_MEMORY_LIMIT_BYTES // 2**20}MiB"
+
+
+def apply_engine_settings(con, limit: str | None = None) -> None:
+    """The DuckDB settings every writing connection of ours runs under: memory limit (default
+    memory_limit()), thread budget (XIANGZHI_THREADS), no progress bar (it garbles our summary)."""
+    from pipelines.sql_literals import sql_string
+
+    con.execute(f"set memory_limit = {sql_string(limit or memory_limit())}")
+    con.execute("set enable_progress_bar = false")
+    if threads():
+        con.execute(f"set threads = {int(threads())}")
 
 
 def threads() -> int | None:

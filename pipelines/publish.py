@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import config
 from pipelines.models.contract import tables
 from pipelines.sql_literals import sql_string, table_columns
 
@@ -120,6 +121,7 @@ def publish(warehouse: Path, published: Path) -> Path:
         shutil.copyfile(published, tmp)
     con = duckdb.connect(str(tmp))
     try:
+        config.apply_engine_settings(con)  # else DuckDB's default, 80 % of RAM (province: 2.5 GiB here)
         con.execute(f"attach {sql_string(warehouse)} as wh (read_only)")
         names = published_table_names(con)
         whole = names

@@ -275,3 +275,42 @@ def test_a_workbooks_sheets_are_staged_apart_in_one_append(ref, home):
     assert _q(home, "select rows_read, rows_loaded, rows_quarantined from load_files where file_name = ?",
               [path.name]) == [(4, 3, 1)]
     _accounting_holds(home)
+
+
+def _duckdb_shows(limit: str) -> str:
+    """How DuckDB states a memory limit once set (e.g. 1GB → '953.6 MiB')."""
+    with duckdb.connect() as con:
+        con.execute(f"set memory_limit = '{limit}'")
+        return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+
+@pytest.mark.parametrize("limit, while_staging", [("1GB", "256MiB"), ("100MB", "100MB")])
+def test_files_are_staged_under_a_smaller_memory_limit_and_the_batch_runs_under_the_full_one(
+        ref, home, monkeypatch, limit, while_staging):
+    """While files are read and staged DuckDB only appends to the scratch file, so it runs under at
+    most 256 MiB (what it would cache there sat on top of polars' working set: province batches
+    peaked at 2.1-2.5 GiB); the batch's SQL and the publish copy run under XIANGZHI_MEMORY_LIMIT
+    (publish had DuckDB's default, 80 % of RAM)."""
+    from pipelines import publish as publish_module
+    from pipelines.ingest import core, staging
+
+    monkeypatch.setenv("XIANGZHI_MEMORY_LIMIT", limit)
+    seen: dict[str, set] = {"stage": set(), "rebuild": set(), "publish": set()}
+
+    def limit_of(con) -> str:
+        return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+    def spy(step, original, con_at=0):
+        def wrapper(*args, **kwargs):
+            seen[step].add(limit_of(args[con_at]))
+            return original(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(staging, "stage", spy("stage", staging.stage))
+    monkeypatch.setattr(core, "rebuild", spy("rebuild", core.rebuild))
+    monkeypatch.setattr(publish_module, "published_table_names",
+                        spy("publish", publish_module.published_table_names))
+    ingest([b.write_csv(ref / "走访.csv", b.VISIT_HEADER, [b.visit("V1"), b.visit("V2")])])
+    assert seen == {"stage": {_duckdb_shows(while_staging)}, "rebuild": {_duckdb_shows(limit)},
+                    "publish": {_duckdb_shows(limit)}}
+    assert _q(home, "select count(*) from fct_visit") == [(2,)]

@@ -95,12 +95,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
                               f"by another process (another ingest running?): {path}") from e
         raise
     path.chmod(0o600)  # DuckDB creates it 0644; the warehouse holds personal data (SPEC §3.7): owner only
-    from pipelines.sql_literals import sql_string
-
-    con.execute(f"set memory_limit = {sql_string(config.memory_limit())}")
-    con.execute("set enable_progress_bar = false")  # our own progress bar; DuckDB's garbles the summary
-    if config.threads():
-        con.execute(f"set threads = {int(config.threads())}")
+    config.apply_engine_settings(con)
     return con
 
 
@@ -158,6 +153,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
         files_done = []
         hashes: dict[str, str] = {}  # household id → keyed hash, for every file of this batch
         task = progress.add_task("读取与暂存 reading & staging", total=len(todo)) if progress else None
+        config.apply_engine_settings(con, config.staging_memory_limit())
         # Each file is read, normalised and staged, then dropped: memory stays bounded by one file.
         for f, h in todo:
             dest = raw_dir / f"{h[:8]}_{f.name}"
@@ -191,6 +187,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
             if progress:
                 progress.advance(task)
         kill_point("scratch_staged")
+        config.apply_engine_settings(con)
         con.execute("begin transaction")
         con.execute("insert into reg_batches values (?, ?, null, 'running')", [batch_id, started])
         staging.move_scratch(con, kinds)
