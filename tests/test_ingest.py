@@ -314,3 +314,18 @@ def test_files_are_staged_under_a_smaller_memory_limit_and_the_batch_runs_under_
     assert seen == {"stage": {_duckdb_shows(while_staging)}, "rebuild": {_duckdb_shows(limit)},
                     "publish": {_duckdb_shows(limit)}}
     assert _q(home, "select count(*) from fct_visit") == [(2,)]
+
+
+def test_a_file_staged_in_slices_keeps_every_row_once(ref, home, monkeypatch):
+    """stage inserts a file STAGE_SLICE_ROWS rows at a time (bounds the Arrow copy): a file of 5 rows
+    in slices of 2 is staged whole, each row once, and judged as it would be in one insert."""
+    from pipelines.ingest import staging
+
+    monkeypatch.setattr(staging, "STAGE_SLICE_ROWS", 2)
+    rows = [b.visit(f"V{i}") for i in range(1, 5)] + [b.visit("V5", at="2025-13-01 10:00")]
+    ingest([b.write_csv(ref / "走访.csv", b.VISIT_HEADER, rows)])
+    assert _q(home, "select _row, record_id from stg_visits order by _row") == [
+        (i + 1, f"V{i}") for i in range(1, 6)]
+    assert _q(home, "select record_id from fct_visit order by 1") == [(f"V{i}",) for i in range(1, 5)]
+    assert _q(home, "select row_number, reason_code from quarantine") == [(6, "BAD_DATE")]
+    _accounting_holds(home)

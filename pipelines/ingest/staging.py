@@ -59,6 +59,10 @@ def derive(kind: str, frame: pl.DataFrame, key: bytes, hashes: dict[str, str] | 
     return frame
 
 
+# Rows per insert when a file is staged (stage): two of DuckDB's row groups (122,880 rows), so an
+# insert still keeps two threads busy; a 100 k slice ran on one.
+STAGE_SLICE_ROWS = 2 * 122_880
+
 SCRATCH = "scratch"  # the batch's scratch database, attached under this name while it stages
 
 
@@ -118,10 +122,15 @@ def stage(con, src: Source, frame: pl.DataFrame, meta: dict, database: str | Non
     for c in cols:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(c))
-    view = frame.select(list(cols)).to_arrow()
-    con.register("_stage_frame", view)
+    frame = frame.select(list(cols))
     select = ", ".join(f'cast("{c}" as {t})' for c, t in cols.items())
     target = f"{database}.{name('stg', src.kind)}" if database else name("stg", src.kind)
-    con.execute(f"insert into {target} select {select} from _stage_frame")
-    con.unregister("_stage_frame")
+    # In slices: to_arrow copies every string (polars keeps string views), so a whole 740 k-row
+    # points file cost +0.55 GiB here; by slices +0.25 GiB, as fast.
+    for offset in range(0, frame.height, STAGE_SLICE_ROWS):
+        con.register("_stage_frame", frame.slice(offset, STAGE_SLICE_ROWS).to_arrow())
+        try:
+            con.execute(f"insert into {target} select {select} from _stage_frame")
+        finally:
+            con.unregister("_stage_frame")
     return frame.height
