@@ -121,7 +121,7 @@ def publish(warehouse: Path, published: Path) -> Path:
         shutil.copyfile(published, tmp)
     con = duckdb.connect(str(tmp))
     try:
-        config.apply_engine_settings(con)  # else DuckDB's default, 80 % of RAM (province: 2.5 GiB here)
+        config.apply_engine_settings(con)  # else DuckDB's default limit, 80 % of RAM
         con.execute(f"attach {sql_string(warehouse)} as wh (read_only)")
         names = published_table_names(con)
         whole = names
