@@ -59,12 +59,20 @@ def register_files(con, batch_id: str, seq0: int, files_done: list[dict]) -> Non
                      d["non_data"], d["status"], d["reason"], d["raw"], d["encoding"], d.get("profile")])
 
 
+def _dispositions(kind: str, only: str) -> str:
+    """disp_<kind>, or only its rows of the files `only` selects. The row key holds the file id, so
+    a join of the staged rows of those files with it is the same; filtered on both sides the join's
+    hash table holds those files' rows, not every disposition (quarantine after a province's second
+    batch: 605 -> 117 MiB, 0.72 -> 0.15 s)."""
+    return f"(select * from disp_{kind} where _file_id in ({only}))" if only else f"disp_{kind}"
+
+
 def _quarantine_sql(only: str = "") -> str:
     return " union all ".join(
         f"""select s._batch_id as batch_id, s._file_name as file_name, s._sheet as sheet,
                    s._row as row_number, '{k}' as source_kind, d.reason_code, d.reason_detail,
                    s._raw as raw_row
-            from stg_{k} as s join disp_{k} as d using ({ROW_KEY_SQL})
+            from stg_{k} as s join {_dispositions(k, only)} as d using ({ROW_KEY_SQL})
             where d.status = 'quarantined'{f" and s._file_id in ({only})" if only else ""}"""
         for k in LOAD_ORDER
     )
@@ -86,9 +94,10 @@ def _load_files_sql(only: str = "") -> str:
 
     counts = " union all ".join(
         f"select _file_id as file_id, d.status, coalesce(_rows, 1) as n from stg_{k} "
-        f"join disp_{k} as d using ({ROW_KEY_SQL}){where('_part = 0')} union all "
+        f"join {_dispositions(k, only)} as d using ({ROW_KEY_SQL}){where('_part = 0')} union all "
         f"select _file_id as file_id, {_ROW_STATUS} as status, 1 as n from stg_{k} "
-        f"join disp_{k} as d using ({ROW_KEY_SQL}){where('_part > 0')} group by _file_id, _sheet_no, _row"
+        f"join {_dispositions(k, only)} as d using ({ROW_KEY_SQL}){where('_part > 0')} "
+        "group by _file_id, _sheet_no, _row"
         for k in LOAD_ORDER
     )
     return f"""
