@@ -12,6 +12,11 @@ def sql_string(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def sql_ident(name: str) -> str:
+    """A quoted SQL identifier (table, column, database), quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def sql_value(value: object) -> str:
     """A boolean, number or string as a SQL literal."""
     if isinstance(value, bool):
@@ -43,12 +48,8 @@ def table_columns(con, table: str, database: str | None = None) -> list[tuple[st
 
     if database is None:
         database = con.execute("select current_database()").fetchall()[0][0]
-    qualified = f'{_ident(database)}.main.{_ident(table)}'
+    qualified = f'{sql_ident(database)}.main.{sql_ident(table)}'
     try:
-        return [tuple(r) for r in con.execute("select name, type from pragma_table_info(?)", [qualified]).fetchall()]
+        return con.execute("select name, type from pragma_table_info(?)", [qualified]).fetchall()
     except duckdb.CatalogException:
         return []
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

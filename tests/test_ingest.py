@@ -277,11 +277,15 @@ def test_a_workbooks_sheets_are_staged_apart_in_one_append(ref, home):
     _accounting_holds(home)
 
 
+def _limit_of(con) -> str:
+    return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+
 def _duckdb_shows(limit: str) -> str:
     """How DuckDB states a memory limit once set (e.g. 1GB → '953.6 MiB')."""
     with duckdb.connect() as con:
         con.execute(f"set memory_limit = '{limit}'")
-        return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+        return _limit_of(con)
 
 
 @pytest.mark.parametrize("limit, while_staging", [("1GB", "256MiB"), ("100MB", "100MB")])
@@ -297,12 +301,9 @@ def test_files_are_staged_under_a_smaller_memory_limit_and_the_batch_runs_under_
     monkeypatch.setenv("XIANGZHI_MEMORY_LIMIT", limit)
     seen: dict[str, set] = {"stage": set(), "rebuild": set(), "publish": set()}
 
-    def limit_of(con) -> str:
-        return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
-
     def spy(step, original, con_at=0):
         def wrapper(*args, **kwargs):
-            seen[step].add(limit_of(args[con_at]))
+            seen[step].add(_limit_of(args[con_at]))
             return original(*args, **kwargs)
         return wrapper
 
