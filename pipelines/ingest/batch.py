@@ -186,6 +186,7 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
             del res
             if progress:
                 progress.advance(task)
+        staging.finish_scratch(con)
         kill_point("scratch_staged")
         config.apply_engine_settings(con)
         con.execute("begin transaction")
