@@ -277,8 +277,20 @@ def test_a_workbooks_sheets_are_staged_apart_in_one_append(ref, home):
     _accounting_holds(home)
 
 
+def _setting(con, setting: str) -> str:
+    return con.execute(f"select current_setting('{setting}')").fetchall()[0][0]
+
+
 def _limit_of(con) -> str:
-    return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    return _setting(con, "memory_limit")
+
+
+def _spy_setting(seen: dict[str, set], step: str, original, setting: str):
+    """`original` (a step taking the connection first), noting in seen[step] the setting it runs under."""
+    def wrapper(con, *args, **kwargs):
+        seen[step].add(_setting(con, setting))
+        return original(con, *args, **kwargs)
+    return wrapper
 
 
 def _duckdb_shows(limit: str) -> str:
@@ -300,25 +312,14 @@ def test_files_are_staged_under_a_smaller_memory_limit_and_the_batch_runs_under_
 
     monkeypatch.setenv("XIANGZHI_MEMORY_LIMIT", limit)
     seen: dict[str, set] = {"stage": set(), "rebuild": set(), "publish": set()}
-
-    def spy(step, original, con_at=0):
-        def wrapper(*args, **kwargs):
-            seen[step].add(_limit_of(args[con_at]))
-            return original(*args, **kwargs)
-        return wrapper
-
-    monkeypatch.setattr(staging, "stage", spy("stage", staging.stage))
-    monkeypatch.setattr(core, "rebuild", spy("rebuild", core.rebuild))
+    monkeypatch.setattr(staging, "stage", _spy_setting(seen, "stage", staging.stage, "memory_limit"))
+    monkeypatch.setattr(core, "rebuild", _spy_setting(seen, "rebuild", core.rebuild, "memory_limit"))
     monkeypatch.setattr(publish_module, "published_table_names",
-                        spy("publish", publish_module.published_table_names))
+                        _spy_setting(seen, "publish", publish_module.published_table_names, "memory_limit"))
     ingest([b.write_csv(ref / "走访.csv", b.VISIT_HEADER, [b.visit("V1"), b.visit("V2")])])
     assert seen == {"stage": {_duckdb_shows(while_staging)}, "rebuild": {_duckdb_shows(limit)},
                     "publish": {_duckdb_shows(limit)}}
     assert _q(home, "select count(*) from fct_visit") == [(2,)]
-
-
-def _setting(con, setting: str) -> str:
-    return con.execute(f"select current_setting('{setting}')").fetchall()[0][0]
 
 
 def test_the_scratch_file_checkpoints_at_256_mb_and_the_warehouse_as_by_default(ref, home, monkeypatch):
@@ -333,16 +334,10 @@ def test_the_scratch_file_checkpoints_at_256_mb_and_the_warehouse_as_by_default(
         while_staging = _setting(con, "checkpoint_threshold")
     assert default != while_staging
     seen: dict[str, set] = {"stage": set(), "rebuild": set(), "drop_scratch": set()}
-
-    def spy(step, original, setting="checkpoint_threshold"):
-        def wrapper(con, *args, **kwargs):
-            seen[step].add(_setting(con, setting))
-            return original(con, *args, **kwargs)
-        return wrapper
-
-    monkeypatch.setattr(staging, "stage", spy("stage", staging.stage))
-    monkeypatch.setattr(core, "rebuild", spy("rebuild", core.rebuild))
-    monkeypatch.setattr(staging, "drop_scratch", spy("drop_scratch", staging.drop_scratch, "checkpoint_on_detach"))
+    monkeypatch.setattr(staging, "stage", _spy_setting(seen, "stage", staging.stage, "checkpoint_threshold"))
+    monkeypatch.setattr(core, "rebuild", _spy_setting(seen, "rebuild", core.rebuild, "checkpoint_threshold"))
+    monkeypatch.setattr(staging, "drop_scratch",
+                        _spy_setting(seen, "drop_scratch", staging.drop_scratch, "checkpoint_on_detach"))
     ingest([b.write_csv(ref / "走访.csv", b.VISIT_HEADER, [b.visit("V1"), b.visit("V2")]),
             b.write_csv(ref / "走访2.csv", b.VISIT_HEADER, [b.visit("V3")])])
     assert seen == {"stage": {while_staging}, "rebuild": {default}, "drop_scratch": {"DISABLED"}}

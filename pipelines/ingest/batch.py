@@ -153,7 +153,6 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
         files_done = []
         hashes: dict[str, str] = {}  # household id → keyed hash, for every file of this batch
         task = progress.add_task("读取与暂存 reading & staging", total=len(todo)) if progress else None
-        config.apply_engine_settings(con, config.staging_memory_limit())
         # Each file is read, normalised and staged, then dropped: memory stays bounded by one file.
         for f, h in todo:
             dest = raw_dir / f"{h[:8]}_{f.name}"
@@ -188,7 +187,6 @@ def ingest(paths: list[Path], progress=None, build_marts: bool = True, full_reju
                 progress.advance(task)
         staging.finish_scratch(con)
         kill_point("scratch_staged")
-        config.apply_engine_settings(con)
         con.execute("begin transaction")
         con.execute("insert into reg_batches values (?, ?, null, 'running')", [batch_id, started])
         staging.move_scratch(con, kinds)

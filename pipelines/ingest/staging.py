@@ -74,13 +74,17 @@ SCRATCH_CHECKPOINT_THRESHOLD = "256MB"
 
 
 def attach_scratch(con, path) -> None:
-    """A fresh scratch file for the batch's staged rows, with every stg_<kind> table (empty); the
-    connection checkpoints less often until finish_scratch, and never the scratch file on detach."""
+    """A fresh scratch file for the batch's staged rows, with every stg_<kind> table (empty). Until
+    finish_scratch the connection runs under the staging settings: DuckDB's memory limit at most
+    config.staging_memory_limit() (it only appends while polars holds the file being read) and
+    checkpoints at SCRATCH_CHECKPOINT_THRESHOLD; the scratch file is never checkpointed on detach."""
+    from pipelines import config
     from pipelines.sql_literals import sql_string
 
     for f in (path, path.with_name(path.name + ".wal")):
         f.unlink(missing_ok=True)
     con.execute(f"attach {sql_string(path)} as {SCRATCH}")
+    config.apply_engine_settings(con, config.staging_memory_limit())
     con.execute(f"set checkpoint_threshold = {sql_string(SCRATCH_CHECKPOINT_THRESHOLD)}")
     con.execute("set checkpoint_on_detach = 'DISABLED'")
     for kind in LOAD_ORDER:
@@ -89,9 +93,13 @@ def attach_scratch(con, path) -> None:
 
 
 def finish_scratch(con) -> None:
-    """Every file staged: the warehouse's checkpoints back to DuckDB's default for the batch's
-    transaction. The scratch file is not checkpointed: for a month's files that cost 0.4-0.5 s, and
-    the move read its rows 0.4 s slower from the file than from what DuckDB still held of its WAL."""
+    """Every file staged: the batch's transaction runs under the full settings again (memory limit,
+    DuckDB's default checkpoints). The scratch file is not checkpointed: for a month's files that cost
+    0.4-0.5 s, and the move read its rows 0.4 s slower from the file than from what DuckDB still
+    held of its WAL."""
+    from pipelines import config
+
+    config.apply_engine_settings(con)
     con.execute("reset checkpoint_threshold")
 
 
