@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rss-cap-gb", type=float, default=14.0)
     ap.add_argument("--months", type=int, help="months of reports to generate (default: the scale's)")
     ap.add_argument("--keep-history", type=Path, help="copy each home here before its timed ingest")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs of each month (the median is shown)")
     a = ap.parse_args(argv)
     if a.months:
         from dataclasses import replace
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now()
     try:
         manifest = ensure_data(a.scale, a.seed, a.data)
-        inc = incremental(a.data, manifest, work, dict(os.environ), a.rss_cap_gb, keep_history=a.keep_history)
+        inc = incremental(a.data, manifest, work, dict(os.environ), a.rss_cap_gb, keep_history=a.keep_history,
+                          repeats=a.repeats)
         text = "\n".join([f"xiangzhi incremental benchmark — scale {a.scale} (seed {a.seed}), "
                           f"{started:%Y-%m-%dT%H:%M:%S}, commit {git_commit()}, load avg {loadavg()}"]
                          + render_incremental(inc))

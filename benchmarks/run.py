@@ -236,27 +236,36 @@ def month_files(manifest: dict) -> dict[str, list[dict]]:
 
 
 def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: float | None,
-                setup_months_per_batch: int = 12, keep_history: Path | None = None) -> dict | None:
+                setup_months_per_batch: int = 12, keep_history: Path | None = None, repeats: int = 3) -> dict | None:
     """Section 8 (issue #12): what one month's ingest costs with one month of history (month 2) and
     with all but the last month loaded (month N). Each timed ingest is its own process; the history
     is loaded beforehand in batches of `setup_months_per_batch` months (references and dispute
     ledgers in the first). keep_history: a copy of each home before its timed ingest goes there (to
-    time other code on the same history)."""
+    time other code on the same history).
+
+    Each month is timed `repeats` times, each time on a fresh copy of its history, month 2 and month N
+    in turn (so a busy minute on the shared machine falls on both): the figures shown are the median
+    run's (by wall time; CPU is the median of the CPU times; of an even count, the lower middle), the
+    ratios are of the medians. One
+    timing a month swung the ratio 1.09–1.74× with the same code (benchmarks/README.md)."""
+    if repeats < 1:
+        raise ValueError("repeats must be at least 1")
     months = month_files(manifest)
     if len(months) < 3:
         return None
     names = list(months)
     monthly = {f["file"] for fs in months.values() for f in fs}
     base = [data / f["file"] for f in manifest["files"] if f["file"] not in monthly]
-    out: dict = {"months": len(names), "runs": {}}
+    out: dict = {"months": len(names), "runs": {}, "repeats": repeats}
+    ready: dict[str, tuple[Path, str, int, float]] = {}  # label → history home, timed month, months, setup s
     for label, history, timed in (("month 2", names[:1], names[1]), (f"month {len(names)}", names[:-1], names[-1])):
-        home = work / f"home_incremental_{label.replace(' ', '')}"
-        shutil.rmtree(home, ignore_errors=True)
+        hist = work / f"history_incremental_{label.replace(' ', '')}"
+        shutil.rmtree(hist, ignore_errors=True)
         log(f"incremental: {label} — loading {len(history)} month(s) of history …")
         setup_s = 0.0
         for i in range(0, len(history), setup_months_per_batch):
             chunk = [data / f["file"] for m in history[i:i + setup_months_per_batch] for f in months[m]]
-            res = _child_ingest(home, (base if i == 0 else []) + chunk, env, home.parent / f"{home.name}.setup.json",
+            res = _child_ingest(hist, (base if i == 0 else []) + chunk, env, hist.parent / f"{hist.name}.setup.json",
                                 rss_cap_gb)
             if "aborted" in res:
                 out["runs"][label] = {"aborted": f"history: {res['aborted']}"}
@@ -264,18 +273,37 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
             setup_s += res["seconds"]
         else:
             if keep_history is not None:
-                shutil.copytree(home, keep_history / home.name, dirs_exist_ok=True)
-            log(f"incremental: {label} — timing {timed} ({len(months[timed])} files) …")
+                shutil.copytree(hist, keep_history / hist.name, dirs_exist_ok=True)
+            ready[label] = (hist, timed, len(history), setup_s)
+    timings: dict[str, list[dict]] = {label: [] for label in ready}
+    for rep in range(repeats):
+        for label, (hist, timed, n_history, setup_s) in ready.items():
+            home = work / f"home_incremental_{label.replace(' ', '')}"
+            shutil.rmtree(home, ignore_errors=True)
+            shutil.copytree(hist, home)
+            log(f"incremental: {label} — timing {timed} ({len(months[timed])} files), run {rep + 1} of {repeats} …")
             res = _child_ingest(home, [data / f["file"] for f in months[timed]], env,
                                 home.parent / f"{home.name}.json", rss_cap_gb)
-            res["history_months"], res["month"], res["history_seconds"] = len(history), timed, setup_s
-            out["runs"][label] = res
-        shutil.rmtree(home, ignore_errors=True)
-    a, b = (out["runs"].get(k, {}) for k in out["runs"])
+            res["history_months"], res["month"], res["history_seconds"] = n_history, timed, setup_s
+            timings[label].append(res)
+            shutil.rmtree(home, ignore_errors=True)
+    for label, (hist, *_) in ready.items():
+        shutil.rmtree(hist, ignore_errors=True)
+        runs = timings[label]
+        if any("aborted" in x for x in runs):
+            out["runs"][label] = next(x for x in runs if "aborted" in x)
+            continue
+        shown = dict(sorted(runs, key=lambda x: x["seconds"])[(len(runs) - 1) // 2])
+        shown["cpu_s"] = statistics.median_low(x["cpu_s"] for x in runs)
+        shown["walls"], shown["cpus"] = [x["seconds"] for x in runs], [x["cpu_s"] for x in runs]
+        out["runs"][label] = shown
+    out["runs"] = {k: out["runs"][k] for k in ("month 2", f"month {len(names)}") if k in out["runs"]}
+    a, b = (out["runs"].get(k, {}) for k in ("month 2", f"month {len(names)}"))
     if "seconds" in a and "seconds" in b:
         out["wall_ratio"] = b["seconds"] / a["seconds"]
         out["cpu_ratio"] = b["cpu_s"] / a["cpu_s"] if a["cpu_s"] else None
         out["last_wall_s"] = b["seconds"]
+        out["wall_ratios"] = [y / x for x, y in zip(a["walls"], b["walls"], strict=True)]  # run by run, for the spread
     out["loadavg"] = loadavg()
     return out
 
@@ -625,6 +653,11 @@ def render_incremental(inc: dict | None) -> list[str]:
             w(f"   {label:<10} {x['month']:<8} {x['history_months']:>8} {x['files_loaded']:>5} {x['rows_read']:>9,} "
               f"{x['seconds']:>8.1f} {x['cpu_s']:>8.1f} {x['peak_rss_bytes'] / 2**30:>12.2f}  "
               + ", ".join(f"{k} {v:.1f}" for k, v in x["phases"].items() if v >= 0.05))
+            if len(x.get("walls", [])) > 1:
+                w(f"   {'':<10} {len(x['walls'])} runs (median shown): wall "
+                  + " / ".join(f"{v:.1f}" for v in x["walls"]) + " s, CPU " + " / ".join(f"{v:.1f}" for v in x["cpus"]) + " s")
+        if inc.get("wall_ratios") and len(inc["wall_ratios"]) > 1:
+            w("   month N / month 2 run by run (wall): " + " / ".join(f"{v:.2f}×" for v in inc["wall_ratios"]))
         if inc.get("wall_ratio") is not None:
             w(f"   month {inc['months']} / month 2: wall {inc['wall_ratio']:.2f}× (target ≤ {TARGETS['month_last_vs_2']}), "
               f"CPU {_n(inc.get('cpu_ratio'), 2)}× (target ≤ {TARGETS['month_last_vs_2']}); month {inc['months']} "
@@ -828,6 +861,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="work folder (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (exports, warehouses)")
     ap.add_argument("--repeat", type=int, default=20, help="calls per dashboard query")
+    ap.add_argument("--incremental-repeats", type=int, default=3,
+                    help="timed runs of each month in section 8 (the median is shown)")
     ap.add_argument("--memory-limit", help="DuckDB memory limit for ingest (XIANGZHI_MEMORY_LIMIT; default " + DEFAULT_MEMORY_LIMIT + ")")
     ap.add_argument("--baseline-rows", type=int, help="cap rows per format for the naive baseline")
     ap.add_argument("--no-baseline", action="store_true")
@@ -880,7 +915,8 @@ def main(argv: list[str] | None = None) -> int:
         if not a.no_baseline and "baseline" in todo:
             cap = a.baseline_rows if a.baseline_rows is not None else BASELINE_CAP.get(a.scale)
             r["baseline"] = naive(data, manifest, groups, work, cap)
-        r["incremental"] = (incremental(data, manifest, work, dict(os.environ), a.rss_cap_gb)
+        r["incremental"] = (incremental(data, manifest, work, dict(os.environ), a.rss_cap_gb,
+                                        repeats=a.incremental_repeats)
                             if "incremental" in todo else None)
         ratios(r)
         r["targets"] = evaluate(r)
