@@ -101,19 +101,25 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
     compared = compared_columns(src)
     immutable = [(c, h) for c, h, imm in compared if imm]
     all_fields = ", ".join(f'"{c}"' for c, _, _ in compared)
-    conflict_terms = " or ".join(f'c."{c}" is distinct from f."{c}"' for c, _ in immutable) or "false"
-    conflict_detail = ", ".join(
-        f"case when c.\"{c}\" is distinct from f.\"{c}\" then '{h}: ' || "
-        f"coalesce(cast(c.\"{c}\" as varchar), '空') || ' ≠ 已载入 ' || "
-        f"coalesce(cast(f.\"{c}\" as varchar), '空') end"
-        for c, h in immutable
-    ) or "null"
     dup_partition = f"{idf}, _values" + (", _file_id" if src.snapshot else "")
     order = order_by(src)
     latest = ", ".join(f"{c} desc" for c in order.split(", "))
     # A non-snapshot source loads each id once, so every loaded row is current.
     current = (f"status = 'loaded' and row_number() over (partition by _id, status order by {latest}) = 1"
                if src.snapshot else "status = 'loaded'")
+    # Each clean row is compared with its id's first clean observation (in `order`), and the clean rows
+    # that do not conflict with it are numbered within their id and values: both by windows over the
+    # rows (`_clean` in the partition keeps the two groups apart), not by joins back on the row key.
+    # A clean row without an id has no first observation and no number: it loads (as the joins gave).
+    judged_row = f"_clean and {idf} is not null"
+    first = ",\n".join(f'first_value("{c}") over first_obs as "_first_{i}"' for i, (c, _) in enumerate(immutable))
+    conflict_terms = " or ".join(f'"{c}" is distinct from "_first_{i}"' for i, (c, _) in enumerate(immutable)) or "false"
+    conflict_detail = ", ".join(
+        f"case when \"{c}\" is distinct from \"_first_{i}\" then '{h}: ' || "
+        f"coalesce(cast(\"{c}\" as varchar), '空') || ' ≠ 已载入 ' || "
+        f"coalesce(cast(\"_first_{i}\" as varchar), '空') end"
+        for i, (c, h) in enumerate(immutable)
+    ) or "null"
     return f"""
     with
     checked as (select * from {f"_affected_chk_{kind}" if affected else f"chk_{kind}"}),
@@ -123,35 +129,34 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
                list_filter([{fault_items}], lambda x: x is not null) as _faults
         from checked
     ),
-    clean as (
-        select *, row_number() over (partition by {idf} order by {order}) as _obs
-        from faults where len(_faults) = 0
+    firsts as (
+        select *, len(_faults) = 0 as _clean{", " + first if first else ""},
+               first_value(_file_name) over first_obs as _first_file
+        from faults
+        window first_obs as (partition by {idf}, len(_faults) = 0 order by {order})
     ),
-    first_obs as (select * from clean where _obs = 1),
     judged as (
-        select {row_key_sql('c')}, c._values, c.{idf}, c._seq, c._export_time,
-               ({conflict_terms}) as _conflict,
-               concat_ws('; ', {conflict_detail}) || '（已载入于 ' || f._file_name || '）' as _conflict_detail
-        from clean as c join first_obs as f on f.{idf} = c.{idf}
+        select *, case when {judged_row} then ({conflict_terms}) else false end as _conflict,
+               concat_ws('; ', {conflict_detail}) || '（已载入于 ' || _first_file || '）' as _conflict_detail
+        from firsts
     ),
     ranked as (
-        select *, row_number() over (partition by {dup_partition} order by {order}) as _dup_no
-        from judged where not _conflict
+        select *, case when {judged_row} and not _conflict then row_number() over (
+                      partition by {dup_partition}, {judged_row} and not _conflict order by {order}) end as _dup_no
+        from judged
     ),
     verdicts as (
-        select {row_key_sql('f')}, cast(f.{idf} as varchar) as _id, f._seq, f._export_time,
+        select {ROW_KEY_SQL}, cast({idf} as varchar) as _id, _seq, _export_time,
             case
-                when len(f._faults) > 0 or j._conflict then 'quarantined'
-                when r._dup_no > 1 then 'duplicate'
+                when not _clean or _conflict then 'quarantined'
+                when _dup_no > 1 then 'duplicate'
                 else 'loaded'
             end as status,
-            case when len(f._faults) > 0 then f._faults[1].code
-                 when j._conflict then '{ID_CONFLICT.reason}' end as reason_code,
-            case when len(f._faults) > 0 then array_to_string(list_transform(f._faults, lambda x: x.code || ': ' || x.detail), '; ')
-                 when j._conflict then '{ID_CONFLICT.reason}: ' || j._conflict_detail end as reason_detail,
-        from faults as f
-        left join judged as j using ({ROW_KEY_SQL})
-        left join ranked as r using ({ROW_KEY_SQL})
+            case when not _clean then _faults[1].code
+                 when _conflict then '{ID_CONFLICT.reason}' end as reason_code,
+            case when not _clean then array_to_string(list_transform(_faults, lambda x: x.code || ': ' || x.detail), '; ')
+                 when _conflict then '{ID_CONFLICT.reason}: ' || _conflict_detail end as reason_detail,
+        from ranked
     )
     select {ROW_KEY_SQL}, _id, status, reason_code, reason_detail, {current} as _current
     from verdicts
