@@ -111,6 +111,7 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
     # that do not conflict with it are numbered within their id and values: both by windows over the
     # rows (`_clean` in the partition keeps the two groups apart), not by joins back on the row key.
     # A clean row without an id has no first observation and no number: it loads (as the joins gave).
+    # The conflict's wording is built only for the rows that conflict (a string per row otherwise).
     judged_row = f"_clean and {idf} is not null"
     first = ",\n".join(f'first_value("{c}") over first_obs as "_first_{i}"' for i, (c, _) in enumerate(immutable))
     conflict_terms = " or ".join(f'"{c}" is distinct from "_first_{i}"' for i, (c, _) in enumerate(immutable)) or "false"
@@ -136,8 +137,7 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
         window first_obs as (partition by {idf}, len(_faults) = 0 order by {order})
     ),
     judged as (
-        select *, case when {judged_row} then ({conflict_terms}) else false end as _conflict,
-               concat_ws('; ', {conflict_detail}) || '（已载入于 ' || _first_file || '）' as _conflict_detail
+        select *, case when {judged_row} then ({conflict_terms}) else false end as _conflict
         from firsts
     ),
     ranked as (
@@ -155,7 +155,8 @@ def disposition_sql(kind: str, affected: bool = False) -> str:
             case when not _clean then _faults[1].code
                  when _conflict then '{ID_CONFLICT.reason}' end as reason_code,
             case when not _clean then array_to_string(list_transform(_faults, lambda x: x.code || ': ' || x.detail), '; ')
-                 when _conflict then '{ID_CONFLICT.reason}: ' || _conflict_detail end as reason_detail,
+                 when _conflict then '{ID_CONFLICT.reason}: ' || concat_ws('; ', {conflict_detail})
+                                     || '（已载入于 ' || _first_file || '）' end as reason_detail,
         from ranked
     )
     select {ROW_KEY_SQL}, _id, status, reason_code, reason_detail, {current} as _current
