@@ -246,8 +246,8 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
     Each month is timed `repeats` times, each time on a fresh copy of its history, month 2 and month N
     in turn (so a busy minute on the shared machine falls on both): the figures shown are the median
     run's (by wall time; CPU is the median of the CPU times; of an even count, the lower middle), the
-    ratios are of the medians. One
-    timing a month swung the ratio 1.09–1.74× with the same code (benchmarks/README.md)."""
+    ratios are of the medians. One timing a month swung the ratio 1.09–1.74× with the same code
+    (benchmarks/README.md)."""
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
     months = month_files(manifest)
