@@ -1,6 +1,7 @@
 """Section 8 of the benchmark alone (issue #12): month 2 vs the last month, on generated exports.
 
     .venv/bin/python -m benchmarks.incremental --data DIR [--scale county] [--months N] [--work DIR]
+        [--repeats 3] [--history-months-per-ingest 12]
 
 --months N generates the scale's county with N months of reports (e.g. `--scale small --months 24`:
 more history than small's 6, still quick) — the scale is then named `small-24m` in the manifest.
@@ -33,7 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--months", type=int, help="months of reports to generate (default: the scale's)")
     ap.add_argument("--keep-history", type=Path, help="copy each home here before its timed ingest")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of each month (the median is shown)")
+    ap.add_argument("--history-months-per-ingest", type=int, default=12,
+                    help="load each month's history in ingests of this many months (1: month by month, as an office does)")
     a = ap.parse_args(argv)
+    if a.repeats < 1 or a.history_months_per_ingest < 1:
+        ap.error("--repeats and --history-months-per-ingest must be at least 1")
     if a.months:
         from dataclasses import replace
 
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         manifest = ensure_data(a.scale, a.seed, a.data)
         inc = incremental(a.data, manifest, work, dict(os.environ), a.rss_cap_gb, keep_history=a.keep_history,
-                          repeats=a.repeats)
+                          setup_months_per_batch=a.history_months_per_ingest, repeats=a.repeats)
         text = "\n".join([f"xiangzhi incremental benchmark — scale {a.scale} (seed {a.seed}), "
                           f"{started:%Y-%m-%dT%H:%M:%S}, commit {git_commit()}, load avg {loadavg()}"]
                          + render_incremental(inc))

@@ -240,7 +240,8 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
     """Section 8 (issue #12): what one month's ingest costs with one month of history (month 2) and
     with all but the last month loaded (month N). Each timed ingest is its own process; the history
     is loaded beforehand in batches of `setup_months_per_batch` months (references and dispute
-    ledgers in the first). keep_history: a copy of each home before its timed ingest goes there (to
+    ledgers in the first; 1: one ingest a month, as an office loads it, whose warehouse holds every
+    month's deletes and appended row groups, not one batch's freshly written tables). keep_history: a copy of each home before its timed ingest goes there (to
     time other code on the same history).
 
     Each month is timed `repeats` times, each time on a fresh copy of its history, month 2 and month N
@@ -256,13 +257,16 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
     names = list(months)
     monthly = {f["file"] for fs in months.values() for f in fs}
     base = [data / f["file"] for f in manifest["files"] if f["file"] not in monthly]
-    out: dict = {"months": len(names), "runs": {}, "repeats": repeats}
-    ready: dict[str, tuple[Path, str, int, float]] = {}  # label → history home, timed month, months, setup s
+    if setup_months_per_batch < 1:
+        raise ValueError("setup_months_per_batch must be at least 1")
+    out: dict = {"months": len(names), "runs": {}, "repeats": repeats, "history_months_per_ingest": setup_months_per_batch}
+    # label → history home, timed month, months of history, setup seconds, setup ingests
+    ready: dict[str, tuple[Path, str, int, float, int]] = {}
     for label, history, timed in (("month 2", names[:1], names[1]), (f"month {len(names)}", names[:-1], names[-1])):
         hist = work / f"history_incremental_{label.replace(' ', '')}"
         shutil.rmtree(hist, ignore_errors=True)
         log(f"incremental: {label} — loading {len(history)} month(s) of history …")
-        setup_s = 0.0
+        setup_s, setup_ingests = 0.0, 0
         for i in range(0, len(history), setup_months_per_batch):
             chunk = [data / f["file"] for m in history[i:i + setup_months_per_batch] for f in months[m]]
             res = _child_ingest(hist, (base if i == 0 else []) + chunk, env, hist.parent / f"{hist.name}.setup.json",
@@ -271,13 +275,14 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
                 out["runs"][label] = {"aborted": f"history: {res['aborted']}"}
                 break
             setup_s += res["seconds"]
+            setup_ingests += 1
         else:
             if keep_history is not None:
                 shutil.copytree(hist, keep_history / hist.name, dirs_exist_ok=True)
-            ready[label] = (hist, timed, len(history), setup_s)
+            ready[label] = (hist, timed, len(history), setup_s, setup_ingests)
     timings: dict[str, list[dict]] = {label: [] for label in ready}
     for rep in range(repeats):
-        for label, (hist, timed, n_history, setup_s) in ready.items():
+        for label, (hist, timed, n_history, setup_s, setup_ingests) in ready.items():
             home = work / f"home_incremental_{label.replace(' ', '')}"
             shutil.rmtree(home, ignore_errors=True)
             shutil.copytree(hist, home)
@@ -285,6 +290,7 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
             res = _child_ingest(home, [data / f["file"] for f in months[timed]], env,
                                 home.parent / f"{home.name}.json", rss_cap_gb)
             res["history_months"], res["month"], res["history_seconds"] = n_history, timed, setup_s
+            res["history_ingests"] = setup_ingests
             timings[label].append(res)
             shutil.rmtree(home, ignore_errors=True)
     for label, (hist, *_) in ready.items():
@@ -644,6 +650,9 @@ def render_incremental(inc: dict | None) -> list[str]:
     if not inc:
         w("   not run (--skip, or fewer than 3 months of exports)")
     else:
+        per = inc.get("history_months_per_ingest")
+        if per:
+            w(f"   history loaded {per} month(s) per ingest" + (" (as an office loads it)" if per == 1 else ""))
         w(f"   {'run':<10} {'month':<8} {'history':>8} {'files':>5} {'rows':>9} {'wall s':>8} {'cpu s':>8} "
           f"{'peak RSS GiB':>12}  phases")
         for label, x in inc["runs"].items():
@@ -863,6 +872,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=20, help="calls per dashboard query")
     ap.add_argument("--incremental-repeats", type=int, default=3,
                     help="timed runs of each month in section 8 (the median is shown)")
+    ap.add_argument("--history-months-per-ingest", type=int, default=12,
+                    help="section 8 loads each month's history in ingests of this many months (1: month by month)")
     ap.add_argument("--memory-limit", help="DuckDB memory limit for ingest (XIANGZHI_MEMORY_LIMIT; default " + DEFAULT_MEMORY_LIMIT + ")")
     ap.add_argument("--baseline-rows", type=int, help="cap rows per format for the naive baseline")
     ap.add_argument("--no-baseline", action="store_true")
@@ -874,6 +885,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", default="", help="comma-separated sections to leave out: formats (with the bare "
                     "engine), validation, marts, queries, baseline, incremental (the whole-folder ingest always runs)")
     a = ap.parse_args(argv)
+    if a.incremental_repeats < 1 or a.history_months_per_ingest < 1:
+        ap.error("--incremental-repeats and --history-months-per-ingest must be at least 1")
     todo = {"formats", "validation", "marts", "queries", "baseline", "incremental"} - set(filter(None, a.skip.split(",")))
 
     os.environ.setdefault("XIANGZHI_SECRET", "benchmark-secret")
@@ -916,6 +929,7 @@ def main(argv: list[str] | None = None) -> int:
             cap = a.baseline_rows if a.baseline_rows is not None else BASELINE_CAP.get(a.scale)
             r["baseline"] = naive(data, manifest, groups, work, cap)
         r["incremental"] = (incremental(data, manifest, work, dict(os.environ), a.rss_cap_gb,
+                                        setup_months_per_batch=a.history_months_per_ingest,
                                         repeats=a.incremental_repeats)
                             if "incremental" in todo else None)
         ratios(r)
