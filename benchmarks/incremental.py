@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-history", type=Path, help="copy each home here before its timed ingest")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of each month (the median is shown)")
     ap.add_argument("--history-months-per-ingest", type=int, default=12,
-                    help="load each month's history in ingests of this many months (1: month by month, as an office does)")
+                    help="load each month's history in ingests of this many months "
+                         "(1: month by month, as an office does)")
     a = ap.parse_args(argv)
     if a.repeats < 1 or a.history_months_per_ingest < 1:
         ap.error("--repeats and --history-months-per-ingest must be at least 1")

@@ -241,8 +241,9 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
     with all but the last month loaded (month N). Each timed ingest is its own process; the history
     is loaded beforehand in batches of `setup_months_per_batch` months (references and dispute
     ledgers in the first; 1: one ingest a month, as an office loads it, whose warehouse holds every
-    month's deletes and appended row groups, not one batch's freshly written tables). keep_history: a copy of each home before its timed ingest goes there (to
-    time other code on the same history).
+    month's deletes and appended row groups, not one batch's freshly written tables).
+    keep_history: a copy of each home before its timed ingest goes there (to time other code on the
+    same history).
 
     Each month is timed `repeats` times, each time on a fresh copy of its history, month 2 and month N
     in turn (so a busy minute on the shared machine falls on both): the figures shown are the median
@@ -259,7 +260,8 @@ def incremental(data: Path, manifest: dict, work: Path, env: dict, rss_cap_gb: f
     base = [data / f["file"] for f in manifest["files"] if f["file"] not in monthly]
     if setup_months_per_batch < 1:
         raise ValueError("setup_months_per_batch must be at least 1")
-    out: dict = {"months": len(names), "runs": {}, "repeats": repeats, "history_months_per_ingest": setup_months_per_batch}
+    out: dict = {"months": len(names), "runs": {}, "repeats": repeats,
+                 "history_months_per_ingest": setup_months_per_batch}
     # label → history home, timed month, months of history, setup seconds, setup ingests
     ready: dict[str, tuple[Path, str, int, float, int]] = {}
     for label, history, timed in (("month 2", names[:1], names[1]), (f"month {len(names)}", names[:-1], names[-1])):
@@ -652,7 +654,8 @@ def render_incremental(inc: dict | None) -> list[str]:
     else:
         per = inc.get("history_months_per_ingest")
         if per:
-            w(f"   history loaded {per} month(s) per ingest" + (" (as an office loads it)" if per == 1 else ""))
+            office = " (as an office loads it)" if per == 1 else ""
+            w(f"   history loaded {per} month(s) per ingest{office}")
         w(f"   {'run':<10} {'month':<8} {'history':>8} {'files':>5} {'rows':>9} {'wall s':>8} {'cpu s':>8} "
           f"{'peak RSS GiB':>12}  phases")
         for label, x in inc["runs"].items():
@@ -873,7 +876,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--incremental-repeats", type=int, default=3,
                     help="timed runs of each month in section 8 (the median is shown)")
     ap.add_argument("--history-months-per-ingest", type=int, default=12,
-                    help="section 8 loads each month's history in ingests of this many months (1: month by month)")
+                    help="section 8 loads each month's history in ingests of this many months "
+                         "(1: month by month)")
     ap.add_argument("--memory-limit", help="DuckDB memory limit for ingest (XIANGZHI_MEMORY_LIMIT; default " + DEFAULT_MEMORY_LIMIT + ")")
     ap.add_argument("--baseline-rows", type=int, help="cap rows per format for the naive baseline")
     ap.add_argument("--no-baseline", action="store_true")
