@@ -266,6 +266,19 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
                 else:
                     build_step(con, node)
                     _record_months(con, node, None)
-        elif not full:  # a kind the batch does not bring: its per-id tables are unchanged
-            for node in (n for n, k in per_id_models().items() if k == kind):
-                con.execute("insert into reg_fact_delta select batch_id, ?, null from _this_batch", [node])
+    if not full:
+        _record_unchanged(con, {k for k in LOAD_ORDER if k not in (kinds or set())})
+
+
+def _record_unchanged(con, untouched: set[str]) -> None:
+    """The core tables an incremental batch did not rebuild (those of the kinds it does not bring,
+    and of no kind it does) with a one-column key are recorded as changed by id in no rows: publish
+    keeps the copy's (a monthly batch's dimensions: dim_household is 636 k rows at province scale)
+    and the contract checks none of their rows. Tables without such a key are copied whole."""
+    from pipelines.models.contract import key
+
+    steps = core_steps()
+    rebuilt = {n for k in steps if k not in untouched for n in steps[k]}
+    for node in sorted({n for k in untouched for n in steps[k]} - rebuilt):
+        if len(key(node)) == 1:
+            con.execute("insert into reg_fact_delta select batch_id, ?, null from _this_batch", [node])

@@ -194,12 +194,13 @@ def replaced_rows(con, batch_id: str, db: str = "main") -> dict[str, str]:
 
     b = sql_string(batch_id)
     out: dict[str, str] = {}
-    for (table,) in con.execute(f"select distinct table_name from {db}.reg_fact_delta "
-                                "where batch_id = ? and id is null", [batch_id]).fetchall():
+    for table, ids in con.execute(f"select table_name, count(id) from {db}.reg_fact_delta where batch_id = ? "
+                                  "group by all having bool_or(id is null)", [batch_id]).fetchall():
         cols = key(table)
         if len(cols) == 1:
+            # No ids: a table the batch did not rebuild; `false` reads none of its rows.
             out[table] = (f'"{cols[0]}" in (select id from {db}.reg_fact_delta where batch_id = {b} '
-                          f"and table_name = {sql_string(table)} and id is not null)")
+                          f"and table_name = {sql_string(table)} and id is not null)") if ids else "false"
     by_month = month_models()
     for (table,) in con.execute(f"select distinct table_name from {db}.reg_month_delta "
                                 "where batch_id = ? and month is null", [batch_id]).fetchall():
