@@ -272,13 +272,10 @@ def rebuild(con, batch_id: str | None = None, kinds: set[str] | None = None, ful
 
 def _record_unchanged(con, untouched: set[str]) -> None:
     """The core tables an incremental batch did not rebuild (those of the kinds it does not bring,
-    and of no kind it does) with a one-column key are recorded as changed by id in no rows: publish
-    keeps the copy's (a monthly batch's dimensions: dim_household is 636 k rows at province scale)
-    and the contract checks none of their rows. Tables without such a key are copied whole."""
-    from pipelines.models.contract import key
-
+    and of no kind it does) are recorded as changed by id in no rows. For those with a one-column
+    key, registry.replaced_rows then lets publish keep the copy's (a monthly batch's dimensions:
+    dim_household is 636 k rows at province scale) and the contract check none of their rows."""
     steps = core_steps()
     rebuilt = {n for k in steps if k not in untouched for n in steps[k]}
     for node in sorted({n for k in untouched for n in steps[k]} - rebuilt):
-        if len(key(node)) == 1:
-            con.execute("insert into reg_fact_delta select batch_id, ?, null from _this_batch", [node])
+        con.execute("insert into reg_fact_delta select batch_id, ?, null from _this_batch", [node])
